@@ -1,0 +1,165 @@
+import type { Entry } from './entry.ts';
+import { ErrorCode, SkiffError } from './errors.ts';
+import { FRAME_PREFIX_BYTES, MAX_CHUNK_BYTES, MAX_HEADER_BYTES, MAX_MESSAGE_BYTES } from './limits.ts';
+import { KIND_NAMES, Kind, type Frame, type HeaderOf } from './messages.ts';
+import { isKnownKind, validateEntry, validateHeader } from './validate.ts';
+
+/**
+ * Binary frame codec. A frame is
+ *
+ *   u8 kind | u32 BE header length | u32 BE payload length | JSON header | payload
+ *
+ * and one websocket message carries one or more whole frames, so thousands of
+ * small files travel in a few large messages. Lengths are checked against the
+ * limits before any allocation; a frame never spans two messages.
+ */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const EMPTY = new Uint8Array(0);
+
+export function encodeFrame<K extends Kind>(kind: K, header: HeaderOf[K], payload: Uint8Array = EMPTY): Uint8Array {
+  const head = encoder.encode(JSON.stringify(header));
+  if (head.length > MAX_HEADER_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header is ${head.length} bytes, over ${MAX_HEADER_BYTES}`);
+  }
+  if (payload.length > MAX_CHUNK_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload is ${payload.length} bytes, over ${MAX_CHUNK_BYTES}`);
+  }
+  const out = new Uint8Array(FRAME_PREFIX_BYTES + head.length + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, head.length);
+  view.setUint32(5, payload.length);
+  out.set(head, FRAME_PREFIX_BYTES);
+  out.set(payload, FRAME_PREFIX_BYTES + head.length);
+  return out;
+}
+
+/**
+ * Decodes every frame of one websocket message. Throws a SkiffError with the
+ * code of the first problem: truncated, oversized, unknown kind, malformed
+ * header or invalid path. Payloads are views into `data`, not copies.
+ */
+export function decodeFrames(data: Uint8Array): Frame[] {
+  if (data.length > MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `message of ${data.length} bytes is over the limit`);
+  }
+  if (data.length === 0) throw new SkiffError(ErrorCode.FRAME_TRUNCATED, 'empty message');
+  const frames: Frame[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  while (at < data.length) {
+    if (data.length - at < FRAME_PREFIX_BYTES) {
+      throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `frame prefix cut short at byte ${at}`);
+    }
+    const kind = view.getUint8(at);
+    const headLen = view.getUint32(at + 1);
+    const payloadLen = view.getUint32(at + 5);
+    if (!isKnownKind(kind)) throw new SkiffError(ErrorCode.FRAME_UNKNOWN_KIND, `unknown frame kind ${kind}`);
+    if (headLen > MAX_HEADER_BYTES) {
+      throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header of ${headLen} bytes is over ${MAX_HEADER_BYTES}`);
+    }
+    if (payloadLen > MAX_CHUNK_BYTES) {
+      throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload of ${payloadLen} bytes is over ${MAX_CHUNK_BYTES}`);
+    }
+    const headStart = at + FRAME_PREFIX_BYTES;
+    const payloadStart = headStart + headLen;
+    const end = payloadStart + payloadLen;
+    if (end > data.length) {
+      throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `${KIND_NAMES[kind]} frame needs ${end - at} bytes, ${data.length - at} arrived`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(decoder.decode(data.subarray(headStart, payloadStart)));
+    } catch (cause) {
+      throw new SkiffError(ErrorCode.FRAME_MALFORMED, `${KIND_NAMES[kind]} header is not valid UTF-8 JSON`, { cause });
+    }
+    const header = validateHeader(kind, KIND_NAMES[kind], parsed);
+    const payload = data.subarray(payloadStart, end);
+    if (kind === Kind.FILE) {
+      const h = header as HeaderOf[typeof Kind.FILE];
+      if (h.offset + payloadLen > h.size) {
+        throw new SkiffError(ErrorCode.SIZE_MISMATCH, `FILE ${h.path}: ${payloadLen} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
+      }
+    }
+    frames.push({ kind, header, payload } as Frame);
+    at = end;
+  }
+  return frames;
+}
+
+/** Decodes and validates an INVENTORY payload. */
+export function decodeInventoryPage(payload: Uint8Array): Entry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(payload));
+  } catch (cause) {
+    throw new SkiffError(ErrorCode.FRAME_MALFORMED, 'INVENTORY payload is not valid UTF-8 JSON', { cause });
+  }
+  if (!Array.isArray(parsed)) throw new SkiffError(ErrorCode.FRAME_MALFORMED, 'INVENTORY payload is not an array');
+  return parsed.map(validateEntry);
+}
+
+/** Splits entries into INVENTORY frames whose payloads stay under the chunk limit. */
+export function encodeInventory(entries: Iterable<Entry>): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  let page: string[] = [];
+  let bytes = 2;
+  const flush = (last: boolean) => {
+    frames.push(encodeFrame(Kind.INVENTORY, { page: frames.length, last }, encoder.encode(`[${page.join(',')}]`)));
+    page = [];
+    bytes = 2;
+  };
+  for (const e of entries) {
+    const json = JSON.stringify(e);
+    const size = encoder.encode(json).length + 1;
+    if (bytes + size > MAX_CHUNK_BYTES && page.length > 0) flush(false);
+    page.push(json);
+    bytes += size;
+  }
+  flush(true);
+  return frames;
+}
+
+/**
+ * Packs encoded frames into websocket messages of up to `target` bytes. The
+ * sender calls `push` per frame and gets back a full message when one is ready.
+ */
+export class FramePacker {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  constructor(private readonly target: number = MAX_CHUNK_BYTES) {}
+
+  /** Adds a frame; returns a message to send when the pending ones reached the target. */
+  push(frame: Uint8Array): Uint8Array | null {
+    let out: Uint8Array | null = null;
+    if (this.size > 0 && this.size + frame.length > MAX_MESSAGE_BYTES) out = this.flush();
+    this.parts.push(frame);
+    this.size += frame.length;
+    if (out === null && this.size >= this.target) out = this.flush();
+    return out;
+  }
+
+  /** Whatever is pending, as one message, or null when nothing is. */
+  flush(): Uint8Array | null {
+    if (this.size === 0) return null;
+    const out = this.parts.length === 1 ? this.parts[0] : concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    return out;
+  }
+
+  get pending(): number {
+    return this.size;
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * Stable error codes: the contract between CLI, daemon and agent. A code never
+ * changes meaning once released; the message beside it is for people.
+ */
+export const ErrorCode = {
+  AUTH: 'SKIFF_E_AUTH',
+  PATH_EMPTY: 'SKIFF_E_PATH_EMPTY',
+  PATH_ABSOLUTE: 'SKIFF_E_PATH_ABSOLUTE',
+  PATH_TRAVERSAL: 'SKIFF_E_PATH_TRAVERSAL',
+  PATH_NUL: 'SKIFF_E_PATH_NUL',
+  PATH_TOO_LONG: 'SKIFF_E_PATH_TOO_LONG',
+  PATH_NOT_NORMALISED: 'SKIFF_E_PATH_NOT_NORMALISED',
+  PATH_OUTSIDE_ROOT: 'SKIFF_E_PATH_OUTSIDE_ROOT',
+  SYMLINK_ESCAPE: 'SKIFF_E_SYMLINK_ESCAPE',
+  FRAME_TRUNCATED: 'SKIFF_E_FRAME_TRUNCATED',
+  FRAME_HEADER_TOO_LARGE: 'SKIFF_E_FRAME_HEADER_TOO_LARGE',
+  FRAME_CHUNK_TOO_LARGE: 'SKIFF_E_FRAME_CHUNK_TOO_LARGE',
+  FRAME_UNKNOWN_KIND: 'SKIFF_E_FRAME_UNKNOWN_KIND',
+  FRAME_MALFORMED: 'SKIFF_E_FRAME_MALFORMED',
+  PROTOCOL_VERSION: 'SKIFF_E_PROTOCOL_VERSION',
+  PROTOCOL_STATE: 'SKIFF_E_PROTOCOL_STATE',
+  SIZE_MISMATCH: 'SKIFF_E_SIZE_MISMATCH',
+  DISK_FULL: 'SKIFF_E_DISK_FULL',
+  IO: 'SKIFF_E_IO',
+  TIMEOUT: 'SKIFF_E_TIMEOUT',
+  CONNECTION_LOST: 'SKIFF_E_CONNECTION_LOST',
+  INDEX_CORRUPT: 'SKIFF_E_INDEX_CORRUPT',
+  CONFIG: 'SKIFF_E_CONFIG',
+  DURATION: 'SKIFF_E_DURATION',
+  AGENT_START: 'SKIFF_E_AGENT_START',
+  USAGE: 'SKIFF_E_USAGE',
+  UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
+  INTERNAL: 'SKIFF_E_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && KNOWN_CODES.has(value);
+}
+
+/** An error with a stable code. `cause` keeps the underlying error. */
+export class SkiffError extends Error {
+  readonly code: ErrorCode;
+  readonly path?: string;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; path?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SkiffError';
+    this.code = code;
+    if (options.path !== undefined) this.path = options.path;
+  }
+  toJSON(): { code: ErrorCode; message: string; path?: string } {
+    return this.path === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, path: this.path };
+  }
+}
+
+export function isSkiffError(err: unknown): err is SkiffError {
+  return err instanceof SkiffError;
+}
+
+/** Wraps anything thrown into a SkiffError, keeping a SkiffError as it is. */
+export function asSkiffError(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL): SkiffError {
+  if (err instanceof SkiffError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SkiffError(fallback, message, { cause: err });
+}

@@ -1,0 +1,184 @@
+import type { Entry } from './entry.ts';
+import type { ErrorCode } from './errors.ts';
+
+/**
+ * Message kinds: the closed vocabulary of the wire. The number is the frame's
+ * first byte; it never changes for a released kind.
+ *
+ * Session shape:
+ *   agent → HELLO (its version, root, capabilities, manifest digest)
+ *   daemon → HELLO (its version); a mismatch ends the session with ERROR
+ *   daemon → INVENTORY_REQUEST when the digests differ; agent → INVENTORY pages
+ *   daemon → BATCH_BEGIN, FILE/SYMLINK/MKDIR/DELETE..., COMMIT
+ *   agent → APPLIED (per-path problems, new digest)
+ *   agent → APP_STATUS and LOG whenever the app changes or prints
+ */
+export const Kind = {
+  HELLO: 1,
+  INVENTORY_REQUEST: 2,
+  INVENTORY: 3,
+  BATCH_BEGIN: 4,
+  FILE: 5,
+  SYMLINK: 6,
+  MKDIR: 7,
+  DELETE: 8,
+  COMMIT: 9,
+  APPLIED: 10,
+  ERROR: 11,
+  APP_STATUS: 12,
+  LOG: 13,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+export const KIND_NAMES: Record<Kind, string> = Object.fromEntries(
+  Object.entries(Kind).map(([name, value]) => [value, name]),
+) as Record<Kind, string>;
+
+export interface HelloHeader {
+  protocol: number;
+  /** Program and version, e.g. "skiff-agent/0.1.0". */
+  software: string;
+  /** Agent only: the absolute root it writes to. */
+  root?: string;
+  capabilities?: string[];
+  /** Agent only: manifest digest of its root (see entry.ts). */
+  digest?: string;
+  /** Agent only: number of entries in its root. */
+  entries?: number;
+}
+
+export interface InventoryHeader {
+  /** Page number from 0; the payload is a JSON array of Entry. */
+  page: number;
+  /** True on the last page. */
+  last: boolean;
+}
+
+export interface BatchBeginHeader {
+  batch: number;
+  /** Number of operations announced: progress only, not trusted. */
+  ops: number;
+  /** Bytes of file content announced: progress only, not trusted. */
+  bytes: number;
+}
+
+/**
+ * One chunk of a file. `offset` 0 starts the file (any earlier partial write of
+ * the same path is discarded); the file completes when offset + payload length
+ * reaches `size`. An empty file is one FILE frame with size 0.
+ */
+export interface FileHeader {
+  batch: number;
+  path: string;
+  size: number;
+  mode: number;
+  mtime: number;
+  /** xxhash64 of the whole content; recorded by the agent as sent. */
+  hash: string;
+  offset: number;
+}
+
+export interface SymlinkHeader {
+  batch: number;
+  path: string;
+  target: string;
+  mtime: number;
+}
+
+export interface MkdirHeader {
+  batch: number;
+  path: string;
+  mode: number;
+}
+
+export interface DeleteHeader {
+  batch: number;
+  path: string;
+}
+
+export interface CommitHeader {
+  batch: number;
+}
+
+export interface Problem {
+  path: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface AppliedHeader {
+  batch: number;
+  written: number;
+  deleted: number;
+  bytes: number;
+  problems: Problem[];
+  /** Manifest digest of the agent's root after the batch. */
+  digest: string;
+  entries: number;
+}
+
+export interface ErrorHeader {
+  code: ErrorCode;
+  message: string;
+  batch?: number;
+  path?: string;
+}
+
+export const AppState = {
+  WAITING: 'waiting',
+  ASSEMBLING: 'assembling',
+  STARTING: 'starting',
+  RUNNING: 'running',
+  STOPPING: 'stopping',
+  EXITED: 'exited',
+  BACKOFF: 'backoff',
+  ASSEMBLE_FAILED: 'assemble-failed',
+  NO_COMMAND: 'no-command',
+} as const;
+export type AppState = (typeof AppState)[keyof typeof AppState];
+
+export interface AppStatusHeader {
+  state: AppState;
+  pid?: number;
+  restarts: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Milliseconds since the epoch when this state began. */
+  since: number;
+  message?: string;
+}
+
+export const LogStream = { STDOUT: 'stdout', STDERR: 'stderr', SYSTEM: 'system' } as const;
+export type LogStream = (typeof LogStream)[keyof typeof LogStream];
+
+export interface LogHeader {
+  stream: LogStream;
+  /** Milliseconds since the epoch. Payload: the bytes printed. */
+  ts: number;
+}
+
+/** Header type of each kind. */
+export interface HeaderOf {
+  [Kind.HELLO]: HelloHeader;
+  [Kind.INVENTORY_REQUEST]: Record<string, never>;
+  [Kind.INVENTORY]: InventoryHeader;
+  [Kind.BATCH_BEGIN]: BatchBeginHeader;
+  [Kind.FILE]: FileHeader;
+  [Kind.SYMLINK]: SymlinkHeader;
+  [Kind.MKDIR]: MkdirHeader;
+  [Kind.DELETE]: DeleteHeader;
+  [Kind.COMMIT]: CommitHeader;
+  [Kind.APPLIED]: AppliedHeader;
+  [Kind.ERROR]: ErrorHeader;
+  [Kind.APP_STATUS]: AppStatusHeader;
+  [Kind.LOG]: LogHeader;
+}
+
+/** A decoded frame, discriminated on kind. */
+export type Frame = {
+  [K in Kind]: { kind: K; header: HeaderOf[K]; payload: Uint8Array };
+}[Kind];
+
+export type FrameOf<K extends Kind> = Extract<Frame, { kind: K }>;
+
+export type InventoryPage = Entry[];

@@ -1,0 +1,13 @@
+/** Wire protocol version: bumped on any incompatible change to frames or messages. */
+export const PROTOCOL_VERSION = 1;
+/** Version of the skiff programs (CLI, daemon, agent) built from this tree. */
+export const SKIFF_VERSION = '0.1.0';
+/** Capabilities an agent may announce in its hello. */
+export const Capability = {
+  /** Files are written to a temporary name and renamed into place. */
+  ATOMIC_WRITE: 'atomic-write',
+  SYMLINKS: 'symlinks',
+  /** The agent supervises an app and streams its status and logs. */
+  SUPERVISOR: 'supervisor',
+} as const;
+export type Capability = (typeof Capability)[keyof typeof Capability];
