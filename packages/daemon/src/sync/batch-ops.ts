@@ -1,0 +1,37 @@
+import type { Entry } from '@skiff/protocol';
+
+/** One step of a batch, in the order the sender emits them. */
+export const OpKind = {
+  MKDIR: 'mkdir',
+  FILE: 'file',
+  SYMLINK: 'symlink',
+  DELETE: 'delete',
+} as const;
+export type OpKind = (typeof OpKind)[keyof typeof OpKind];
+
+export type BatchOp =
+  | { kind: typeof OpKind.MKDIR; entry: Entry }
+  | { kind: typeof OpKind.FILE; entry: Entry }
+  | { kind: typeof OpKind.SYMLINK; entry: Entry }
+  | { kind: typeof OpKind.DELETE; path: string };
+
+export interface BatchCounts {
+  files: number;
+  bytes: number;
+  dirs: number;
+  symlinks: number;
+  deletes: number;
+}
+
+export function countOps(ops: readonly BatchOp[]): BatchCounts {
+  const counts: BatchCounts = { files: 0, bytes: 0, dirs: 0, symlinks: 0, deletes: 0 };
+  for (const op of ops) {
+    if (op.kind === OpKind.FILE) {
+      counts.files++;
+      counts.bytes += op.entry.size;
+    } else if (op.kind === OpKind.MKDIR) counts.dirs++;
+    else if (op.kind === OpKind.SYMLINK) counts.symlinks++;
+    else counts.deletes++;
+  }
+  return counts;
+}

@@ -1,0 +1,207 @@
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  encodeFrame,
+  ErrorCode,
+  FramePacker,
+  Kind,
+  MAX_CHUNK_BYTES,
+  SkiffError,
+  type AppliedHeader,
+  type Entry,
+  type Hasher,
+  type Problem,
+} from '@skiff/protocol';
+import type { AgentClient } from '../transport/agent-client.ts';
+import { countOps, OpKind, type BatchOp } from './batch-ops.ts';
+
+/**
+ * Streams one batch to the agent and waits for its APPLIED.
+ *
+ * Small files are read by a bounded pool and packed many to a message; large
+ * files follow one at a time, their chunks contiguous, so the agent holds at
+ * most one partial file. Content is hashed as it is read, and the entry
+ * reported back is what was actually sent: a file edited between scan and
+ * read travels with its new hash, and a file that changed under a chunked
+ * read is marked stale so the index does not record it.
+ */
+
+/** Small files read concurrently. */
+export const READ_CONCURRENCY = 32;
+/** Target size of one websocket message of packed frames. */
+export const MESSAGE_TARGET_BYTES = MAX_CHUNK_BYTES;
+
+export interface BatchProgress {
+  files: number;
+  bytes: number;
+  totalFiles: number;
+  totalBytes: number;
+}
+
+export interface SentBatch {
+  applied: AppliedHeader;
+  /** Entries as sent (hash and size of what was read), by path. */
+  sent: Map<string, Entry>;
+  /** Paths whose content changed while being read; the index must not record them. */
+  stale: Set<string>;
+  /** Paths that could not be read here (vanished files are left out silently). */
+  problems: Problem[];
+  files: number;
+  bytes: number;
+  deleted: number;
+}
+
+export interface SendBatchOptions {
+  client: AgentClient;
+  batch: number;
+  root: string;
+  ops: readonly BatchOp[];
+  hasher: Hasher;
+  onProgress?(progress: BatchProgress): void;
+}
+
+export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
+  const { client, batch, root, ops, hasher } = opts;
+  const counts = countOps(ops);
+  const packer = new FramePacker(MESSAGE_TARGET_BYTES);
+  const sent = new Map<string, Entry>();
+  const stale = new Set<string>();
+  const problems: Problem[] = [];
+  const progress: BatchProgress = { files: 0, bytes: 0, totalFiles: counts.files, totalBytes: counts.bytes };
+  let deleted = 0;
+
+  const push = async (frame: Uint8Array) => {
+    const message = packer.push(frame);
+    if (message) await client.send(message);
+  };
+  const fileDone = (entry: Entry) => {
+    sent.set(entry.path, entry);
+    progress.files++;
+    progress.bytes += entry.size;
+    opts.onProgress?.(progress);
+  };
+
+  await push(encodeFrame(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes }));
+  const small: Entry[] = [];
+  const large: Entry[] = [];
+  for (const op of ops) {
+    if (op.kind === OpKind.MKDIR) {
+      await push(encodeFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode }));
+      sent.set(op.entry.path, op.entry);
+    } else if (op.kind === OpKind.SYMLINK) {
+      await push(encodeFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime }));
+      sent.set(op.entry.path, op.entry);
+    } else if (op.kind === OpKind.FILE) {
+      (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
+    }
+  }
+
+  const readProblem = (entry: Entry, err: unknown): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return; // vanished since the scan: the next scan tells
+    problems.push({ path: entry.path, code: ErrorCode.IO, message: `cannot read ${entry.path}: ${(err as Error).message}` });
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < small.length) {
+      const entry = small[next++];
+      let content: Buffer;
+      try {
+        content = await readFile(join(root, entry.path));
+      } catch (err) {
+        readProblem(entry, err);
+        continue;
+      }
+      if (content.length > MAX_CHUNK_BYTES) {
+        large.push(entry); // grew past one chunk since the scan
+        continue;
+      }
+      const actual: Entry = { ...entry, size: content.length, hash: hasher.h64Bytes(content) };
+      await push(encodeFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content));
+      fileDone(actual);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, small.length) }, worker));
+
+  for (const entry of large) {
+    try {
+      const actual = await sendLargeFile(join(root, entry.path), entry, batch, hasher, push, stale);
+      fileDone(actual);
+    } catch (err) {
+      readProblem(entry, err);
+    }
+  }
+
+  for (const op of ops) {
+    if (op.kind !== OpKind.DELETE) continue;
+    await push(encodeFrame(Kind.DELETE, { batch, path: op.path }));
+    deleted++;
+  }
+
+  const applied = client.applied(batch);
+  await push(encodeFrame(Kind.COMMIT, { batch }));
+  const last = packer.flush();
+  if (last) await client.send(last);
+  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, deleted };
+}
+
+/**
+ * Sends a file larger than one chunk. The hash must be in the first frame, so
+ * a file that changed since the scan is hashed again before it is sent; one
+ * that changes during the send is padded or cut to its announced size and
+ * marked stale, to be sent again by the next sync.
+ */
+async function sendLargeFile(
+  abs: string,
+  entry: Entry,
+  batch: number,
+  hasher: Hasher,
+  push: (frame: Uint8Array) => Promise<void>,
+  stale: Set<string>,
+): Promise<Entry> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(abs, 'r');
+    const st = await fh.stat();
+    let actual = entry;
+    if (st.size !== entry.size || st.mtimeMs !== entry.mtime || entry.hash === '') {
+      actual = { ...entry, size: st.size, mtime: st.mtimeMs, hash: await hashHandle(fh, st.size, hasher) };
+    }
+    const buf = Buffer.alloc(Math.min(MAX_CHUNK_BYTES, Math.max(actual.size, 1)));
+    let offset = 0;
+    do {
+      const want = Math.min(MAX_CHUNK_BYTES, actual.size - offset);
+      const { bytesRead } = await fh.read(buf, 0, want, offset);
+      if (bytesRead < want) {
+        buf.fill(0, bytesRead, want);
+        stale.add(entry.path);
+      }
+      const header = { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset };
+      // The packer keeps a reference to the frame, which copies the chunk, so `buf` can be reused.
+      await push(encodeFrame(Kind.FILE, header, buf.subarray(0, want)));
+      offset += want;
+    } while (offset < actual.size);
+    const after = await fh.stat();
+    if (after.size !== actual.size || after.mtimeMs !== st.mtimeMs) stale.add(entry.path);
+    return actual;
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function hashHandle(fh: FileHandle, size: number, hasher: Hasher): Promise<string> {
+  const stream = hasher.stream();
+  const buf = Buffer.alloc(MAX_CHUNK_BYTES);
+  for (let offset = 0; offset < size; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(MAX_CHUNK_BYTES, size - offset), offset);
+    if (bytesRead === 0) break;
+    stream.update(buf.subarray(0, bytesRead));
+    offset += bytesRead;
+  }
+  return stream.digest();
+}
+
+export function assertOpen(client: AgentClient): void {
+  if (!client.open) throw new SkiffError(ErrorCode.CONNECTION_LOST, 'the connection to the agent is closed');
+}
