@@ -1,0 +1,169 @@
+/**
+ * Event coalescing: which changed paths travel together, and when.
+ *
+ * Pure: no timers, no I/O. The caller passes the time in (milliseconds, any
+ * monotonic clock), and schedules a `tick(now)` at the `wakeAt` of the last
+ * decision. Only the newest `wakeAt` matters; a stale tick is harmless.
+ *
+ * The rule the product needs: a lone save goes out at once, while a storm
+ * (git checkout, npm install, a build writing thousands of files over a few
+ * hundred ms) goes out as ONE batch, hence one restart. At the moment the
+ * first change arrives nothing tells a lone save from the first file of a
+ * storm, so the first change after a quiet spell opens a short leading window:
+ *
+ *   IDLE ── change at t0 ──▶ LEADING (until t0 + LEADING_MS)
+ *     LEADING ── no more activity ──▶ flush at t0 + LEADING_MS   (a lone save)
+ *     LEADING ── more activity ─────▶ GATHERING                  (a storm)
+ *   GATHERING: flush once the tree has been quiet for QUIET_MS, or once
+ *     MAX_WAIT_MS have passed since the first pending change, whichever
+ *     comes first; never while a batch is in flight.
+ *   After a flush the coalescer stays HOT: a change that arrives while a
+ *     batch is in flight, or less than COOL_MS after the last activity or
+ *     the end of the last batch, gathers (it is the tail of the same burst)
+ *     instead of opening a new leading window.
+ *   HOT ── COOL_MS with no activity and no batch in flight ──▶ IDLE.
+ *
+ * "Activity" is either changed paths or a bare signal, `add([], now)`: the
+ * native watcher holds the tail of a burst for its own 50 ms debounce, so a
+ * sensor that sees raw kernel events reports "the tree is moving" without
+ * paths, and a storm is recognised inside LEADING_MS even though its paths
+ * arrive later. Bare activity never starts anything on its own.
+ *
+ * Invariants: at most one batch is in flight (a flush marks it, and
+ * `batchFinished` ends it); every path added is flushed exactly once after
+ * its last add (a path is a set member, so create + delete + create of one
+ * path is one entry: the caller rescans the paths, it needs no kinds);
+ * flushed paths are distinct and sorted.
+ */
+
+/** Leading window: a lone change is sent this long after it arrived. */
+export const LEADING_MS = 3;
+/**
+ * Quiet that ends a storm. Longer than the native watcher's own 50 ms
+ * debounce, so that its trailing delivery of a burst lands inside the window.
+ */
+export const QUIET_MS = 100;
+/** Upper bound on how long a pending change waits while the tree keeps moving. */
+export const MAX_WAIT_MS = 1_000;
+/**
+ * How long after the last activity or batch the coalescer counts as busy.
+ * Covers the native watcher's 500 ms cadence during a long burst, so that
+ * the rest of a storm whose start went out alone still goes out as one.
+ */
+export const COOL_MS = 600;
+
+export interface Windows {
+  leadingMs: number;
+  quietMs: number;
+  maxWaitMs: number;
+  coolMs: number;
+}
+
+export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
+  leadingMs: LEADING_MS,
+  quietMs: QUIET_MS,
+  maxWaitMs: MAX_WAIT_MS,
+  coolMs: COOL_MS,
+});
+
+export const CoalescePhase = {
+  IDLE: 'idle',
+  LEADING: 'leading',
+  GATHERING: 'gathering',
+  HOT: 'hot',
+} as const;
+export type CoalescePhase = (typeof CoalescePhase)[keyof typeof CoalescePhase];
+
+export interface Decision {
+  /** Paths to send now (distinct, sorted), or null. A flush starts a batch. */
+  flush: string[] | null;
+  /** When to call `tick` next, or null when no timer is needed. */
+  wakeAt: number | null;
+}
+
+const NOTHING: Decision = Object.freeze({ flush: null, wakeAt: null }) as Decision;
+
+export class Coalescer {
+  private readonly windows: Windows;
+  private readonly pending = new Set<string>();
+  private firstPendingAt = 0;
+  private lastActivityAt = Number.NEGATIVE_INFINITY;
+  private lastBatchEndAt = Number.NEGATIVE_INFINITY;
+  /** End of the open leading window, or null when none is open. */
+  private leadingUntil: number | null = null;
+  private inFlight = false;
+
+  constructor(windows: Partial<Windows> = {}) {
+    this.windows = { ...DEFAULT_WINDOWS, ...windows };
+    for (const [name, value] of Object.entries(this.windows)) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`coalescing window ${name} must be >= 0, got ${value}`);
+    }
+  }
+
+  /** Records changed paths (or bare activity when `paths` is empty) seen at `now`. */
+  add(paths: readonly string[], now: number): Decision {
+    // A leading window that expired before this call (a late timer) is a
+    // lone change: it goes out first, and what arrives now is the next batch.
+    const expired = this.leadingUntil !== null && now >= this.leadingUntil ? this.decide(now) : null;
+    if (paths.length === 0 && this.phase(now) === CoalescePhase.IDLE) return expired ?? NOTHING;
+
+    if (this.leadingUntil !== null) {
+      this.leadingUntil = null; // more activity inside the leading window: a storm
+    } else if (paths.length > 0 && this.phase(now) === CoalescePhase.IDLE) {
+      this.leadingUntil = now + this.windows.leadingMs;
+    }
+    this.lastActivityAt = now;
+    for (const path of paths) {
+      if (this.pending.size === 0) this.firstPendingAt = now;
+      this.pending.add(path);
+    }
+    const next = this.decide(now);
+    if (expired?.flush) return { flush: expired.flush, wakeAt: next.wakeAt };
+    return next;
+  }
+
+  /** Re-evaluates the windows at `now` (call it at the last `wakeAt`). */
+  tick(now: number): Decision {
+    return this.decide(now);
+  }
+
+  /** Ends the batch that the last flush started. */
+  batchFinished(now: number): Decision {
+    this.inFlight = false;
+    this.lastBatchEndAt = now;
+    return this.decide(now);
+  }
+
+  get batchInFlight(): boolean {
+    return this.inFlight;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  phase(now: number): CoalescePhase {
+    if (this.leadingUntil !== null) return CoalescePhase.LEADING;
+    if (this.pending.size > 0) return CoalescePhase.GATHERING;
+    if (this.inFlight) return CoalescePhase.HOT;
+    const lastMove = Math.max(this.lastActivityAt, this.lastBatchEndAt);
+    return now - lastMove < this.windows.coolMs ? CoalescePhase.HOT : CoalescePhase.IDLE;
+  }
+
+  private decide(now: number): Decision {
+    if (this.inFlight || this.pending.size === 0) return NOTHING;
+    if (this.leadingUntil !== null) {
+      return now >= this.leadingUntil ? this.flush() : { flush: null, wakeAt: this.leadingUntil };
+    }
+    const due = Math.min(this.lastActivityAt + this.windows.quietMs, this.firstPendingAt + this.windows.maxWaitMs);
+    return now >= due ? this.flush() : { flush: null, wakeAt: due };
+  }
+
+  private flush(): Decision {
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    this.leadingUntil = null;
+    this.inFlight = true;
+    return { flush: paths, wakeAt: null };
+  }
+}

@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import {
+  COOL_MS,
+  Coalescer,
+  LEADING_MS,
+  MAX_WAIT_MS,
+  QUIET_MS,
+  type Decision,
+  type Windows,
+} from '../src/core/coalesce.ts';
+
+interface Step {
+  at: number;
+  paths: string[];
+}
+interface Flush {
+  at: number;
+  paths: string[];
+}
+
+/**
+ * Drives a Coalescer the way the batcher does: events at their times, a tick
+ * at each `wakeAt`, and each batch finishing `batchMs` after its flush.
+ * At equal times a finishing batch goes first, then the tick, then the event.
+ */
+function simulate(steps: Step[], opts: { windows?: Partial<Windows>; batchMs?: number } = {}): Flush[] {
+  const c = new Coalescer(opts.windows);
+  const batchMs = opts.batchMs ?? 0;
+  const flushes: Flush[] = [];
+  let wakeAt: number | null = null;
+  let finishAt: number | null = null;
+  const apply = (d: Decision, now: number) => {
+    wakeAt = d.wakeAt;
+    if (d.flush) {
+      flushes.push({ at: now, paths: d.flush });
+      finishAt = now + batchMs;
+    }
+  };
+  let i = 0;
+  for (;;) {
+    const t = Math.min(finishAt ?? Infinity, wakeAt ?? Infinity, steps[i]?.at ?? Infinity);
+    if (t === Infinity) break;
+    if (finishAt !== null && finishAt <= t) {
+      finishAt = null;
+      apply(c.batchFinished(t), t);
+    } else if (wakeAt !== null && wakeAt <= t) {
+      wakeAt = null;
+      apply(c.tick(t), t);
+    } else {
+      apply(c.add(steps[i].paths, t), t);
+      i++;
+    }
+  }
+  expect(c.pendingCount).toBe(0);
+  return flushes;
+}
+
+/** `count` single-path events from `start`, one every `everyMs`. */
+function burst(start: number, count: number, everyMs: number, prefix = 'f'): Step[] {
+  return Array.from({ length: count }, (_, k) => ({ at: start + k * everyMs, paths: [`${prefix}${k}`] }));
+}
+
+const STORM = burst(1_000, 5_000, 0.06); // 5,000 events over 300 ms
+const STORM_END = 1_000 + 4_999 * 0.06;
+
+interface Case {
+  name: string;
+  steps: Step[];
+  windows?: Partial<Windows>;
+  batchMs?: number;
+  /** Expected flush times and path counts (or exact paths). */
+  want: Array<{ at: number; count?: number; paths?: string[] }>;
+}
+
+const cases: Case[] = [
+  {
+    name: 'a lone save flushes after the leading window only',
+    steps: [{ at: 1_000, paths: ['src/app.ts'] }],
+    want: [{ at: 1_000 + LEADING_MS, paths: ['src/app.ts'] }],
+  },
+  {
+    name: 'a zero leading window flushes a lone save at t0',
+    steps: [{ at: 1_000, paths: ['src/app.ts'] }],
+    windows: { leadingMs: 0 },
+    want: [{ at: 1_000, paths: ['src/app.ts'] }],
+  },
+  {
+    name: 'one delivery of several paths is one leading flush',
+    steps: [{ at: 50, paths: ['b', 'a', 'c'] }],
+    want: [{ at: 50 + LEADING_MS, paths: ['a', 'b', 'c'] }],
+  },
+  {
+    name: 'a 5,000-event burst over 300 ms is one flush after QUIET_MS',
+    steps: STORM,
+    want: [{ at: STORM_END + QUIET_MS, count: 5_000 }],
+  },
+  {
+    name: 'a save 2 s after a storm is its own leading flush',
+    steps: [...STORM, { at: STORM_END + 2_000, paths: ['src/app.ts'] }],
+    want: [
+      { at: STORM_END + QUIET_MS, count: 5_000 },
+      { at: STORM_END + 2_000 + LEADING_MS, paths: ['src/app.ts'] },
+    ],
+  },
+  {
+    name: 'events during an in-flight batch make exactly one follow-up batch',
+    steps: [{ at: 0, paths: ['a'] }, { at: 10, paths: ['b'] }, { at: 20, paths: ['c'] }, { at: 30, paths: ['b'] }],
+    batchMs: 200,
+    want: [
+      { at: LEADING_MS, paths: ['a'] },
+      { at: LEADING_MS + 200, paths: ['b', 'c'] },
+    ],
+  },
+  {
+    name: 'a follow-up waits for quiet when the tree still moves as the batch ends',
+    steps: [{ at: 0, paths: ['a'] }, ...burst(10, 100, 1)],
+    batchMs: 20,
+    want: [
+      { at: LEADING_MS, paths: ['a'] },
+      { at: 109 + QUIET_MS, count: 100 },
+    ],
+  },
+  {
+    name: 'create then delete of one path in a window is one path',
+    steps: [{ at: 0, paths: ['tmp/x'] }, { at: 0.5, paths: ['tmp/x'] }],
+    want: [{ at: 0.5 + QUIET_MS, paths: ['tmp/x'] }],
+  },
+  {
+    name: 'an editor rename (delete + create of the real file) in one delivery is one path',
+    steps: [{ at: 7, paths: ['src/app.ts', 'src/app.ts'] }],
+    want: [{ at: 7 + LEADING_MS, paths: ['src/app.ts'] }],
+  },
+  {
+    name: 'bare activity inside the leading window turns a lone change into a storm',
+    steps: [{ at: 0, paths: ['a'] }, { at: 1, paths: [] }, { at: 60, paths: ['b'] }],
+    want: [{ at: 60 + QUIET_MS, paths: ['a', 'b'] }],
+  },
+  {
+    name: 'bare activity while idle starts nothing',
+    steps: [{ at: 0, paths: [] }, { at: 5, paths: ['a'] }],
+    want: [{ at: 5 + LEADING_MS, paths: ['a'] }],
+  },
+  {
+    name: 'the tail of a burst whose start went out alone gathers into one batch',
+    steps: [{ at: 0, paths: ['d0'] }, { at: 350, paths: burst(0, 4_999, 0).map((s) => s.paths[0]) }],
+    want: [
+      { at: LEADING_MS, paths: ['d0'] },
+      { at: 350 + QUIET_MS, count: 4_999 },
+    ],
+  },
+  {
+    name: 'a storm longer than MAX_WAIT_MS is cut every MAX_WAIT_MS',
+    steps: burst(0, 2_500, 1),
+    want: [
+      { at: MAX_WAIT_MS, count: 1_000 },
+      { at: 2 * MAX_WAIT_MS, count: 1_000 },
+      { at: 2_499 + QUIET_MS, count: 500 },
+    ],
+  },
+  {
+    name: 'a save within COOL_MS of the last batch gathers instead of leading',
+    steps: [{ at: 0, paths: ['a'] }, { at: LEADING_MS + COOL_MS - 1, paths: ['b'] }],
+    want: [
+      { at: LEADING_MS, paths: ['a'] },
+      { at: LEADING_MS + COOL_MS - 1 + QUIET_MS, paths: ['b'] },
+    ],
+  },
+  {
+    name: 'a save COOL_MS after the last batch leads again',
+    steps: [{ at: 0, paths: ['a'] }, { at: LEADING_MS + COOL_MS, paths: ['b'] }],
+    want: [
+      { at: LEADING_MS, paths: ['a'] },
+      { at: LEADING_MS + COOL_MS + LEADING_MS, paths: ['b'] },
+    ],
+  },
+];
+
+describe('Coalescer', () => {
+  it.each(cases)('$name', ({ steps, windows, batchMs, want }) => {
+    const got = simulate(steps, { windows, batchMs });
+    expect(got.map((f) => f.at)).toEqual(want.map((w) => expect.closeTo(w.at, 6)));
+    want.forEach((w, k) => {
+      if (w.paths) expect(got[k].paths).toEqual(w.paths);
+      if (w.count !== undefined) expect(got[k].paths).toHaveLength(w.count);
+    });
+  });
+
+  it('sends a lone change late but first when its timer fired late', () => {
+    const c = new Coalescer();
+    expect(c.add(['a'], 0)).toEqual({ flush: null, wakeAt: LEADING_MS });
+    // The tick at LEADING_MS never came; the next event arrives well after it.
+    const d = c.add(['b'], 50);
+    expect(d.flush).toEqual(['a']);
+    expect(c.batchInFlight).toBe(true);
+    expect(c.batchFinished(51)).toEqual({ flush: null, wakeAt: 50 + QUIET_MS });
+    expect(c.tick(50 + QUIET_MS).flush).toEqual(['b']);
+  });
+
+  it('never flushes while a batch is in flight, even past MAX_WAIT_MS', () => {
+    const c = new Coalescer();
+    c.add(['a'], 0);
+    expect(c.tick(LEADING_MS).flush).toEqual(['a']);
+    expect(c.add(['b'], 10)).toEqual({ flush: null, wakeAt: null });
+    expect(c.tick(10 + MAX_WAIT_MS * 3)).toEqual({ flush: null, wakeAt: null });
+    expect(c.batchFinished(10 + MAX_WAIT_MS * 3).flush).toEqual(['b']);
+  });
+
+  it('refuses a negative window', () => {
+    expect(() => new Coalescer({ quietMs: -1 })).toThrow(RangeError);
+  });
+
+  it('flushes every path exactly once, after its last add, one batch at a time (seeded random timelines)', () => {
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 200; round++) {
+      const steps: Step[] = [];
+      let t = 0;
+      for (let k = 0; k < 60; k++) {
+        t += rand() < 0.2 ? rand() * 1_500 : rand() * 20;
+        const n = Math.floor(rand() * 4);
+        steps.push({ at: t, paths: Array.from({ length: n }, () => `p${Math.floor(rand() * 30)}`) });
+      }
+      const batchMs = rand() * 300;
+      const flushes = simulate(steps, { batchMs });
+      for (let k = 1; k < flushes.length; k++) expect(flushes[k].at).toBeGreaterThanOrEqual(flushes[k - 1].at + batchMs - 1e-9);
+      const lastAdd = new Map<string, number>();
+      for (const s of steps) for (const p of s.paths) lastAdd.set(p, s.at);
+      for (const [path, at] of lastAdd) {
+        expect(flushes.some((f) => f.at >= at && f.paths.includes(path)), `${path} added at ${at}`).toBe(true);
+      }
+      for (const f of flushes) {
+        expect(new Set(f.paths).size).toBe(f.paths.length);
+        expect([...f.paths].sort()).toEqual(f.paths);
+      }
+    }
+  });
+});
