@@ -1,0 +1,82 @@
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, rmSync, constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import { checkRelPath, type Hasher } from '@skiff/protocol';
+import { isTempName } from '../apply/temp-name.ts';
+import { dirEntry, fileEntry, linkEntry } from './entries.ts';
+import { Manifest } from './manifest.ts';
+
+/**
+ * Builds the manifest of a root at startup, before anyone can connect, so it
+ * runs synchronously. File contents are hashed in 1 MiB chunks (one huge buffer
+ * is several times slower); a file that fits one read is hashed in one call.
+ * Leftover temporary files of an earlier agent (killed mid-batch) are removed
+ * on the way, never recorded. Sockets, FIFOs, devices and names that are not
+ * valid wire paths are skipped: they can never be synced.
+ */
+export const HASH_CHUNK_BYTES = 1024 * 1024;
+
+export interface ScanResult {
+  manifest: Manifest;
+  /** Leftover temporary files removed. */
+  swept: number;
+  /** Paths left out of the manifest (unsupported type or not a valid wire path). */
+  skipped: string[];
+}
+
+export function scanRoot(root: string, hasher: Hasher): ScanResult {
+  const manifest = new Manifest(hasher.h64);
+  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const result: ScanResult = { manifest, swept: 0, skipped: [] };
+  const dirs: string[] = [''];
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
+    for (const name of readdirSync(dir === '' ? root : join(root, dir))) {
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      const abs = join(root, rel);
+      if (isTempName(name)) {
+        rmSync(abs, { recursive: true, force: true });
+        result.swept += 1;
+        continue;
+      }
+      if (checkRelPath(rel) !== null) {
+        result.skipped.push(rel);
+        continue;
+      }
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) continue; // vanished while scanning
+      const mtime = Math.floor(st.mtimeMs);
+      if (st.isDirectory()) {
+        manifest.set(dirEntry(rel, st.mode, mtime));
+        dirs.push(rel);
+      } else if (st.isFile()) {
+        const { size, hash } = hashFile(abs, buf, hasher);
+        manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
+      } else if (st.isSymbolicLink()) {
+        manifest.set(linkEntry(rel, readlinkSync(abs), mtime));
+      } else {
+        result.skipped.push(rel);
+      }
+    }
+  }
+  return result;
+}
+
+/** xxhash64 of a file's content, read in chunks through `buf`. */
+export function hashFile(abs: string, buf: Buffer, hasher: Hasher): { size: number; hash: string } {
+  const fd = openSync(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    let n = readSync(fd, buf, 0, buf.length, null);
+    // Regular files read short only at their end: one read means one hash call.
+    if (n < buf.length) return { size: n, hash: hasher.h64Bytes(buf.subarray(0, n)) };
+    const stream = hasher.stream();
+    let size = 0;
+    while (n > 0) {
+      stream.update(buf.subarray(0, n));
+      size += n;
+      n = readSync(fd, buf, 0, buf.length, null);
+    }
+    return { size, hash: stream.digest() };
+  } finally {
+    closeSync(fd);
+  }
+}
