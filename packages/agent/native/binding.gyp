@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "reaper",
+      "sources": ["reaper.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,131 @@
+/*
+ * reaper: the three system calls the agent needs to act as an init process
+ * and that Node does not expose.
+ *
+ *   reap(pid)            waitpid(pid, &status, WNOHANG) for ONE given pid.
+ *   setChildSubreaper()  prctl(PR_SET_CHILD_SUBREAPER, 1).
+ *   isChildSubreaper()   prctl(PR_GET_CHILD_SUBREAPER).
+ *
+ * Why only one pid at a time: libuv waits for the children Node spawned with
+ * waitpid(their pid). If anyone else collects such a child first, libuv gets
+ * ECHILD and the ChildProcess never emits 'exit'. So this module refuses
+ * pid <= 0 (waitpid(-1) or a process-group wait would take whichever child is
+ * ready, Node's own included); the caller decides which pids are orphans (see
+ * src/init/reaper.ts and README.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <node_api.h>
+
+#define CHECK(env, call)                                                       \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      napi_throw_error((env), "SKIFF_E_INTERNAL", "reaper: " #call " failed"); \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s (errno %d)", what, strerror(err), err);
+  napi_throw_error(env, "SKIFF_E_IO", message);
+  return NULL;
+}
+
+static napi_value int_or_null(napi_env env, int present, int value) {
+  napi_value out;
+  if (present) {
+    if (napi_create_int32(env, value, &out) != napi_ok) return NULL;
+  } else {
+    if (napi_get_null(env, &out) != napi_ok) return NULL;
+  }
+  return out;
+}
+
+/* reap(pid: number): { pid, status, exitCode, signal } | null
+ * null: the child has not exited yet, or it is not (or no longer) our child. */
+static napi_value reap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", "reap(pid): pid is required");
+    return NULL;
+  }
+  int32_t pid = 0;
+  if (napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+    napi_throw_range_error(env, "SKIFF_E_INTERNAL", "reap(pid): pid must be a positive integer");
+    return NULL;
+  }
+
+  int status = 0;
+  pid_t got;
+  do {
+    got = waitpid((pid_t)pid, &status, WNOHANG);
+  } while (got == -1 && errno == EINTR);
+
+  napi_value result;
+  if (got == 0 || (got == -1 && errno == ECHILD)) {
+    CHECK(env, napi_get_null(env, &result));
+    return result;
+  }
+  if (got == -1) {
+    char what[64];
+    snprintf(what, sizeof what, "waitpid(%d)", pid);
+    return throw_errno(env, what, errno);
+  }
+
+  napi_value v;
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_create_int32(env, got, &v));
+  CHECK(env, napi_set_named_property(env, result, "pid", v));
+  CHECK(env, napi_create_int32(env, status, &v));
+  CHECK(env, napi_set_named_property(env, result, "status", v));
+  v = int_or_null(env, WIFEXITED(status), WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+  if (v == NULL) return NULL;
+  CHECK(env, napi_set_named_property(env, result, "exitCode", v));
+  v = int_or_null(env, WIFSIGNALED(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  if (v == NULL) return NULL;
+  CHECK(env, napi_set_named_property(env, result, "signal", v));
+  return result;
+}
+
+/* setChildSubreaper(): true. Orphans of our descendants are reparented to us
+ * instead of to the namespace's PID 1. */
+static napi_value set_child_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+    return throw_errno(env, "prctl(PR_SET_CHILD_SUBREAPER)", errno);
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, 1, &out));
+  return out;
+}
+
+/* isChildSubreaper(): boolean */
+static napi_value is_child_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  int value = 0;
+  if (prctl(PR_GET_CHILD_SUBREAPER, (unsigned long)&value, 0, 0, 0) == -1)
+    return throw_errno(env, "prctl(PR_GET_CHILD_SUBREAPER)", errno);
+  napi_value out;
+  CHECK(env, napi_get_boolean(env, value != 0, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

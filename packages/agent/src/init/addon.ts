@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** What packages/agent/native/reaper.c exports. */
+export interface ReaperAddon {
+  /** waitpid(pid, WNOHANG): the exit when `pid` was a zombie child of ours, else null. Throws for pid <= 0. */
+  reap(pid: number): { pid: number; status: number; exitCode: number | null; signal: number | null } | null;
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are reparented to us. */
+  setChildSubreaper(): boolean;
+  isChildSubreaper(): boolean;
+}
+
+/** Explicit location of reaper.node, for an agent copied somewhere without the package layout. */
+export const REAPER_ADDON_VAR = 'SKIFF_AGENT_REAPER_ADDON';
+
+/**
+ * Where reaper.node may be, first match wins: the explicit variable; next to
+ * the running file (an agent bundle copied with the addon beside it); the
+ * package's build output seen from the bundle (dist/) or from the source
+ * (src/init/).
+ */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env, base: string = import.meta.url): string[] {
+  const candidates: string[] = [];
+  const explicit = env[REAPER_ADDON_VAR];
+  if (explicit) candidates.push(explicit);
+  for (const relative of ['./reaper.node', '../native/build/Release/reaper.node', '../../native/build/Release/reaper.node']) {
+    candidates.push(fileURLToPath(new URL(relative, base)));
+  }
+  return candidates;
+}
+
+export type AddonLoad = { ok: true; addon: ReaperAddon; path: string } | { ok: false; reason: string };
+
+export function loadReaperAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates(env);
+  const failures: string[] = [];
+  for (const path of candidates) {
+    if (!existsSync(path)) continue;
+    try {
+      return { ok: true, addon: require(path) as ReaperAddon, path };
+    } catch (err) {
+      // e.g. built against glibc and loaded on musl: say which file and why.
+      failures.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  if (failures.length > 0) return { ok: false, reason: `reaper.node failed to load (${failures.join('; ')})` };
+  return { ok: false, reason: `reaper.node not found (looked in ${candidates.join(', ')}; build it with: node packages/agent/native/build.mjs)` };
+}
