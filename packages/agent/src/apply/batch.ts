@@ -1,0 +1,265 @@
+import { join } from 'node:path';
+import {
+  ErrorCode,
+  SkiffError,
+  checkLinkTarget,
+  parentOf,
+  type DeleteHeader,
+  type FileHeader,
+  type MkdirHeader,
+  type Problem,
+  type SymlinkHeader,
+} from '@skiff/protocol';
+import type { Manifest } from '../manifest/manifest.ts';
+import { PERMISSION_BITS, dirEntry, linkEntry } from '../manifest/entries.ts';
+import { toSeconds, type ApplyContext } from './context.ts';
+import { applyDeletes } from './deletes.ts';
+import type { FsOps } from './fs-ops.ts';
+import { toProblem } from './io-error.ts';
+import { placeIntoRoot, removeTemp } from './place.ts';
+import { appendChunk, discardIncoming, finishIncoming, openIncoming, writeWholeFile, type IncomingFile } from './temp-file.ts';
+import { isReservedPath, tempName } from './temp-name.ts';
+import { TreeGuard } from './tree-guard.ts';
+
+/**
+ * One batch being applied: the FILE, SYMLINK, MKDIR and DELETE frames between
+ * BATCH_BEGIN and COMMIT.
+ *
+ * Two kinds of failure, kept apart:
+ * - the peer broke the protocol (a chunk for a file never begun, at the wrong
+ *   offset): a SkiffError with SKIFF_E_PROTOCOL_STATE is thrown and the
+ *   connection ends;
+ * - one path could not be applied (symlinked parent, permissions, full disk):
+ *   it becomes a Problem in the result and every other path still applies.
+ *   The remaining chunks of a file that failed are dropped quietly.
+ *
+ * Writes land as their frames arrive; deletes wait for commit; directory modes
+ * are set at commit too, so a read-only directory can still be filled first.
+ * Whatever is aborted leaves no temporary file behind.
+ */
+/** Files a peer may have half-sent at once; each holds a descriptor. */
+export const MAX_OPEN_FILES = 256;
+
+export interface BatchOutcome {
+  written: number;
+  deleted: number;
+  bytes: number;
+  problems: Problem[];
+  /** Wire paths written, created or deleted. */
+  paths: string[];
+}
+
+export class Batch {
+  private readonly ctx: ApplyContext;
+  private readonly open = new Map<string, IncomingFile>();
+  /** Paths whose current file failed: their remaining chunks are dropped. */
+  private readonly failed = new Set<string>();
+  private readonly deletes = new Set<string>();
+  private readonly written = new Set<string>();
+  /** Final modes of the directories this batch made or changed, set at the end. */
+  private readonly dirModes = new Map<string, number>();
+  private readonly problems: Problem[] = [];
+  private bytes = 0;
+  private done = false;
+
+  constructor(
+    readonly id: number,
+    root: string,
+    manifest: Manifest,
+    fs: FsOps,
+  ) {
+    const guard = new TreeGuard(root, fs, manifest, (p) => this.isDeleted(p));
+    this.ctx = { root, fs, manifest, guard };
+  }
+
+  file(h: FileHeader, payload: Uint8Array): void {
+    if (h.offset === 0) {
+      // A new start of the same path discards any earlier partial write.
+      this.drop(h.path);
+      if (this.refuseReserved(h.path)) return;
+      this.attempt(h.path, 'write', () => {
+        if (payload.length === h.size) {
+          writeWholeFile(this.ctx, h, payload);
+          this.wrote(h.path, h.size);
+          return;
+        }
+        if (this.open.size >= MAX_OPEN_FILES) {
+          throw new SkiffError(ErrorCode.PROTOCOL_STATE, `more than ${MAX_OPEN_FILES} files are half-sent in batch ${this.id}`);
+        }
+        const f = openIncoming(this.ctx, h);
+        this.open.set(h.path, f);
+        this.append(f, payload);
+      });
+      return;
+    }
+    const f = this.open.get(h.path);
+    if (f === undefined) {
+      if (this.failed.has(h.path)) return;
+      throw stateError(`FILE ${h.path}: chunk at offset ${h.offset} of a file never begun in batch ${this.id}`, h.path);
+    }
+    if (f.written !== h.offset || f.size !== h.size) {
+      throw stateError(
+        `FILE ${h.path}: chunk at offset ${h.offset} of size ${h.size}, expected offset ${f.written} of size ${f.size}`,
+        h.path,
+      );
+    }
+    this.attempt(h.path, 'write', () => this.append(f, payload));
+  }
+
+  symlink(h: SymlinkHeader): void {
+    this.drop(h.path);
+    if (this.refuseReserved(h.path)) return;
+    this.attempt(h.path, 'create the symlink', () => {
+      // Validated on decode already; checked again because this is where it matters.
+      const unsafe = checkLinkTarget(h.path, h.target);
+      if (unsafe) throw unsafe;
+      const dir = parentOf(h.path);
+      this.ctx.guard.ensureDir(dir, h.path);
+      const tmpAbs = join(this.ctx.root, dir, tempName());
+      this.ctx.fs.symlinkSync(h.target, tmpAbs);
+      try {
+        const t = toSeconds(h.mtime);
+        this.ctx.fs.lutimesSync(tmpAbs, t, t);
+        placeIntoRoot(this.ctx, tmpAbs, h.path);
+      } catch (err) {
+        removeTemp(this.ctx, tmpAbs);
+        throw err;
+      }
+      this.ctx.manifest.set(linkEntry(h.path, h.target, h.mtime));
+      this.wrote(h.path, 0);
+    });
+  }
+
+  mkdir(h: MkdirHeader): void {
+    this.drop(h.path);
+    if (this.refuseReserved(h.path)) return;
+    this.attempt(h.path, 'create the directory', () => {
+      const { fs, root, guard, manifest } = this.ctx;
+      guard.ensureDir(parentOf(h.path), h.path);
+      const abs = join(root, h.path);
+      const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+      const mode = h.mode & PERMISSION_BITS;
+      if (st === undefined || !st.isDirectory()) {
+        // A file or a symlink in the way: the incoming directory wins (unlink never follows).
+        if (st !== undefined) fs.unlinkSync(abs);
+        fs.mkdirSync(abs, OWNER_WRITABLE_DIR_MODE);
+      }
+      guard.remember(h.path);
+      this.dirModes.set(h.path, mode);
+      const old = manifest.get(h.path);
+      manifest.set(dirEntry(h.path, mode, old?.type === 'dir' ? old.mtime : Date.now()));
+      this.wrote(h.path, 0);
+    });
+  }
+
+  delete(h: DeleteHeader): void {
+    this.drop(h.path);
+    if (this.refuseReserved(h.path)) return;
+    this.deletes.add(h.path);
+  }
+
+  /** Ends the batch: incomplete files become problems, then deletes, then directory modes. */
+  commit(): BatchOutcome {
+    for (const f of this.open.values()) {
+      this.problems.push({
+        path: f.path,
+        code: ErrorCode.SIZE_MISMATCH,
+        message: `${f.path}: only ${f.written} of ${f.size} bytes arrived before the commit; the previous version is kept`,
+      });
+    }
+    this.closeOpenFiles();
+    const deleted = applyDeletes(this.ctx, this.deletes, this.written, this.problems);
+    this.settleDirModes();
+    this.done = true;
+    return {
+      written: this.written.size,
+      deleted: deleted.length,
+      bytes: this.bytes,
+      problems: this.problems,
+      paths: [...this.written, ...deleted],
+    };
+  }
+
+  /** Drops the batch (connection lost or replaced): no temporary file survives; deletes are not run. */
+  abort(): void {
+    if (this.done) return;
+    this.closeOpenFiles();
+    this.settleDirModes();
+    this.done = true;
+  }
+
+  private append(f: IncomingFile, payload: Uint8Array): void {
+    if (!appendChunk(this.ctx, f, payload)) return;
+    this.open.delete(f.path);
+    finishIncoming(this.ctx, f);
+    this.wrote(f.path, f.size);
+  }
+
+  /** Runs one path's work; a failure becomes that path's problem, unless it is the peer's fault. */
+  private attempt(path: string, action: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_STATE) throw err;
+      this.drop(path);
+      this.failed.add(path);
+      this.problems.push(toProblem(err, path, action));
+    }
+  }
+
+  private wrote(path: string, bytes: number): void {
+    this.written.add(path);
+    this.bytes += bytes;
+  }
+
+  /** Forgets any half-written file of `path` and any earlier failure of it. */
+  private drop(path: string): void {
+    this.failed.delete(path);
+    const f = this.open.get(path);
+    if (f === undefined) return;
+    this.open.delete(path);
+    discardIncoming(this.ctx, f);
+  }
+
+  private refuseReserved(path: string): boolean {
+    if (!isReservedPath(path)) return false;
+    this.failed.add(path);
+    this.problems.push({
+      path,
+      code: ErrorCode.UNSUPPORTED_FILE,
+      message: `${path}: names starting with .skiff-tmp- are reserved for the agent's temporary files`,
+    });
+    return true;
+  }
+
+  private isDeleted(path: string): boolean {
+    for (let at = path; at !== ''; at = parentOf(at)) if (this.deletes.has(at)) return true;
+    return false;
+  }
+
+  private closeOpenFiles(): void {
+    for (const f of this.open.values()) discardIncoming(this.ctx, f);
+    this.open.clear();
+  }
+
+  /** Deepest first, so a read-only parent is made read-only after its children. */
+  private settleDirModes(): void {
+    const dirs = [...this.dirModes.keys()].sort().reverse();
+    for (const dir of dirs) {
+      try {
+        const abs = join(this.ctx.root, dir);
+        if (this.ctx.fs.lstatSync(abs, { throwIfNoEntry: false })?.isDirectory()) this.ctx.fs.chmodSync(abs, this.dirModes.get(dir)!);
+      } catch (err) {
+        this.problems.push(toProblem(err, dir, 'set the mode of'));
+      }
+    }
+    this.dirModes.clear();
+  }
+}
+
+/** Directories are made writable by the agent first; their final mode comes at commit. */
+const OWNER_WRITABLE_DIR_MODE = 0o700;
+
+function stateError(message: string, path: string): SkiffError {
+  return new SkiffError(ErrorCode.PROTOCOL_STATE, message, { path });
+}

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { parentOf, type FileHeader } from '@skiff/protocol';
+import { PERMISSION_BITS, fileEntry } from '../manifest/entries.ts';
+import { toSeconds, type ApplyContext } from './context.ts';
+import { TEMP_FILE_MODE, TEMP_OPEN_FLAGS } from './fs-ops.ts';
+import { placeIntoRoot, removeTemp } from './place.ts';
+import { tempName } from './temp-name.ts';
+
+/**
+ * One file on its way in: a temporary file in the target's directory, held
+ * open while chunks arrive, renamed into place when its last byte is written.
+ * Until then the real name keeps its previous content; on any failure the
+ * temporary file is removed, so a full disk leaves the old version intact.
+ */
+export interface IncomingFile {
+  readonly path: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly mtime: number;
+  readonly hash: string;
+  readonly tmpAbs: string;
+  fd: number | null;
+  written: number;
+}
+
+export function openIncoming(ctx: ApplyContext, h: FileHeader): IncomingFile {
+  const dir = parentOf(h.path);
+  ctx.guard.ensureDir(dir, h.path);
+  const tmpAbs = join(ctx.root, dir, tempName());
+  const fd = ctx.fs.openSync(tmpAbs, TEMP_OPEN_FLAGS, TEMP_FILE_MODE);
+  return { path: h.path, size: h.size, mode: h.mode, mtime: h.mtime, hash: h.hash, tmpAbs, fd, written: 0 };
+}
+
+/** Appends a chunk; returns true when the file is complete. */
+export function appendChunk(ctx: ApplyContext, f: IncomingFile, data: Uint8Array): boolean {
+  let at = 0;
+  while (at < data.length) at += ctx.fs.writeSync(f.fd!, data, at, data.length - at);
+  f.written += data.length;
+  return f.written === f.size;
+}
+
+/** Sets mode and mtime, closes, renames into place and records the entry. */
+export function finishIncoming(ctx: ApplyContext, f: IncomingFile): void {
+  const fd = f.fd!;
+  ctx.fs.fchmodSync(fd, f.mode & PERMISSION_BITS);
+  const t = toSeconds(f.mtime);
+  ctx.fs.futimesSync(fd, t, t);
+  f.fd = null;
+  ctx.fs.closeSync(fd);
+  placeIntoRoot(ctx, f.tmpAbs, f.path);
+  ctx.manifest.set(fileEntry(f.path, f.size, f.mtime, f.mode, f.hash));
+}
+
+/** Closes and removes the temporary file; never throws. */
+export function discardIncoming(ctx: ApplyContext, f: IncomingFile): void {
+  if (f.fd !== null) {
+    try {
+      ctx.fs.closeSync(f.fd);
+    } catch {
+      // The descriptor is gone either way; the unlink below is what matters.
+    }
+    f.fd = null;
+  }
+  removeTemp(ctx, f.tmpAbs);
+}
+
+/**
+ * A whole file in one frame, the common case for small files: open, write,
+ * finish without keeping any state between calls.
+ */
+export function writeWholeFile(ctx: ApplyContext, h: FileHeader, data: Uint8Array): void {
+  const f = openIncoming(ctx, h);
+  try {
+    appendChunk(ctx, f, data);
+    finishIncoming(ctx, f);
+  } catch (err) {
+    discardIncoming(ctx, f);
+    throw err;
+  }
+}
