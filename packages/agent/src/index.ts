@@ -1,0 +1,10 @@
+export { startAgent, MAX_PAYLOAD_BYTES, type AgentOptions, type AgentHandle } from './server/agent.ts';
+export { CloseCode, closeCodeFor } from './server/close-codes.ts';
+export { DEFAULT_HOST } from './server/defaults.ts';
+export { noopHooks } from './server/noop-hooks.ts';
+export { AGENT_CAPABILITIES, AGENT_SOFTWARE } from './server/session.ts';
+export { Manifest } from './manifest/manifest.ts';
+export { scanRoot, type ScanResult } from './manifest/scan.ts';
+export { TEMP_PREFIX } from './apply/temp-name.ts';
+export { parseArgs, resolveToken, USAGE, DEFAULT_ROOT, DEFAULT_PORT, type CliCommand } from './cli-args.ts';
+export type { AppHooks, AppEvents, CommittedBatch } from './hooks.ts';

@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  Capability,
+  ErrorCode,
+  FRAME_PREFIX_BYTES,
+  MAX_HEADER_BYTES,
+  MAX_MESSAGE_BYTES,
+  SkiffError,
+  loadHasher,
+} from '@skiff/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { realFs, type FsOps } from '../apply/fs-ops.ts';
+import type { AppHooks } from '../hooks.ts';
+import { scanRoot } from '../manifest/scan.ts';
+import { rejectUpgrade, tokenCheck } from './auth.ts';
+import { CloseCode } from './close-codes.ts';
+import { DEFAULT_HOST } from './defaults.ts';
+import { noopHooks } from './noop-hooks.ts';
+import { prepareRoot } from './root.ts';
+import { AGENT_CAPABILITIES, Session } from './session.ts';
+
+/**
+ * The agent's receiving end: an HTTP server whose websocket upgrade is the
+ * only way in, and only with the right bearer token.
+ *
+ * One daemon at a time: a new authenticated connection replaces the current
+ * one, which is closed with CloseCode.REPLACED (its open batch aborted, its
+ * temporary files removed). The newest daemon wins because the usual reason
+ * for a second connection is the same daemon reconnecting over a link the
+ * agent has not yet noticed is dead.
+ */
+export interface AgentOptions {
+  root: string;
+  host?: string;
+  port?: number;
+  token: string;
+  hooks?: AppHooks;
+  log?: (line: string) => void;
+  /** Filesystem calls of the apply step; tests inject faults here. */
+  fs?: FsOps;
+}
+
+export interface AgentHandle {
+  host: string;
+  port: number;
+  root: string;
+  close(): Promise<void>;
+}
+
+/** Largest websocket message accepted: a full message of frames plus one frame's prefix and header. */
+export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES;
+
+export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const checkToken = tokenCheck(opts.token);
+  const hooks = opts.hooks ?? noopHooks;
+  const root = prepareRoot(opts.root);
+  const hasher = await loadHasher();
+  const scan = scanRoot(root, hasher);
+  log(`skiff-agent: root ${root}: ${scan.manifest.size} entries${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`);
+  if (scan.skipped.length > 0) log(`skiff-agent: ${scan.skipped.length} paths under the root cannot be synced and are left out`);
+
+  const capabilities = hooks === noopHooks ? AGENT_CAPABILITIES : [...AGENT_CAPABILITIES, Capability.SUPERVISOR];
+  const sessions = new Set<Session>();
+  let current: Session | null = null;
+  let connections = 0;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
+  const server = createServer(httpOnRequest);
+
+  function httpOnRequest(req: IncomingMessage, res: ServerResponse): void {
+    const upgradeOnly = req.url === '/';
+    res.writeHead(upgradeOnly ? 426 : 404, {
+      'content-type': 'text/plain; charset=utf-8',
+      ...(upgradeOnly ? { upgrade: 'websocket', connection: 'Upgrade' } : {}),
+    });
+    res.end(upgradeOnly ? 'skiff-agent speaks websocket only\n' : 'not found\n');
+  }
+
+  function httpOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => log(`skiff-agent: upgrade socket: ${err.message}`));
+    const peer = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    if (!checkToken(req.headers.authorization)) {
+      log(`skiff-agent: refused a connection from ${peer}: missing or wrong token`);
+      rejectUpgrade(socket, 401, 'Unauthorized', 'skiff-agent: missing or wrong token');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wsOnConnection(ws, peer));
+  }
+
+  function wsOnConnection(ws: WebSocket, peer: string): void {
+    connections += 1;
+    const label = `skiff-agent: connection ${connections} from ${peer}`;
+    if (current !== null) {
+      log(`${current.label}: replaced by connection ${connections}`);
+      current.close(CloseCode.REPLACED, 'replaced by a newer daemon connection');
+    }
+    const session = new Session(ws, {
+      root,
+      manifest: scan.manifest,
+      fs: opts.fs ?? realFs,
+      hooks,
+      capabilities,
+      log,
+      onEnd: (s) => {
+        sessions.delete(s);
+        if (current === s) current = null;
+      },
+    }, label);
+    sessions.add(session);
+    current = session;
+    log(`${label}: accepted`);
+    session.start();
+  }
+
+  server.on('upgrade', httpOnUpgrade);
+  await listen(server, opts.port ?? 0, opts.host ?? DEFAULT_HOST);
+  const address = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: address.address,
+    port: address.port,
+    root,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'the agent is shutting down');
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (cause: Error) =>
+      reject(new SkiffError(ErrorCode.AGENT_START, `cannot listen on ${host}:${port}: ${cause.message}`, { cause }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,266 @@
+import {
+  Capability,
+  ErrorCode,
+  FramePacker,
+  KIND_NAMES,
+  Kind,
+  PROTOCOL_VERSION,
+  SKIFF_VERSION,
+  SkiffError,
+  asSkiffError,
+  decodeFrames,
+  encodeFrame,
+  encodeInventory,
+  type ErrorHeader,
+  type Frame,
+  type HelloHeader,
+} from '@skiff/protocol';
+import { WebSocket, type RawData } from 'ws';
+import { Batch } from '../apply/batch.ts';
+import type { FsOps } from '../apply/fs-ops.ts';
+import type { AppHooks } from '../hooks.ts';
+import type { Manifest } from '../manifest/manifest.ts';
+import { appEventsTo } from './app-forward.ts';
+import { CloseCode, closeCodeFor } from './close-codes.ts';
+
+/**
+ * One daemon connection, from the agent's HELLO to the close.
+ *
+ * States: the agent speaks first (HELLO with its manifest digest), then waits
+ * for the daemon's HELLO; anything else first, a second HELLO, a frame of a
+ * batch that is not open, or a kind only the agent sends is a protocol state
+ * error. Every error that ends the session is reported as an ERROR frame with
+ * its stable code, then the connection closes; a failure on one path never
+ * ends it (it is a Problem in APPLIED).
+ *
+ * Frames are handled synchronously, one message at a time, in arrival order:
+ * the apply step is synchronous, so no two messages ever interleave and a
+ * batch aborted on close cannot race a write in flight.
+ */
+export interface SessionDeps {
+  readonly root: string;
+  readonly manifest: Manifest;
+  readonly fs: FsOps;
+  readonly hooks: AppHooks;
+  readonly capabilities: readonly string[];
+  readonly log: (line: string) => void;
+  /** Called once when the session has ended, however it ended. */
+  readonly onEnd: (session: Session) => void;
+}
+
+export const SessionState = {
+  AWAITING_HELLO: 'awaiting-hello',
+  READY: 'ready',
+  CLOSING: 'closing',
+} as const;
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+/** How long a closing peer gets to answer the close handshake before its socket is destroyed. */
+export const CLOSE_GRACE_MS = 2_000;
+/** Close reasons are limited to 123 bytes by the websocket protocol. */
+const MAX_CLOSE_REASON = 120;
+
+export const AGENT_SOFTWARE = `skiff-agent/${SKIFF_VERSION}`;
+export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS];
+
+export class Session {
+  private state: SessionState = SessionState.AWAITING_HELLO;
+  private batch: Batch | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: SessionDeps,
+    /** For log lines: which connection this is. */
+    readonly label: string,
+  ) {}
+
+  start(): void {
+    this.ws.on('message', (data, isBinary) => this.socketOnMessage(data, isBinary));
+    this.ws.on('close', (code, reason) => this.socketOnClose(code, reason.toString()));
+    this.ws.on('error', (err) => this.deps.log(`${this.label}: ${err.message}`));
+    const hello: HelloHeader = {
+      protocol: PROTOCOL_VERSION,
+      software: AGENT_SOFTWARE,
+      root: this.deps.root,
+      capabilities: [...this.deps.capabilities],
+      digest: this.deps.manifest.digest,
+      entries: this.deps.manifest.size,
+    };
+    this.send(encodeFrame(Kind.HELLO, hello));
+  }
+
+  /** Ends the session without an error: the agent stops, or a newer daemon took over. */
+  close(code: CloseCode, reason: string): void {
+    if (this.state === SessionState.CLOSING) return;
+    this.state = SessionState.CLOSING;
+    this.release();
+    this.ws.close(code, reason.slice(0, MAX_CLOSE_REASON));
+    const timer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    timer.unref();
+    this.ws.once('close', () => clearTimeout(timer));
+  }
+
+  private socketOnMessage(data: RawData, isBinary: boolean): void {
+    if (this.state === SessionState.CLOSING) return;
+    try {
+      if (!isBinary) {
+        this.fail(new SkiffError(ErrorCode.FRAME_MALFORMED, 'text messages are not part of the protocol'), CloseCode.UNSUPPORTED_DATA);
+        return;
+      }
+      const frames = decodeFrames(toBytes(data));
+      for (const frame of frames) {
+        if (this.isClosing()) return;
+        this.handle(frame);
+      }
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private isClosing(): boolean {
+    return this.state === SessionState.CLOSING;
+  }
+
+  private socketOnClose(code: number, reason: string): void {
+    this.state = SessionState.CLOSING;
+    this.release();
+    if (this.ended) return;
+    this.ended = true;
+    this.deps.log(`${this.label}: closed (${code}${reason ? ` ${reason}` : ''})`);
+    this.deps.onEnd(this);
+  }
+
+  private handle(frame: Frame): void {
+    if (this.state === SessionState.AWAITING_HELLO && frame.kind !== Kind.HELLO) {
+      throw stateError(`${KIND_NAMES[frame.kind]} before the daemon's HELLO`);
+    }
+    switch (frame.kind) {
+      case Kind.HELLO:
+        return this.onHello(frame.header);
+      case Kind.INVENTORY_REQUEST:
+        return this.sendInventory();
+      case Kind.BATCH_BEGIN:
+        if (this.batch !== null) throw stateError(`BATCH_BEGIN ${frame.header.batch} while batch ${this.batch.id} is open`);
+        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs);
+        return;
+      case Kind.FILE:
+        return this.openBatch(frame.header.batch, 'FILE').file(frame.header, frame.payload);
+      case Kind.SYMLINK:
+        return this.openBatch(frame.header.batch, 'SYMLINK').symlink(frame.header);
+      case Kind.MKDIR:
+        return this.openBatch(frame.header.batch, 'MKDIR').mkdir(frame.header);
+      case Kind.DELETE:
+        return this.openBatch(frame.header.batch, 'DELETE').delete(frame.header);
+      case Kind.COMMIT:
+        return this.commit(frame.header.batch);
+      case Kind.ERROR:
+        this.deps.log(`${this.label}: the daemon reported ${frame.header.code}: ${frame.header.message}`);
+        return;
+      default:
+        throw stateError(`${KIND_NAMES[frame.kind]} is sent by the agent, never to it`);
+    }
+  }
+
+  private onHello(h: HelloHeader): void {
+    if (this.state !== SessionState.AWAITING_HELLO) throw stateError('a second HELLO');
+    if (h.protocol !== PROTOCOL_VERSION) {
+      throw new SkiffError(
+        ErrorCode.PROTOCOL_VERSION,
+        `the daemon (${h.software}) speaks protocol ${h.protocol}, this agent (${AGENT_SOFTWARE}) speaks ${PROTOCOL_VERSION}; install matching versions`,
+      );
+    }
+    this.state = SessionState.READY;
+    this.deps.log(`${this.label}: daemon ${h.software} said hello`);
+    const outlet = { send: (frame: Uint8Array) => this.send(frame), backlog: () => this.ws.bufferedAmount };
+    try {
+      this.unsubscribe = this.deps.hooks.subscribe(appEventsTo(outlet, (line) => this.deps.log(`${this.label}: ${line}`)));
+    } catch (err) {
+      // Files still sync without app events: the session goes on.
+      this.deps.log(`${this.label}: could not subscribe to app events: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private openBatch(id: number, kindName: string): Batch {
+    if (this.batch === null) throw stateError(`${kindName} for batch ${id}, which was never begun`);
+    if (this.batch.id !== id) throw stateError(`${kindName} for batch ${id} while batch ${this.batch.id} is open`);
+    return this.batch;
+  }
+
+  private commit(id: number): void {
+    const batch = this.openBatch(id, 'COMMIT');
+    this.batch = null;
+    const outcome = batch.commit();
+    const { manifest } = this.deps;
+    this.send(
+      encodeFrame(Kind.APPLIED, {
+        batch: id,
+        written: outcome.written,
+        deleted: outcome.deleted,
+        bytes: outcome.bytes,
+        problems: outcome.problems,
+        digest: manifest.digest,
+        entries: manifest.size,
+      }),
+    );
+    try {
+      this.deps.hooks.committed({ batch: id, paths: outcome.paths });
+    } catch (err) {
+      this.deps.log(`${this.label}: the app supervisor failed on batch ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private sendInventory(): void {
+    const packer = new FramePacker();
+    for (const frame of encodeInventory(this.deps.manifest.entries())) {
+      const message = packer.push(frame);
+      if (message !== null) this.send(message);
+    }
+    const rest = packer.flush();
+    if (rest !== null) this.send(rest);
+  }
+
+  /** Reports what ended the session to the peer, then closes. */
+  private fail(err: unknown, code?: CloseCode): void {
+    const e = asSkiffError(err);
+    if (e.code === ErrorCode.INTERNAL) this.deps.log(`${this.label}: internal error: ${e.stack ?? e.message}`);
+    else this.deps.log(`${this.label}: ${e.code}: ${e.message}`);
+    const header: ErrorHeader = { code: e.code, message: e.message };
+    if (e.path !== undefined) header.path = e.path;
+    if (this.batch !== null) header.batch = this.batch.id;
+    try {
+      this.send(encodeFrame(Kind.ERROR, header));
+    } catch {
+      // An ERROR too large to encode (a huge message): the close code still tells.
+      this.send(encodeFrame(Kind.ERROR, { code: e.code, message: e.message.slice(0, 1000) }));
+    }
+    this.close(code ?? closeCodeFor(e.code), e.code);
+  }
+
+  private send(message: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(message, { binary: true });
+  }
+
+  /** Drops the open batch (no temporary file survives) and stops app events. */
+  private release(): void {
+    this.batch?.abort();
+    this.batch = null;
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = null;
+    try {
+      unsubscribe?.();
+    } catch (err) {
+      this.deps.log(`${this.label}: could not unsubscribe from app events: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+function stateError(message: string): SkiffError {
+  return new SkiffError(ErrorCode.PROTOCOL_STATE, message);
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
