@@ -1,0 +1,149 @@
+import { readdir, lstat, realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import parcelWatcher from '@parcel/watcher';
+import { parentOf } from '@skiff/protocol';
+import { BurstProbe } from './burst-probe.ts';
+import { expandNewDir } from './expand-dir.ts';
+import { PathFilter } from './path-filter.ts';
+import { WatchEventKind, type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
+import { callSafely, toWatchError } from './watch-error.ts';
+import { toWirePath } from './wire-path.ts';
+
+/**
+ * Directories always offered to the native watcher's own ignore list (when
+ * the caller's rules ignore them, which the defaults do): never descended
+ * into, never given an inotify watch. Everything else is filtered in
+ * JavaScript, because the native list cannot express gitignore rules.
+ */
+export const NATIVE_IGNORE_CANDIDATES: readonly string[] = ['.git', '.skiff', '.odo'];
+
+const KIND: Record<parcelWatcher.EventType, WatchEvent['kind']> = {
+  create: WatchEventKind.CREATE,
+  update: WatchEventKind.UPDATE,
+  delete: WatchEventKind.DELETE,
+};
+
+/**
+ * The directories the native watcher can skip outright: the candidates, the
+ * root's own subdirectories and the caller's known ignored directories, each
+ * kept only when the caller's rules ignore it. Static for the life of the
+ * subscription (see WatchTreeOptions.ignoredDirs).
+ */
+async function nativeIgnores(absRoot: string, filter: PathFilter, known: readonly string[]): Promise<string[]> {
+  const candidates = new Set<string>([...NATIVE_IGNORE_CANDIDATES, ...known]);
+  try {
+    for (const entry of await readdir(absRoot, { withFileTypes: true })) {
+      if (entry.isDirectory()) candidates.add(entry.name);
+    }
+  } catch {
+    // The subscription itself reports an unreadable root.
+  }
+  return [...candidates].filter((rel) => filter.dirIgnored(rel)).map((rel) => resolve(absRoot, rel));
+}
+
+/**
+ * The default backend: @parcel/watcher, one inotify watch per directory,
+ * events delivered in batches by its native thread.
+ *
+ * Each delivery is turned into wire events in order, one delivery at a time
+ * (a promise chain, so that a slow listing never reorders deliveries):
+ * creates are lstat'ed to learn whether they are directories (the rules may
+ * depend on it, and a new directory's content must be listed, see
+ * expandNewDir); updates and deletes are filtered without a stat.
+ */
+export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatcher {
+  const filter = new PathFilter(opts.isIgnored);
+  let absRoot = resolve(root);
+  let closed = false;
+  let subscription: parcelWatcher.AsyncSubscription | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  let probe: BurstProbe | null = null;
+
+  const report = (err: unknown) => {
+    if (!closed) callSafely(() => opts.onError(toWatchError(err, absRoot)), () => {}, absRoot);
+  };
+  const signalActivity = () => {
+    if (!closed && opts.onActivity) callSafely(() => opts.onActivity!(), opts.onError, absRoot);
+  };
+
+  const toWire = async (event: parcelWatcher.Event): Promise<WatchEvent[]> => {
+    const rel = toWirePath(absRoot, event.path);
+    if (rel === null) return [];
+    const kind = KIND[event.type];
+    if (kind !== WatchEventKind.CREATE) return filter.ignoredAnyKind(rel) ? [] : [{ kind, path: rel }];
+    const stats = await lstat(event.path).catch(() => null);
+    const isDir = stats?.isDirectory() ?? false;
+    if (stats ? filter.ignored(rel, isDir) : filter.ignoredAnyKind(rel)) return [];
+    const out: WatchEvent[] = [{ kind, path: rel }];
+    if (isDir) {
+      probe?.touch(rel);
+      for (const path of await expandNewDir(absRoot, rel, filter)) out.push({ kind: WatchEventKind.CREATE, path });
+    }
+    return out;
+  };
+
+  const handleDelivery = async (events: parcelWatcher.Event[]) => {
+    const perEvent = await Promise.all(events.map(toWire));
+    if (closed) return;
+    const out = perEvent.flat();
+    if (out.length > 0) callSafely(() => opts.onEvents(out), opts.onError, absRoot);
+  };
+
+  // Runs on the JavaScript thread from the native one; a throw here would be
+  // a fatal exception, so nothing in it may throw.
+  const onNative = (err: Error | null, events: parcelWatcher.Event[]) => {
+    if (closed) return;
+    if (err) {
+      // The native side has dropped this subscription: report, and let the
+      // caller rescan and recreate.
+      report(err);
+      return;
+    }
+    try {
+      signalActivity();
+      if (probe) armProbe(events);
+    } catch (e) {
+      report(e);
+    }
+    chain = chain.then(() => handleDelivery(events)).catch(report);
+  };
+
+  // Armed before the delivery is processed: the leading window is a few
+  // milliseconds, and a storm's next writes are already under way.
+  const armProbe = (events: parcelWatcher.Event[]) => {
+    const dirs = new Set<string>();
+    for (const event of events) {
+      const rel = toWirePath(absRoot, event.path);
+      if (rel !== null) dirs.add(parentOf(rel));
+    }
+    for (const dir of dirs) if (dir === '' || !filter.dirIgnored(dir)) probe!.touch(dir);
+  };
+
+  const ready = (async () => {
+    try {
+      absRoot = await realpath(absRoot);
+      if (opts.onActivity) probe = new BurstProbe(absRoot, filter, signalActivity);
+      const ignore = await nativeIgnores(absRoot, filter, opts.ignoredDirs ?? []);
+      const sub = await parcelWatcher.subscribe(absRoot, onNative, { ignore });
+      if (closed) await sub.unsubscribe();
+      else subscription = sub;
+    } catch (err) {
+      throw toWatchError(err, absRoot);
+    }
+  })();
+  ready.catch(() => {});
+
+  return {
+    ready,
+    async close() {
+      if (closed) return;
+      closed = true;
+      probe?.close();
+      await ready.catch(() => {});
+      const sub = subscription;
+      subscription = null;
+      await sub?.unsubscribe().catch(() => {});
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '@skiff/protocol';
+import { watchWithParcel } from '../src/watch/parcel.ts';
+import { toWatchError } from '../src/watch/watch-error.ts';
+import { watchContract } from './watch-contract.ts';
+import { rules, tempTree } from './watch-fixtures.ts';
+
+watchContract('parcel', watchWithParcel);
+
+/** inotify watches held by this process, summed over its inotify descriptors. */
+async function inotifyWatches(): Promise<number> {
+  let count = 0;
+  for (const fd of await readdir('/proc/self/fdinfo')) {
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    count += info.split('\n').filter((line) => line.startsWith('inotify ')).length;
+  }
+  return count;
+}
+
+describe('parcel: cost', () => {
+  let root: string;
+  let dispose: () => Promise<void>;
+  beforeEach(async () => {
+    ({ root, dispose } = await tempTree('parcel-cost'));
+  });
+  afterEach(() => dispose());
+
+  it('holds one inotify watch per watched directory, none under ignored ones', async () => {
+    for (let i = 0; i < 20; i++) await mkdir(join(root, `src/d${i}`), { recursive: true });
+    for (let i = 0; i < 10; i++) await mkdir(join(root, `.git/objects/${i}`), { recursive: true });
+    for (let i = 0; i < 10; i++) await mkdir(join(root, `node_modules/p${i}`), { recursive: true });
+    const before = await inotifyWatches();
+    const w = watchWithParcel(root, { isIgnored: rules(['node_modules/']), onEvents: () => {}, onError: () => {} });
+    await w.ready;
+    const during = await inotifyWatches();
+    await w.close();
+    // root + src + src/d0..d19
+    expect(during - before).toBe(22);
+    expect(await inotifyWatches()).toBe(before);
+  });
+});
+
+describe('watch errors', () => {
+  it('names fs.inotify.max_user_watches and the fix when the watch limit is reached', () => {
+    const native = new Error("inotify_add_watch on '/src/app/lib' failed: No space left on device");
+    const err = toWatchError(native, '/src/app');
+    expect(err.code).toBe(ErrorCode.IO);
+    expect(err.message).toContain('fs.inotify.max_user_watches');
+    expect(err.message).toContain('sudo sysctl fs.inotify.max_user_watches=524288');
+    expect(err.message).toContain('/etc/sysctl.d/');
+    expect(err.cause).toBe(native);
+  });
+
+  it('recognises ENOSPC by its code', () => {
+    const native = Object.assign(new Error('watch /src/app ENOSPC'), { code: 'ENOSPC' });
+    expect(toWatchError(native, '/src/app').message).toContain('fs.inotify.max_user_watches');
+  });
+
+  it('names fs.inotify.max_user_instances when no inotify instance can be created', () => {
+    const err = toWatchError(new Error('Unable to initialize inotify: Too many open files'), '/src/app');
+    expect(err.message).toContain('fs.inotify.max_user_instances');
+  });
+
+  it('keeps other failures as they are, with their cause', () => {
+    const native = new Error('Permission denied');
+    const err = toWatchError(native, '/src/app');
+    expect(err.code).toBe(ErrorCode.IO);
+    expect(err.message).toBe('watching /src/app failed: Permission denied');
+    expect(err.cause).toBe(native);
+  });
+});
