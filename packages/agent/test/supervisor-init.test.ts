@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shutdownExitCode } from '../src/init/exit-code.ts';
 import { parseProcStat, type ProcStat } from '../src/init/proc-stat.ts';
-import { selectReapable } from '../src/init/reaper.ts';
+import { selectReapable, startReaping } from '../src/init/reaper.ts';
 import { listZombieChildren } from '../src/init/zombies.ts';
 import { addonCandidates, loadReaperAddon } from '../src/init/addon.ts';
 
@@ -94,5 +94,21 @@ describe('addon loading', () => {
     // The built addon may exist in the checkout; then it is found at its build path.
     if (load.ok) expect(load.path).toMatch(/native\/build\/Release\/reaper\.node$/);
     else expect(load.reason).toMatch(/not found/);
+  });
+});
+
+describe('startReaping', () => {
+  it('is off outside PID 1 unless SKIFF_AGENT_REAP=1', () => {
+    const log: string[] = [];
+    const handle = startReaping({ log: (m) => log.push(m), env: {}, pid: 4242, load: () => { throw new Error('must not load'); } });
+    expect(handle.reaper).toBeNull();
+    expect(log).toEqual([]);
+  });
+  it('without the addon: one clear warning, no reaper, no throw', () => {
+    const log: string[] = [];
+    const handle = startReaping({ log: (m) => log.push(m), env: {}, pid: 1, load: () => ({ ok: false, reason: 'reaper.node not found (looked in /x)' }) });
+    expect(handle.reaper).toBeNull();
+    expect(log).toEqual(['warning: orphaned processes will not be reaped: reaper.node not found (looked in /x)']);
+    handle.stop();
   });
 });

@@ -1,4 +1,4 @@
-import { loadReaperAddon, type ReaperAddon } from './addon.ts';
+import { loadReaperAddon, type AddonLoad, type ReaperAddon } from './addon.ts';
 import { isOwnChild } from './own-children.ts';
 import type { ProcStat } from './proc-stat.ts';
 import { listZombieChildren } from './zombies.ts';
@@ -149,12 +149,14 @@ export function startReaping(options: {
   env?: NodeJS.ProcessEnv;
   pid?: number;
   onReaped?: (reaped: ReapedProcess) => void;
+  /** Default loadReaperAddon. */
+  load?: (env: NodeJS.ProcessEnv) => AddonLoad;
 }): ReapingHandle {
   const env = options.env ?? process.env;
   const pid = options.pid ?? process.pid;
   const asked = env[REAP_ENV_VAR] === '1';
   if (pid !== 1 && !asked) return { reaper: null, stop() {} };
-  const loaded = loadReaperAddon(env);
+  const loaded = (options.load ?? loadReaperAddon)(env);
   if (!loaded.ok) {
     options.log(`warning: orphaned processes will not be reaped: ${loaded.reason}`);
     return { reaper: null, stop() {} };
