@@ -1,0 +1,329 @@
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  checkLinkTarget,
+  checkRelPath,
+  EntryType,
+  ErrorCode,
+  loadHasher,
+  MAX_PATH_BYTES,
+  SkiffError,
+  type Hasher,
+  type Problem,
+} from '@skiff/protocol';
+import { createIgnoreMatcher, GITIGNORE_FILE, readRootIgnore, type IgnoreMatcher } from '../ignore/index.ts';
+import type { IndexEntry, ScanResult } from './entry.ts';
+import { HASH_CHUNK_BYTES, hashFile, hashFileSync, type FileHash } from './hash-file.ts';
+
+/**
+ * The walk makes its system calls synchronously, in slices of at most this
+ * many milliseconds, and yields to the event loop between slices.
+ *
+ * Why not one promise per lstat: on the reference tree (50,000 files, 4,000
+ * directories, tmpfs, 2 cores) the walk took 2.2 s with fs.promises.lstat for
+ * every entry, 0.42 s with callbacks batched per directory and 0.11 s
+ * synchronous: the thread-pool round trip costs far more than an lstat of a
+ * cached inode. Files up to one hash chunk are read the same way (a pooled
+ * callback read of all 50,000 took 0.63 s, synchronous 0.26-0.44 s). Slicing
+ * keeps the daemon answering its sockets and timers meanwhile: no stretch of
+ * blocking work is longer than a slice plus one system call.
+ */
+export const SCAN_SLICE_MS = 8;
+
+/**
+ * Files larger than one hash chunk are read asynchronously instead, this many
+ * at a time: a blocking read of several MiB would outlast a slice, and for
+ * them the asynchronous cost per byte is negligible.
+ */
+export const LARGE_FILE_CONCURRENCY = 4;
+
+export interface ScanOptions {
+  /**
+   * Rules to apply. The scan reads the root ignore file and every walked
+   * directory's `.gitignore` into it (adding, replacing or dropping layers),
+   * so after a scan it reflects the ignore files on disk. Without one, a
+   * matcher is built from those same files.
+   */
+  matcher?: IgnoreMatcher;
+  /** The last index: a file with the same size, mtime and inode keeps its hash unread. */
+  previous?: ReadonlyMap<string, IndexEntry>;
+  /** The xxhash64 implementation; loaded once per process when left out. */
+  hasher?: Hasher;
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Errors that mean the path changed under the walk: it is left out, silently. */
+const VANISHED = new Set(['ENOENT', 'ENOTDIR', 'EINVAL', 'EISDIR']);
+
+/** Below this many UTF-16 code units a path cannot exceed MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
+const SURELY_SHORT_PATH = Math.floor(MAX_PATH_BYTES / 3);
+
+/**
+ * checkRelPath for `rel`, the path of `name` in a directory whose own path
+ * already passed it, at the cost of checking the name alone. The full path
+ * is then valid exactly when the name is a valid one-segment path and the
+ * whole is short enough; when either is in doubt the full check decides (it
+ * also accepts names such as "c:x" that are refused only at the top).
+ */
+function checkChildPath(rel: string, name: string): SkiffError | null {
+  if (rel.length <= SURELY_SHORT_PATH && checkRelPath(name) === null) return null;
+  return checkRelPath(rel);
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Walks `root` and returns the entries that are not ignored.
+ *
+ * - An ignored path is never stat'ed, and an ignored directory never listed.
+ * - Every other path is lstat'ed (symlinks are never followed). Files keep
+ *   their previous hash when size, mtime and inode match `previous`, else
+ *   their content is hashed. The mtime recorded is the one lstat saw before
+ *   the read, so a file written during the scan differs from its record on
+ *   the next scan and is hashed again; the size recorded is that of the bytes
+ *   hashed, so size and hash always describe the same content.
+ * - A symlink whose target stays inside the tree is an entry (dangling is
+ *   fine); one that leaves it is a SKIFF_E_SYMLINK_ESCAPE problem. A name the
+ *   wire refuses is a problem with the path rule's code, a socket, FIFO or
+ *   device one with SKIFF_E_UNSUPPORTED_FILE, an unreadable directory or
+ *   file one with SKIFF_E_IO. A path that vanishes mid-scan is left out.
+ *
+ * Rejects (SKIFF_E_IO) only when `root` itself, its root ignore file or its
+ * own `.gitignore` cannot be read. Does not save
+ * the index: the caller does, once the agent has the tree.
+ */
+export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
+  const absRoot = resolve(root);
+  const [hasher, rootIgnore] = await Promise.all([options.hasher ?? loadHasher(), readRootIgnore(absRoot)]);
+  const matcher = options.matcher ?? createIgnoreMatcher();
+  matcher.setRootIgnore(rootIgnore);
+  const walk = new Walk(absRoot, matcher, hasher, options.previous);
+  try {
+    const rootDirents = readdirSync(absRoot, { withFileTypes: true });
+    await walk.run(rootDirents);
+  } catch (err) {
+    await walk.settle();
+    throw new SkiffError(ErrorCode.IO, `cannot scan ${absRoot}`, { cause: err });
+  }
+  return {
+    entries: walk.entries,
+    problems: walk.problems,
+    hashed: walk.hashed,
+    reused: walk.reused,
+    bytesHashed: walk.bytesHashed,
+    matcher,
+  };
+}
+
+class Walk {
+  readonly entries = new Map<string, IndexEntry>();
+  readonly problems: Problem[] = [];
+  hashed = 0;
+  reused = 0;
+  bytesHashed = 0;
+
+  private readonly pending: string[] = [];
+  private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  private readonly largeBuffers: Buffer[] = [];
+  private readonly largeInFlight = new Set<Promise<void>>();
+  private sliceStart = performance.now();
+
+  constructor(
+    private readonly root: string,
+    private readonly matcher: IgnoreMatcher,
+    private readonly hasher: Hasher,
+    private readonly previous: ReadonlyMap<string, IndexEntry> | undefined,
+  ) {}
+
+  /** Walks from the root's listing; rejects only if the root's rules cannot be read. */
+  async run(rootDirents: Dirent[]): Promise<void> {
+    if (!this.takeRules('', rootDirents)) {
+      const unreadable = this.problems.pop()!;
+      throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
+    }
+    await this.visit('', rootDirents);
+    while (this.pending.length > 0) {
+      const dir = this.pending.pop()!;
+      const dirents = this.list(dir);
+      if (dirents && this.takeRules(dir, dirents)) await this.visit(dir, dirents);
+    }
+    await this.settle();
+  }
+
+  /** Waits for the large files still being hashed. */
+  async settle(): Promise<void> {
+    while (this.largeInFlight.size > 0) await Promise.race(this.largeInFlight);
+  }
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  private problem(path: string, code: ErrorCode, message: string): void {
+    this.problems.push({ path, code, message });
+  }
+
+  private ioProblem(path: string, what: string, err: unknown): void {
+    this.problem(path, ErrorCode.IO, `cannot ${what} ${JSON.stringify(path)}: ${(err as Error).message}`);
+  }
+
+  private list(dir: string): Dirent[] | null {
+    try {
+      return readdirSync(this.abs(dir), { withFileTypes: true });
+    } catch (err) {
+      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(dir, 'list directory', err);
+      return null;
+    }
+  }
+
+  /**
+   * Brings the matcher's rules for `dir` up to date with its `.gitignore`
+   * (git reads only a regular file there, never through a symlink). Returns
+   * false when the file exists but cannot be read: the directory's contents
+   * are then left out, since what they must not include is unknown.
+   */
+  private takeRules(dir: string, dirents: Dirent[]): boolean {
+    const file = dirents.find((d) => d.name === GITIGNORE_FILE);
+    if (!file || !file.isFile()) {
+      this.matcher.removeGitignore(dir);
+      return true;
+    }
+    const rel = dir === '' ? GITIGNORE_FILE : `${dir}/${GITIGNORE_FILE}`;
+    try {
+      this.matcher.addGitignore(dir, readFileSync(this.abs(rel), 'utf8'));
+    } catch (err) {
+      if (VANISHED.has(errnoOf(err) ?? '')) {
+        this.matcher.removeGitignore(dir);
+        return true;
+      }
+      this.ioProblem(rel, 'read', err);
+      return false;
+    }
+    return true;
+  }
+
+  private async visit(dir: string, dirents: Dirent[]): Promise<void> {
+    for (const dirent of dirents) {
+      const rel = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
+      const listedAsDir = dirent.isDirectory();
+      if (this.matcher.isIgnored(rel, listedAsDir)) continue;
+      const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, dirent.name);
+      if (pathError) {
+        this.problem(rel, pathError.code, pathError.message);
+        continue;
+      }
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
+      } catch (err) {
+        if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'stat', err);
+        continue;
+      }
+      if (st === undefined) continue;
+      // Replaced by another type since the listing: the rules may differ.
+      if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) continue;
+
+      if (st.isFile()) {
+        if (!this.file(rel, st)) await this.hashLarge(rel, st);
+      }
+      else if (st.isDirectory()) {
+        this.entries.set(rel, { path: rel, type: EntryType.DIR, size: 0, mtime: st.mtimeMs, mode: st.mode & 0o777, hash: '', ino: st.ino });
+        this.pending.push(rel);
+      } else if (st.isSymbolicLink()) this.symlink(rel, st);
+      else this.problem(rel, ErrorCode.UNSUPPORTED_FILE, `${JSON.stringify(rel)} is a socket, FIFO or device, which cannot be synced`);
+
+      if (performance.now() - this.sliceStart >= SCAN_SLICE_MS) {
+        await yieldToEventLoop();
+        this.sliceStart = performance.now();
+      }
+    }
+  }
+
+  /**
+   * Records a file whose hash is reused or small enough to compute in the
+   * slice (or that vanished); returns false, recording nothing, for a large
+   * file, which the caller hands to hashLarge.
+   */
+  private file(rel: string, st: Stats): boolean {
+    const prev = this.previous?.get(rel);
+    if (prev && prev.type === EntryType.FILE && prev.size === st.size && prev.mtime === st.mtimeMs && prev.ino === st.ino) {
+      this.reused++;
+      this.record(rel, st, { hash: prev.hash, size: st.size });
+      return true;
+    }
+    if (st.size > HASH_CHUNK_BYTES) return false;
+    let content: FileHash;
+    try {
+      content = hashFileSync(this.abs(rel), this.hasher, this.buffer, st.size);
+    } catch (err) {
+      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'read', err);
+      return true;
+    }
+    this.hashed++;
+    this.bytesHashed += content.size;
+    this.record(rel, st, content);
+    return true;
+  }
+
+  /** Starts hashing a large file once a slot is free; the walk goes on meanwhile. */
+  private async hashLarge(rel: string, st: Stats): Promise<void> {
+    while (this.largeInFlight.size >= LARGE_FILE_CONCURRENCY) await Promise.race(this.largeInFlight);
+    const buffer = this.largeBuffers.pop() ?? Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    const job = hashFile(this.abs(rel), this.hasher, { buffer, expectedSize: st.size })
+      .then((content) => {
+        this.hashed++;
+        this.bytesHashed += content.size;
+        this.record(rel, st, content);
+      })
+      .catch((err: unknown) => {
+        // hashFile wraps the errno error as SKIFF_E_IO with it as cause.
+        const cause = err instanceof SkiffError ? err.cause : err;
+        if (!VANISHED.has(errnoOf(cause) ?? '')) this.ioProblem(rel, 'read', cause);
+      })
+      .finally(() => {
+        this.largeBuffers.push(buffer);
+        this.largeInFlight.delete(job);
+      });
+    this.largeInFlight.add(job);
+  }
+
+  private record(rel: string, st: Stats, content: FileHash): void {
+    this.entries.set(rel, {
+      path: rel,
+      type: EntryType.FILE,
+      size: content.size,
+      mtime: st.mtimeMs,
+      mode: st.mode & 0o777,
+      hash: content.hash,
+      ino: st.ino,
+    });
+  }
+
+  private symlink(rel: string, st: Stats): void {
+    let target: string;
+    try {
+      target = readlinkSync(this.abs(rel));
+    } catch (err) {
+      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'read link', err);
+      return;
+    }
+    const escape = checkLinkTarget(rel, target);
+    if (escape) {
+      this.problem(rel, escape.code, escape.message);
+      return;
+    }
+    this.entries.set(rel, {
+      path: rel,
+      type: EntryType.SYMLINK,
+      size: Buffer.byteLength(target),
+      mtime: st.mtimeMs,
+      mode: st.mode & 0o777,
+      hash: '',
+      target,
+      ino: st.ino,
+    });
+  }
+}

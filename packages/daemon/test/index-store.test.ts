@@ -1,0 +1,132 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '@skiff/protocol';
+import {
+  INDEX_VERSION,
+  indexPath,
+  loadIndex,
+  saveIndex,
+  scanTree,
+  STATE_DIR,
+  UNKNOWN_INO,
+  type IndexEntry,
+} from '../src/index/index.ts';
+
+const roots: string[] = [];
+afterEach(async () => {
+  await Promise.all(roots.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function tempRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'skiff-index-'));
+  roots.push(root);
+  return root;
+}
+
+const SAMPLE: IndexEntry[] = [
+  { path: 'src', type: 'dir', size: 0, mtime: 1_700_000_000_000, mode: 0o755, hash: '', ino: 11 },
+  { path: 'src/main.ts', type: 'file', size: 42, mtime: 1_700_000_000_123.456, mode: 0o644, hash: '0123456789abcdef', ino: 12 },
+  { path: 'run.sh', type: 'file', size: 0, mtime: 1, mode: 0o755, hash: 'ef46db3751d8e999', ino: 13 },
+  { path: 'link', type: 'symlink', size: 11, mtime: 2, mode: 0o777, hash: '', target: 'src/main.ts', ino: 14 },
+  { path: 'ünï cødé', type: 'file', size: 1, mtime: 3, mode: 0o600, hash: 'ffffffffffffffff', ino: 15 },
+];
+const sample = () => new Map(SAMPLE.map((e) => [e.path, e]));
+
+async function writeIndex(root: string, text: string): Promise<void> {
+  await mkdir(join(root, STATE_DIR), { recursive: true });
+  await writeFile(indexPath(root), text);
+}
+
+describe('index store', () => {
+  it('round-trips entries', async () => {
+    const root = await tempRoot();
+    await saveIndex(root, sample());
+    const loaded = await loadIndex(root);
+    expect(loaded.warning).toBeUndefined();
+    expect(loaded.entries).toEqual(sample());
+  });
+
+  it('round-trips a real scan', async () => {
+    const root = await tempRoot();
+    await mkdir(join(root, 'a/b'), { recursive: true });
+    await writeFile(join(root, 'a/b/c.txt'), 'content');
+    const { entries } = await scanTree(root);
+    await saveIndex(root, entries);
+    expect((await loadIndex(root)).entries).toEqual(entries);
+    // .skiff/ itself is never part of the tree.
+    expect((await scanTree(root)).entries).toEqual(entries);
+  });
+
+  it('writes one compact versioned document', async () => {
+    const root = await tempRoot();
+    await saveIndex(root, sample());
+    const text = await readFile(indexPath(root), 'utf8');
+    expect(text).not.toContain('\n');
+    const doc = JSON.parse(text);
+    expect(doc.version).toBe(INDEX_VERSION);
+    expect(doc.entries).toHaveLength(SAMPLE.length);
+  });
+
+  it('a missing file is an empty index without a warning', async () => {
+    const root = await tempRoot();
+    expect(await loadIndex(root)).toEqual({ entries: new Map() });
+  });
+
+  it.each([
+    ['corrupt JSON', '{"version":1,"entries":[{"pa'],
+    ['an empty file', ''],
+    ['not an object', '[1,2]'],
+    ['an unknown version', JSON.stringify({ version: 2, entries: [] })],
+    ['no version', JSON.stringify({ entries: [] })],
+    ['entries not an array', JSON.stringify({ version: 1, entries: {} })],
+    ['a path the wire refuses', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], path: '../escape' }] })],
+    ['a bad hash', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], hash: 'xyz' }] })],
+    ['a bad type', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], type: 'fifo' }] })],
+    ['a negative size', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], size: -1 }] })],
+    ['a symlink without target', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[3], target: undefined }] })],
+    ['a bad inode', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], ino: 'x' }] })],
+    ['a null entry', JSON.stringify({ version: 1, entries: [null] })],
+  ])('%s: empty index and a SKIFF_E_INDEX_CORRUPT warning', async (_name, text) => {
+    const root = await tempRoot();
+    await writeIndex(root, text);
+    const loaded = await loadIndex(root);
+    expect(loaded.entries.size).toBe(0);
+    expect(loaded.warning).toMatchObject({ name: 'SkiffError', code: ErrorCode.INDEX_CORRUPT });
+    expect(loaded.warning?.message).toContain(indexPath(root));
+    expect(loaded.warning?.cause).toBeDefined();
+  });
+
+  it('an index that is a directory is a warning too, not a rejection', async () => {
+    const root = await tempRoot();
+    await mkdir(indexPath(root), { recursive: true });
+    expect((await loadIndex(root)).warning?.code).toBe(ErrorCode.INDEX_CORRUPT);
+  });
+
+  it('keeps entries without an inode, which load with UNKNOWN_INO', async () => {
+    const root = await tempRoot();
+    const { ino: _ino, ...plain } = SAMPLE[1];
+    await saveIndex(root, new Map([[plain.path, plain]]));
+    expect((await loadIndex(root)).entries.get(plain.path)).toEqual({ ...plain, ino: UNKNOWN_INO });
+  });
+
+  it('replaces the previous index atomically and leaves no temporary file', async () => {
+    const root = await tempRoot();
+    await saveIndex(root, sample());
+    await saveIndex(root, new Map([[SAMPLE[0].path, SAMPLE[0]]]));
+    await Promise.all([saveIndex(root, sample()), saveIndex(root, sample())]);
+    expect(await readdir(join(root, STATE_DIR))).toEqual(['index.json']);
+    expect((await loadIndex(root)).entries).toEqual(sample());
+  });
+
+  it('rejects with SKIFF_E_IO when it cannot write, and leaves no temporary file', async () => {
+    const root = await tempRoot();
+    await saveIndex(root, sample());
+    // The target is now a non-empty directory: the rename over it fails.
+    await rm(indexPath(root));
+    await mkdir(join(indexPath(root), 'blocker'), { recursive: true });
+    await expect(saveIndex(root, sample())).rejects.toMatchObject({ code: ErrorCode.IO });
+    expect((await readdir(join(root, STATE_DIR))).sort()).toEqual(['index.json']);
+  });
+});
