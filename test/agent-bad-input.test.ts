@@ -296,6 +296,21 @@ describe('connections lost and replaced', () => {
     await again.close();
   });
 
+  it('drops a peer that stops answering pings, with its half-written file', async () => {
+    await t.cleanup();
+    t = await startTestAgent({ heartbeatMs: 100 });
+    sentinelBefore = snapshot(t.sentinel);
+    const c = await TestClient.ready(t.url, t.token, { autoPong: false });
+    c.send(encodeFrame(Kind.BATCH_BEGIN, { batch: 3, ops: 1, bytes: SIZE }), chunk(0));
+    c.send(encodeFrame(Kind.INVENTORY_REQUEST, {}));
+    await c.next(Kind.INVENTORY);
+    expect(tempsUnder(t.root)).toHaveLength(1);
+    // Silent from here on: the agent's pings go unanswered.
+    expect((await c.waitClosed()).code).toBe(1006);
+    expect(tempsUnder(t.root)).toEqual([]);
+    expect(t.logs.some((l) => l.includes('no sign of life'))).toBe(true);
+  });
+
   it('lets the newest daemon connection win, aborting the older one mid-batch', async () => {
     const old = await TestClient.ready(t.url, t.token);
     old.send(encodeFrame(Kind.BATCH_BEGIN, { batch: 3, ops: 1, bytes: SIZE }), chunk(0));

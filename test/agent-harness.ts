@@ -35,7 +35,7 @@ export interface TestAgent {
   cleanup(): Promise<void>;
 }
 
-export async function startTestAgent(hooks?: AppHooks): Promise<TestAgent> {
+export async function startTestAgent(opts: { hooks?: AppHooks; heartbeatMs?: number } = {}): Promise<TestAgent> {
   const base = mkdtempSync(join(tmpdir(), 'skiff-agent-it-'));
   const root = join(base, 'root');
   const sentinel = join(base, 'sentinel');
@@ -44,7 +44,7 @@ export async function startTestAgent(hooks?: AppHooks): Promise<TestAgent> {
   writeFileSync(join(sentinel, 'sub/x'), 'nor this');
   const token = randomBytes(32).toString('hex');
   const logs: string[] = [];
-  const agent = await startAgent({ root, token, port: 0, hooks, log: (line) => logs.push(line) });
+  const agent = await startAgent({ root, token, port: 0, ...opts, log: (line) => logs.push(line) });
   return {
     agent,
     token,
@@ -116,9 +116,9 @@ export class TestClient {
     ws.on('error', () => this.wake());
   }
 
-  static open(url: string, token: string): Promise<TestClient> {
+  static open(url: string, token: string, options: { autoPong?: boolean } = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers: { authorization: bearer(token) }, perMessageDeflate: false });
+      const ws = new WebSocket(url, { headers: { authorization: bearer(token) }, perMessageDeflate: false, ...options });
       ws.once('open', () => resolve(new TestClient(ws)));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
       ws.once('error', reject);
@@ -126,8 +126,8 @@ export class TestClient {
   }
 
   /** Opens a connection and completes the handshake (agent HELLO, then ours). */
-  static async ready(url: string, token: string): Promise<TestClient> {
-    const c = await TestClient.open(url, token);
+  static async ready(url: string, token: string, options: { autoPong?: boolean } = {}): Promise<TestClient> {
+    const c = await TestClient.open(url, token, options);
     await c.next(Kind.HELLO);
     c.send(encodeFrame(Kind.HELLO, { protocol: PROTOCOL_VERSION, software: 'skiffd/test' }));
     return c;

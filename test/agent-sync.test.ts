@@ -103,7 +103,7 @@ afterEach(async () => {
 describe('a first sync', () => {
   it('applies files, a chunked 3 MiB file, a symlink, an empty dir and an executable; the digests agree', async () => {
     const hooks = new RecordingHooks();
-    t = await startTestAgent(hooks);
+    t = await startTestAgent({ hooks });
     const tree = sourceTree();
     const expectedDigest = manifestDigest(tree.map((s) => s.entry), hasher.h64);
 

@@ -19,7 +19,7 @@ import { CloseCode } from './close-codes.ts';
 import { DEFAULT_HOST } from './defaults.ts';
 import { noopHooks } from './noop-hooks.ts';
 import { prepareRoot } from './root.ts';
-import { AGENT_CAPABILITIES, Session } from './session.ts';
+import { AGENT_CAPABILITIES, HEARTBEAT_MS, Session } from './session.ts';
 
 /**
  * The agent's receiving end: an HTTP server whose websocket upgrade is the
@@ -40,6 +40,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Filesystem calls of the apply step; tests inject faults here. */
   fs?: FsOps;
+  /** Liveness check interval of a connection; default HEARTBEAT_MS. */
+  heartbeatMs?: number;
 }
 
 export interface AgentHandle {
@@ -66,6 +68,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const sessions = new Set<Session>();
   let current: Session | null = null;
   let connections = 0;
+
+  const sessionDeps = {
+    root,
+    manifest: scan.manifest,
+    fs: opts.fs ?? realFs,
+    hooks,
+    capabilities,
+    heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
+    log,
+  };
+  const sessionOnEnd = (s: Session) => {
+    sessions.delete(s);
+    if (current === s) current = null;
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
   const server = createServer(httpOnRequest);
@@ -97,18 +113,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       log(`${current.label}: replaced by connection ${connections}`);
       current.close(CloseCode.REPLACED, 'replaced by a newer daemon connection');
     }
-    const session = new Session(ws, {
-      root,
-      manifest: scan.manifest,
-      fs: opts.fs ?? realFs,
-      hooks,
-      capabilities,
-      log,
-      onEnd: (s) => {
-        sessions.delete(s);
-        if (current === s) current = null;
-      },
-    }, label);
+    const session = new Session(ws, { ...sessionDeps, onEnd: sessionOnEnd }, label);
     sessions.add(session);
     current = session;
     log(`${label}: accepted`);

@@ -21,6 +21,7 @@ import type { FsOps } from '../apply/fs-ops.ts';
 import type { AppHooks } from '../hooks.ts';
 import type { Manifest } from '../manifest/manifest.ts';
 import { appEventsTo } from './app-forward.ts';
+import { appliedHeader } from './applied.ts';
 import { CloseCode, closeCodeFor } from './close-codes.ts';
 
 /**
@@ -43,6 +44,8 @@ export interface SessionDeps {
   readonly fs: FsOps;
   readonly hooks: AppHooks;
   readonly capabilities: readonly string[];
+  /** Interval of the liveness check (HEARTBEAT_MS unless a test shortens it). */
+  readonly heartbeatMs: number;
   readonly log: (line: string) => void;
   /** Called once when the session has ended, however it ended. */
   readonly onEnd: (session: Session) => void;
@@ -57,6 +60,12 @@ export type SessionState = (typeof SessionState)[keyof typeof SessionState];
 
 /** How long a closing peer gets to answer the close handshake before its socket is destroyed. */
 export const CLOSE_GRACE_MS = 2_000;
+/**
+ * A peer that neither sends anything nor answers a ping for this long is gone
+ * (a half-open TCP connection): it is dropped, which aborts its open batch and
+ * removes its temporary files. `ws` peers answer pings on their own.
+ */
+export const HEARTBEAT_MS = 30_000;
 /** Close reasons are limited to 123 bytes by the websocket protocol. */
 const MAX_CLOSE_REASON = 120;
 
@@ -68,6 +77,9 @@ export class Session {
   private batch: Batch | null = null;
   private unsubscribe: (() => void) | null = null;
   private ended = false;
+  /** Set by any sign of life from the peer; checked and cleared at each heartbeat. */
+  private alive = true;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -80,6 +92,11 @@ export class Session {
     this.ws.on('message', (data, isBinary) => this.socketOnMessage(data, isBinary));
     this.ws.on('close', (code, reason) => this.socketOnClose(code, reason.toString()));
     this.ws.on('error', (err) => this.deps.log(`${this.label}: ${err.message}`));
+    this.ws.on('pong', () => {
+      this.alive = true;
+    });
+    this.heartbeat = setInterval(() => this.socketHeartbeat(), this.deps.heartbeatMs);
+    this.heartbeat.unref();
     const hello: HelloHeader = {
       protocol: PROTOCOL_VERSION,
       software: AGENT_SOFTWARE,
@@ -102,7 +119,24 @@ export class Session {
     this.ws.once('close', () => clearTimeout(timer));
   }
 
+  private socketHeartbeat(): void {
+    if (!this.alive) {
+      this.deps.log(`${this.label}: no sign of life for ${this.deps.heartbeatMs} ms, dropping the connection`);
+      this.state = SessionState.CLOSING;
+      this.release();
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch (err) {
+      this.deps.log(`${this.label}: ping failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private socketOnMessage(data: RawData, isBinary: boolean): void {
+    this.alive = true;
     if (this.state === SessionState.CLOSING) return;
     try {
       if (!isBinary) {
@@ -124,6 +158,7 @@ export class Session {
   }
 
   private socketOnClose(code: number, reason: string): void {
+    clearInterval(this.heartbeat);
     this.state = SessionState.CLOSING;
     this.release();
     if (this.ended) return;
@@ -193,17 +228,7 @@ export class Session {
     this.batch = null;
     const outcome = batch.commit();
     const { manifest } = this.deps;
-    this.send(
-      encodeFrame(Kind.APPLIED, {
-        batch: id,
-        written: outcome.written,
-        deleted: outcome.deleted,
-        bytes: outcome.bytes,
-        problems: outcome.problems,
-        digest: manifest.digest,
-        entries: manifest.size,
-      }),
-    );
+    this.send(encodeFrame(Kind.APPLIED, appliedHeader(id, outcome, manifest.digest, manifest.size)));
     try {
       this.deps.hooks.committed({ batch: id, paths: outcome.paths });
     } catch (err) {
