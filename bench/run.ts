@@ -1,0 +1,157 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseOptions, USAGE, type Options } from './args.ts';
+import { killTracked } from './cleanup.ts';
+import { Editor } from './edits.ts';
+import type { Comparison } from './figures.ts';
+import { makeRunDir, removeDir, type Placement } from './location.ts';
+import { machine, versions } from './machine.ts';
+import { RESULTS_DIR } from './paths.ts';
+import { behindLines, detailText, summaryTable, verdictsOf, writeJson } from './report.ts';
+import { firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
+import type { Context, Scenario } from './scenarios/scenario.ts';
+import { generateTree, specFor } from './tree.ts';
+
+/**
+ * npm run bench: builds the reference tree on tmpfs, runs every scenario with
+ * skiff and its reference side by side, prints the figures and a summary
+ * table, and writes bench/results/latest.json. Progress goes to stderr, the
+ * report to stdout.
+ */
+
+/** In the order they run: the tar pipe figure of first-sync is reused by hash. */
+const SCENARIOS: Scenario[] = [firstSync, noChange, saveRerun, saveToRoot, stormScenario, watcherReady, saveToHttp, hashScenario];
+
+const MIB = 2 ** 20;
+
+interface ScenarioOutcome {
+  id: string;
+  title: string;
+  ms: number;
+  comparisons: Comparison[];
+  error?: string;
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function runScenarios(opts: Options, placement: Placement): Promise<{ outcomes: ScenarioOutcome[]; tree: ReturnType<typeof generateTree> }> {
+  const tree = generateTree(join(placement.dir, 'src'), specFor(opts.profile.files, opts.seed));
+  log(`tree: ${tree.files.length.toLocaleString('en-US')} files, ${tree.dirCount.toLocaleString('en-US')} dirs, ${(tree.totalBytes / MIB).toFixed(1)} MiB, generated in ${(tree.generateMs / 1000).toFixed(1)} s`);
+  let dirs = 0;
+  const ctx: Context = {
+    profile: opts.profile,
+    tree,
+    editor: new Editor(tree.root, tree),
+    shared: {},
+    freshDir: async (name) => {
+      const dir = join(placement.dir, `${name}-${++dirs}`);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    },
+    log,
+  };
+  const outcomes: ScenarioOutcome[] = [];
+  for (const scenario of SCENARIOS) {
+    if (opts.only && !opts.only.includes(scenario.id)) continue;
+    log(`scenario ${scenario.id}: ${scenario.title}`);
+    const started = performance.now();
+    try {
+      const comparisons = await scenario.run(ctx);
+      outcomes.push({ id: scenario.id, title: scenario.title, ms: performance.now() - started, comparisons });
+    } catch (err) {
+      const error = (err as Error).message;
+      log(`scenario ${scenario.id} failed: ${error}`);
+      outcomes.push({ id: scenario.id, title: scenario.title, ms: performance.now() - started, comparisons: [], error });
+    }
+    log(`scenario ${scenario.id} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { outcomes, tree };
+}
+
+async function main(): Promise<void> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const placement = await makeRunDir();
+  const stop = (signal: NodeJS.Signals) => {
+    killTracked();
+    if (!opts.keep) void removeDir(placement.dir).finally(() => process.exit(130));
+    else process.exit(130);
+    log(`interrupted by ${signal}`);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  log(`profile ${opts.profile.name}; trees in ${placement.dir} (${placement.fsType}${placement.onTmpfs ? '' : ': NOT tmpfs, figures are not comparable with DESIGN'})`);
+
+  let result;
+  try {
+    result = await runScenarios(opts, placement);
+  } finally {
+    killTracked();
+    if (!opts.keep) await removeDir(placement.dir);
+  }
+  const { outcomes, tree } = result;
+  const comparisons = outcomes.flatMap((o) => o.comparisons);
+  const totalMs = performance.now() - started;
+  const [m, v] = [machine(), await versions()];
+
+  const header = [
+    `skiff benchmark — ${opts.profile.name} profile, ${startedAt}`,
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, node ${m.node}, load ${m.loadAverage}`,
+    `tree: ${tree.files.length.toLocaleString('en-US')} files in ${tree.spec.topDirs} x ${tree.spec.subDirs} dirs (${tree.dirCount.toLocaleString('en-US')} in all), ${(tree.totalBytes / MIB).toFixed(1)} MiB, seed ${tree.spec.seed}, on ${placement.fsType} (${placement.dir})`,
+    `versions: skiff ${v.skiff} at ${v.commit}; ${v.rsync}; ${v.tar}`,
+    '',
+  ];
+  const failed = outcomes.filter((o) => o.error).map((o) => `scenario ${o.id} failed: ${o.error}`);
+  const behind = behindLines(comparisons);
+  process.stdout.write(
+    [
+      ...header,
+      detailText(comparisons),
+      summaryTable(comparisons),
+      '',
+      ...(failed.length ? ['failures:', ...failed.map((f) => `  ${f}`), ''] : []),
+      behind.length ? 'where skiff is behind its target:' : 'skiff is within every target it was measured on.',
+      ...behind.map((b) => `  - ${b}`),
+      '',
+      `total ${(totalMs / 1000).toFixed(1)} s`,
+      '',
+    ].join('\n'),
+  );
+
+  const json = {
+    startedAt,
+    totalMs,
+    profile: opts.profile,
+    machine: m,
+    versions: v,
+    tree: {
+      files: tree.files.length,
+      seed: tree.spec.seed,
+      topDirs: tree.spec.topDirs,
+      subDirs: tree.spec.subDirs,
+      dirs: tree.dirCount,
+      totalBytes: tree.totalBytes,
+      generateMs: tree.generateMs,
+      location: { dir: placement.dir, fsType: placement.fsType, tmpfs: placement.onTmpfs },
+    },
+    scenarios: outcomes.map((o) => ({
+      id: o.id,
+      title: o.title,
+      ms: o.ms,
+      error: o.error,
+      comparisons: o.comparisons.map((c) => ({ ...c, verdicts: verdictsOf(c) })),
+    })),
+  };
+  await writeJson(join(RESULTS_DIR, 'latest.json'), json);
+  await writeJson(join(RESULTS_DIR, `latest-${opts.profile.name}.json`), json);
+  log(`wrote ${join(RESULTS_DIR, 'latest.json')}`);
+}
+
+await main();

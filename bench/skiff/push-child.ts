@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { loadPushApi } from './push-api.ts';
+
+/**
+ * One push in a process of its own, so each run starts with the daemon side's
+ * state as a restart leaves it: nothing in memory but what .skiff/index.json
+ * holds, and code not yet warmed up by an earlier run. Prints one JSON line.
+ *
+ *   node --import tsx bench/skiff/push-child.ts DIR   (agent from SKIFF_BENCH_AGENT_URL / _TOKEN)
+ *
+ * Phases, from inside runPush's own order (scan, then connect, then sync and
+ * save the index): scanMs is from the call to the moment runPush asks for its
+ * connection; transferMs from there to the end.
+ */
+
+/** A push in the benchmark never needs the 15 minute default. */
+const PUSH_TIMEOUT_MS = 10 * 60_000;
+
+async function main(): Promise<void> {
+  const dir = process.argv[2];
+  const url = process.env.SKIFF_BENCH_AGENT_URL ?? '';
+  const token = process.env.SKIFF_BENCH_AGENT_TOKEN ?? '';
+  const t0 = performance.now();
+  const api = await loadPushApi();
+  const imported = performance.now();
+  let connectAsked = 0;
+  let connected = 0;
+  const warnings: string[] = [];
+  const result = await api.runPush({
+    dir,
+    timeoutMs: PUSH_TIMEOUT_MS,
+    connect: async () => {
+      connectAsked = performance.now();
+      const client = await api.AgentClient.connect(url, token);
+      connected = performance.now();
+      return client;
+    },
+    onWarning: (w) => warnings.push(w.message),
+  });
+  const done = performance.now();
+  const peakKiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+  process.stdout.write(
+    `${JSON.stringify({
+      importMs: imported - t0,
+      pushMs: done - imported,
+      scanMs: connectAsked - imported,
+      connectMs: connected - connectAsked,
+      transferMs: done - connectAsked,
+      peakMiB: peakKiB / 1024,
+      warnings,
+      result: { ...result, problems: result.problems.length },
+    })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+import { TargetKind, type Target } from './figures.ts';
+
+/** DESIGN's "How fast" targets, the only place they are written down in the benchmark. */
+
+export const FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x rsync' }];
+
+export const NO_CHANGE: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 0.25, text: '≤ 0.25x rsync' }];
+
+export const SAVE_TO_ROOT: Target[] = [
+  { kind: TargetKind.AT_MOST, stat: 'median', value: 10, text: 'p50 ≤ 10 ms' },
+  { kind: TargetKind.AT_MOST, stat: 'p99', value: 50, text: 'p99 ≤ 50 ms' },
+];
+
+export const WATCHER_READY: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'median', value: 1000, text: '< 1 s' }];
+
+export const WATCHER_RSS: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'max', value: 150, text: '< 150 MiB' }];
+
+/** One inotify watch per directory of the tree: the count comes from the tree of this run. */
+export function watcherWatches(dirs: number): Target[] {
+  return [{ kind: TargetKind.AT_MOST, stat: 'max', value: dirs, text: `≤ ${dirs} (one per directory)` }];
+}
+
+export const SAVE_TO_HTTP: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'median', value: 300, text: 'p50 < 300 ms' }];
+
+/** "A storm (git checkout, npm install) becomes one batch"; the app restarts once per batch. */
+export const STORM_BATCHES: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'max', value: 1, text: 'one batch' }];
+export const STORM_RESTARTS: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'max', value: 1, text: 'one restart' }];
+
+/** "Hash: never the bottleneck": at least as fast as the floor copies bytes. */
+export function hashRate(floorGBps: number): Target[] {
+  return [{ kind: TargetKind.AT_LEAST, stat: 'median', value: floorGBps, text: '≥ the tar pipe floor' }];
+}
