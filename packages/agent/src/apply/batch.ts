@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  EntryType,
   ErrorCode,
   SkiffError,
   checkLinkTarget,
@@ -147,7 +148,7 @@ export class Batch {
       guard.remember(h.path);
       this.dirModes.set(h.path, mode);
       const old = manifest.get(h.path);
-      manifest.set(dirEntry(h.path, mode, old?.type === 'dir' ? old.mtime : Date.now()));
+      manifest.set(dirEntry(h.path, mode, old?.type === EntryType.DIR ? old.mtime : Date.now()));
       this.wrote(h.path, 0);
     });
   }
