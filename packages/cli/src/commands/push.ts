@@ -92,7 +92,7 @@ function renderPush(r: PushResult, where: string, ctx: CommandContext): string {
   const lines: string[] = [];
   const what = r.uploaded === 0 && r.deleted === 0 ? 'Already in sync' : `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
   lines.push(`${s.green('✓')} ${what} in ${formatDuration(r.durationMs)} ${s.dim(`→ ${where}`)}`);
-  lines.push(s.dim(`  ${plural(r.entries, 'entry')} in the tree, ${r.hashed} hashed, digest ${r.digest}`));
+  lines.push(s.dim(`  ${plural(r.entries, 'entry', 'entries')} in the tree, ${r.hashed} hashed, digest ${r.digest}`));
   for (const p of r.problems) lines.push(`${s.yellow('!')} ${p.path}: ${p.message} [${p.code}]`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 import { EntryType, type Entry } from '@skiff/protocol';
-import { diff } from '../core/diff.ts';
+import { deletionRoots, diff } from '../core/diff.ts';
 import { OpKind, type BatchOp } from './batch-ops.ts';
 
 /**
@@ -16,7 +16,6 @@ export function planOps(remote: ReadonlyMap<string, Entry>, local: ReadonlyMap<s
   const d = diff(remote, local);
   const dirs: Entry[] = [...d.dirsCreated];
   const writes: Entry[] = [...d.created, ...d.modified, ...d.renamed.map((r) => r.to)];
-  const deletes: string[] = [...d.deleted.map((e) => e.path), ...d.renamed.map((r) => r.from.path), ...d.dirsRemoved.map((e) => e.path)];
 
   // A directory whose mode changed shows up as modified: MKDIR chmods an existing one.
   const ops: BatchOp[] = [];
@@ -31,7 +30,7 @@ export function planOps(remote: ReadonlyMap<string, Entry>, local: ReadonlyMap<s
     written.add(entry.path);
     ops.push(entry.type === EntryType.SYMLINK ? { kind: OpKind.SYMLINK, entry } : { kind: OpKind.FILE, entry });
   }
-  for (const path of minimalDeletes(deletes)) {
+  for (const path of deletionRoots(d)) {
     if (!written.has(path)) ops.push({ kind: OpKind.DELETE, path });
   }
   return ops;
@@ -41,14 +40,3 @@ function byPath(a: Entry, b: Entry): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-/** Drops deletes under a directory that is itself deleted (the agent deletes recursively). */
-export function minimalDeletes(paths: readonly string[]): string[] {
-  const sorted = [...new Set(paths)].sort();
-  const out: string[] = [];
-  for (const path of sorted) {
-    const last = out[out.length - 1];
-    if (last !== undefined && path.startsWith(`${last}/`)) continue;
-    out.push(path);
-  }
-  return out;
-}
