@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCode, TOKEN_ENV, asSkiffError, isSkiffError } from '@skiff/protocol';
-import { USAGE, parseArgs, resolveToken } from './cli-args.ts';
+import { USAGE, parseArgs, resolveToken, type CliCommand } from './cli-args.ts';
 import type { AppHooks } from './hooks.ts';
 import { startAgent } from './server/agent.ts';
 import { noopHooks } from './server/noop-hooks.ts';
@@ -22,13 +22,14 @@ function fail(err: unknown, exitCode: number): never {
 
 async function main(): Promise<void> {
   let token: string;
-  let cmd;
+  let cmd: Extract<CliCommand, { kind: 'run' }>;
   try {
-    cmd = parseArgs(process.argv.slice(2));
-    if (cmd.kind === 'help') {
+    const parsed = parseArgs(process.argv.slice(2));
+    if (parsed.kind === 'help') {
       process.stdout.write(USAGE);
       return;
     }
+    cmd = parsed;
     token = resolveToken(cmd.tokenFile, process.env, (p) => readFileSync(p, 'utf8'));
   } catch (err) {
     fail(err, EXIT_USAGE);
