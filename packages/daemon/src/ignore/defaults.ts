@@ -24,6 +24,8 @@ export type RootIgnoreFileName = (typeof ROOT_IGNORE_FILES)[number];
  *   `.#*`: emacs lock files (dangling symlinks); `4913`: the file vim creates
  *   and removes at once to probe whether a directory is writable. Each save
  *   in an editor would otherwise sync one or two files nobody wants.
+ * - `.skiff-tmp-*`: the agent's temporary names; it refuses them on the wire
+ *   because its start-up sweep deletes them.
  *
  * `*.tmp` is deliberately not here: projects keep real data under that name.
  */
@@ -36,6 +38,7 @@ export const DEFAULT_IGNORE_PATTERNS: readonly string[] = [
   '*~',
   '.#*',
   '4913',
+  '.skiff-tmp-*',
 ];
 
 /**
