@@ -36,6 +36,8 @@ export function parsePid(text: string): number | undefined {
 
 /** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
 export function isProcessAlive(pid: number): boolean {
+  // kill(0) and kill(-n) address process groups: never what a pid file means.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

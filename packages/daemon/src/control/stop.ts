@@ -39,7 +39,12 @@ export async function stopDaemon(opts: { paths: Pick<RuntimePaths, 'socketPath' 
     if (pid === undefined) {
       throw new SkiffError(ErrorCode.PROTOCOL_VERSION, `${err.message}; its pid file ${opts.paths.pidFile} is missing: stop it by hand`, { cause: err });
     }
-    process.kill(pid, 'SIGTERM');
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch (killErr) {
+      // Gone between the hello and now: stopped is what was asked.
+      if ((killErr as NodeJS.ErrnoException).code !== 'ESRCH') throw new SkiffError(ErrorCode.IO, `cannot signal skiffd (pid ${pid}): ${(killErr as Error).message}`, { cause: killErr });
+    }
   }
   const deadline = Date.now() + timeoutMs;
   while (isProcessAlive(pid)) {
