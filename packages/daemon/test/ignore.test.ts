@@ -27,7 +27,7 @@ const skiffignore = (text: string) => ({ name: '.skiffignore' as const, text });
 
 describe('defaults', () => {
   it('keeps the default list documented and stable', () => {
-    expect(DEFAULT_IGNORE_PATTERNS).toEqual(['.git', '.skiff/', '.odo/', '*.swp', '*.swo', '*~', '.#*', '4913']);
+    expect(DEFAULT_IGNORE_PATTERNS).toEqual(['.git', '.skiff/', '.odo/', '*.swp', '*.swo', '*~', '.#*', '4913', '.skiff-tmp-*']);
   });
 
   it.each<Case>([
