@@ -100,8 +100,13 @@ class NamespacedAgent {
     });
   }
 
+  /** Resolves once the app (not the agent's reports or logs) printed exactly `text` as a line. */
   line(text: string): Promise<string> {
-    return this.until(`a line containing ${JSON.stringify(text)}`, () => this.lines.find((l) => l.includes(text)));
+    return this.until(`the app to print ${JSON.stringify(text)}`, () => this.appLines().find((l) => l === text));
+  }
+
+  appLines(): string[] {
+    return this.lines.filter((l) => !l.startsWith('pid1-report ') && !l.startsWith('[stderr] '));
   }
 
   /** The agent's pid on the host: the child of `unshare` (PID 1 inside). */
@@ -227,7 +232,7 @@ describe.skipIf(noUnshare !== null)('agent as PID 1', () => {
     const sent = Date.now();
     process.kill(agent.agentHostPid(), 'SIGTERM');
     const end = await agent.exited;
-    expect(agent.lines.some((l) => l.includes('app got TERM'))).toBe(true);
+    expect(agent.appLines()).toContain('app got TERM');
     expect(end.code).toBe(0);
     expect(end.at - sent).toBeLessThan(5_000);
   });

@@ -101,6 +101,7 @@ describe('Supervisor lifecycle', () => {
     const bg = Number(await readFile(join(dir, 'bg.pid'), 'utf8'));
     expect(alive(bg)).toBe(true);
     supervisor.committed({ batch: 2, paths: ['x'] });
+    // The stop waits until no member of the old group runs, before the new start.
     await rec.nth('running', 2);
     expect(alive(bg)).toBe(false);
   });

@@ -17,6 +17,14 @@ export const STOP_GRACE_MS = 5_000;
  */
 export const KILL_WAIT_MS = 2_000;
 
+/**
+ * How often a stop looks whether the stopped group's last members are gone
+ * (bounded by KILL_WAIT_MS). Members die within a scheduler tick or two of
+ * SIGKILL; polling is the only way to see it for processes that are not our
+ * children.
+ */
+export const GROUP_EXIT_POLL_MS = 10;
+
 /** First delay before restarting an app that exited on its own. */
 export const BACKOFF_BASE_MS = 500;
 

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { trackOwnChild } from '../init/own-children.ts';
+import { ZOMBIE_STATE } from '../init/proc-stat.ts';
+import { readProcTable } from '../init/proc-table.ts';
+import { GROUP_EXIT_POLL_MS } from './constants.ts';
 
 /**
  * A shell command line running as the leader of its own process group
@@ -85,8 +88,10 @@ export interface StopResult extends ExitInfo {
 /**
  * Stops a group: `signal` (SIGTERM unless told otherwise) to every member,
  * SIGKILL to the group after `graceMs` if the leader is still there, and a
- * final SIGKILL to the group once the leader has gone so that no stray
- * member keeps a port or a file.
+ * final SIGKILL to the group once the leader has gone. Then it waits (up to
+ * `killWaitMs`) until no member is left running: a member that got the
+ * signal but has not been scheduled to die yet still holds its port, and
+ * the next start would fail on it.
  */
 export async function stopGroup(
   proc: GroupProcess,
@@ -103,7 +108,30 @@ export async function stopGroup(
   }
   signalGroup(proc.pid, 'SIGKILL');
   if (result === null) return { code: null, signal: null, forced, lost: true };
+  await untilGroupGone(proc.pid, options.killWaitMs);
   return { ...result, forced, lost: false };
+}
+
+/**
+ * True while a process of group `pgid` is running. Zombies do not count: they
+ * hold nothing but a pid, and their reaping is someone else's business.
+ */
+export function groupHasLiveMembers(pgid: number | undefined): boolean {
+  if (pgid === undefined || pgid <= 1) return false;
+  // Cheap first: kill(-pgid, 0) fails once the group is empty (zombies included).
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  return readProcTable('/proc', (stat) => stat.pgrp === pgid && stat.state !== ZOMBIE_STATE).length > 0;
+}
+
+async function untilGroupGone(pgid: number | undefined, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (groupHasLiveMembers(pgid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, GROUP_EXIT_POLL_MS));
+  }
 }
 
 /** The promise's value, or null if `ms` passes first. */
