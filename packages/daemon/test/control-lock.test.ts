@@ -43,7 +43,9 @@ describe('ensureRuntimeDir', () => {
     await chmod(paths.dir, 0o755);
     const err = (await ensureRuntimeDir(paths).catch((e: unknown) => e)) as SkiffError;
     expect(err.code).toBe(ErrorCode.CONFIG);
-    expect(err.message).toContain(`the runtime directory ${paths.dir} is open to other users (mode 0755`);
+    expect(err.message).toBe(
+      `the runtime directory ${paths.dir} is open to other users (mode 0755, it must be 0700); the daemon's control socket would live there, open to whoever can reach it. Run \`chmod 700 ${paths.dir}\`, or set SKIFF_RUNTIME_DIR to another directory`,
+    );
     expect((await stat(paths.dir)).mode & 0o777).toBe(0o755);
   });
 

@@ -207,7 +207,7 @@ describe('runtimeDirProblem', () => {
   const dir = { isDirectory: true, isSymlink: false, uid: 1000, mode: 0o40700 };
   it.each<[string, typeof dir, RegExp | undefined]>([
     ['0700, ours', dir, undefined],
-    ['group-readable', { ...dir, mode: 0o40750 }, /open to other users \(mode 0750/],
+    ['group-readable', { ...dir, mode: 0o40750 }, /open to other users \(mode 0750, it must be 0700\)/],
     ['world-writable', { ...dir, mode: 0o40777 }, /open to other users/],
     ["someone else's", { ...dir, uid: 0 }, /another user/],
     ['a file', { ...dir, isDirectory: false }, /not a directory/],
@@ -215,7 +215,7 @@ describe('runtimeDirProblem', () => {
   ])('%s', (_name, st, problem) => {
     const p = runtimeDirProblem(st, 1000);
     if (problem === undefined) expect(p).toBeUndefined();
-    else expect(p).toMatch(problem);
+    else expect(p?.problem).toMatch(problem);
   });
 });
 

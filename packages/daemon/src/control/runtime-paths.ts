@@ -97,18 +97,29 @@ export async function ensureRuntimeDir(paths: Pick<RuntimePaths, 'dir'>): Promis
   const st = await lstat(dir).catch((err: unknown) => {
     throw new SkiffError(ErrorCode.IO, `cannot inspect the runtime directory ${dir}: ${(err as Error).message}`, { cause: err, path: dir });
   });
-  const problem = runtimeDirProblem({ isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink(), uid: st.uid, mode: st.mode }, process.getuid?.());
-  if (problem !== undefined) {
-    throw new SkiffError(ErrorCode.CONFIG, `the runtime directory ${dir} ${problem}; skiff keeps its control socket there. Remove it (or fix it) and run the command again, or set ${RUNTIME_DIR_ENV}`, { path: dir });
+  const found = runtimeDirProblem({ isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink(), uid: st.uid, mode: st.mode }, process.getuid?.());
+  if (found !== undefined) {
+    throw new SkiffError(
+      ErrorCode.CONFIG,
+      `the runtime directory ${dir} ${found.problem}; the daemon's control socket would live there, open to whoever can reach it. ${found.fix(dir)}, or set ${RUNTIME_DIR_ENV} to another directory`,
+      { path: dir },
+    );
   }
 }
 
-/** Why an existing runtime directory is unsafe, or undefined when it is fine. Pure. */
-export function runtimeDirProblem(st: { isDirectory: boolean; isSymlink: boolean; uid: number; mode: number }, uid: number | undefined): string | undefined {
-  if (st.isSymlink) return 'is a symbolic link';
-  if (!st.isDirectory) return 'is not a directory';
-  if (uid !== undefined && st.uid !== uid) return `belongs to another user (uid ${st.uid}, you are ${uid})`;
-  const open = st.mode & 0o077;
-  if (open !== 0) return `is open to other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; it must be 0700: chmod 700 it)`;
+/** Why an existing runtime directory is unsafe and how to fix it; undefined when it is fine. Pure. */
+export function runtimeDirProblem(
+  st: { isDirectory: boolean; isSymlink: boolean; uid: number; mode: number },
+  uid: number | undefined,
+): { problem: string; fix: (dir: string) => string } | undefined {
+  if (st.isSymlink) return { problem: 'is a symbolic link', fix: (d) => `Remove the link ${d} (skiff creates the directory itself)` };
+  if (!st.isDirectory) return { problem: 'is not a directory', fix: (d) => `Remove ${d}` };
+  if (uid !== undefined && st.uid !== uid) {
+    return { problem: `belongs to another user (uid ${st.uid}, you are ${uid})`, fix: (d) => `Remove ${d}` };
+  }
+  if ((st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    return { problem: `is open to other users (mode ${mode}, it must be 0700)`, fix: (d) => `Run \`chmod 700 ${d}\`` };
+  }
   return undefined;
 }
