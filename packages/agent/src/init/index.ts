@@ -4,4 +4,5 @@ export { Reaper, startReaping, selectReapable, REAP_CONFIRM_MS, REAP_ENV_VAR, RE
 export { loadReaperAddon, addonCandidates, REAPER_ADDON_VAR, type ReaperAddon } from './addon.ts';
 export { parseProcStat, type ProcStat } from './proc-stat.ts';
 export { listZombieChildren } from './zombies.ts';
+export { readProcTable } from './proc-table.ts';
 export { trackOwnChild, isOwnChild, ownChildren } from './own-children.ts';

@@ -6,4 +6,4 @@ export { backoffDelay, nextFailures } from './backoff.ts';
 export { compilePatterns, allMatch, someMatch, type PathMatcher } from './patterns.ts';
 export { LogBacklog, type LogEntry } from './backlog.ts';
 export { resolveCommands, S2I_ASSEMBLE, S2I_RUN, CommandSource, shellQuote } from './commands.ts';
-export { signalGroup, spawnGroup, stopGroup, type ExitInfo, type GroupProcess, type StopResult } from './process-group.ts';
+export { groupHasLiveMembers, signalGroup, spawnGroup, stopGroup, type ExitInfo, type GroupProcess, type StopResult } from './process-group.ts';
