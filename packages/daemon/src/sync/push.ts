@@ -39,15 +39,24 @@ export interface PushResult {
 export async function runPush(opts: PushOptions): Promise<PushResult> {
   const started = performance.now();
   let client: AgentClient | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const source = opts.timeoutSource && opts.timeoutSource !== 'default' ? ` (set by ${opts.timeoutSource})` : '';
-      reject(new SkiffError(ErrorCode.TIMEOUT, `the push did not finish within ${opts.timeoutMs} ms${source}; raise SKIFF_PUSH_TIMEOUT, e.g. SKIFF_PUSH_TIMEOUT=30m`));
-    }, opts.timeoutMs);
-  });
+  let timedOut: SkiffError | undefined;
+  const source = opts.timeoutSource && opts.timeoutSource !== 'default' ? ` (set by ${opts.timeoutSource})` : '';
+  const checkDeadline = () => {
+    if (timedOut) throw timedOut;
+  };
+  // On timeout the connection is closed, which fails whatever the work awaits;
+  // the work is then awaited too, so nothing it started (an agent, a socket)
+  // outlives the push.
+  const timer = setTimeout(() => {
+    timedOut = new SkiffError(ErrorCode.TIMEOUT, `the push did not finish within ${opts.timeoutMs} ms${source}; raise SKIFF_PUSH_TIMEOUT, e.g. SKIFF_PUSH_TIMEOUT=30m`);
+    void client?.close();
+  }, opts.timeoutMs);
   try {
-    return await Promise.race([deadline, work()]);
+    const result = await work();
+    checkDeadline();
+    return result;
+  } catch (err) {
+    throw timedOut ?? err;
   } finally {
     clearTimeout(timer);
     await client?.close().catch(() => undefined);
@@ -59,7 +68,9 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const [matcher, saved] = await Promise.all([loadIgnoreMatcher(root), loadIndex(root)]);
     if (saved.warning) opts.onWarning?.(saved.warning);
     const scan = await scanTree(root, { matcher, previous: saved.entries });
+    checkDeadline();
     client = await opts.connect();
+    checkDeadline();
     const result = await syncTree({ client, root, local: scan.entries, hasher, batch: 1, onProgress: opts.onProgress });
     const confirmed = new Map<string, IndexEntry>();
     for (const [path, entry] of result.tree) {
