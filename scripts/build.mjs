@@ -1,6 +1,7 @@
 // Bundles each program into one ESM file so the installed bins start with plain
 // node: transpiling TypeScript at every call costs about 1 s. Runs on npm ci/install.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const programs = [
@@ -26,3 +27,7 @@ for (const { entry, out } of programs) {
     logLevel: 'warning',
   });
 }
+
+// The agent's zombie reaper (a Node-API addon). Its script warns and exits 0
+// when no C toolchain is there: the agent then runs without reaping.
+spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { ErrorCode, TOKEN_ENV, asSkiffError, isSkiffError } from '@skiff/protocol';
+import { resolve } from 'node:path';
+import { ErrorCode, EXIT_WITH_STDIN_ENV, TOKEN_ENV, asSkiffError, isSkiffError } from '@skiff/protocol';
 import { USAGE, parseArgs, resolveToken, type CliCommand } from './cli-args.ts';
-import type { AppHooks } from './hooks.ts';
+import { installInit } from './init/init.ts';
 import { startAgent } from './server/agent.ts';
-import { noopHooks } from './server/noop-hooks.ts';
+import { appConfigFromEnv } from './supervisor/config.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
 
 /**
  * skiff-agent: parse the command line, read the token, start receiving, print
@@ -12,6 +14,7 @@ import { noopHooks } from './server/noop-hooks.ts';
  * removed from the environment so that processes started later do not inherit it.
  */
 const EXIT_USAGE = 2;
+
 const EXIT_FAILURE = 1;
 
 function fail(err: unknown, exitCode: number): never {
@@ -35,11 +38,29 @@ async function main(): Promise<void> {
     fail(err, EXIT_USAGE);
   }
   delete process.env[TOKEN_ENV];
+  // The app's output is copied to our stdout; a reader that went away must not kill the agent.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
 
-  // The app supervisor plugs in here: it provides the hooks the receiver calls after each batch.
-  const hooks: AppHooks = noopHooks;
+  let supervisor: Supervisor;
+  try {
+    supervisor = new Supervisor({ config: appConfigFromEnv(process.env, resolve(cmd.root)) });
+  } catch (err) {
+    fail(err, EXIT_USAGE);
+  }
+  const log = (message: string) => process.stderr.write(`skiff-agent: ${message}\n`);
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  // Signals are handled from here on: as PID 1, a signal without a handler is ignored.
+  installInit({ supervisor, log, onShutdown: () => agent?.close() });
+  if (process.env[EXIT_WITH_STDIN_ENV] === '1') {
+    // Started by a daemon on this machine: when it goes (even by SIGKILL) our
+    // stdin closes, and the agent stops its app and exits rather than linger.
+    process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.resume();
+  }
 
-  const agent = await startAgent({ root: cmd.root, host: cmd.host, port: cmd.port, token, hooks });
+  agent = await startAgent({ root: cmd.root, host: cmd.host, port: cmd.port, token, hooks: supervisor });
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', host: agent.host, port: agent.port, root: agent.root, pid: process.pid })}\n`,
   );

@@ -8,3 +8,4 @@ export * from './paths.ts';
 export * from './validate.ts';
 export * from './version.ts';
 export * from './hash.ts';
+export * from './agent-env.ts';

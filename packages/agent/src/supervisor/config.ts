@@ -1,27 +1,16 @@
-import { ErrorCode, SkiffError } from '@skiff/protocol';
+import { APP_CONFIG_ENV, ErrorCode, SkiffError, type AppSpec } from '@skiff/protocol';
 
 /**
- * What the supervisor runs. `run` and `assemble` are shell command lines,
- * run with `/bin/sh -c` in `workdir` (the sync root).
- *
- * The daemon builds the same shape (without workdir) in
- * packages/daemon/src/config/project.ts (`AppConfigJson`) and passes it in the
- * SKIFF_APP variable; the two copies must stay in step.
+ * What the supervisor runs: the AppSpec the daemon passes in SKIFF_APP, plus
+ * the directory it runs in (the sync root). `run` and `assemble` are shell
+ * command lines, run with `/bin/sh -c` in `workdir`.
  */
-export interface AppConfig {
-  run?: string;
-  assemble?: string;
-  /** Gitignore-style patterns: assemble runs only when a batch touches one (absent: on every restart). */
-  assembleOn?: string[];
-  /** Gitignore-style patterns the app reloads by itself: a batch touching only these restarts nothing. */
-  hotReload?: string[];
-  /** Added to the agent's own environment for run and assemble. */
-  env?: Record<string, string>;
+export interface AppConfig extends AppSpec {
   workdir: string;
 }
 
 /** The variable that carries the app config (JSON of AppConfig without workdir). */
-export const APP_CONFIG_VAR = 'SKIFF_APP';
+export const APP_CONFIG_VAR = APP_CONFIG_ENV;
 
 const FIELDS = ['run', 'assemble', 'assembleOn', 'hotReload', 'env'] as const;
 type Field = (typeof FIELDS)[number];

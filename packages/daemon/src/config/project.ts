@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { ErrorCode, SkiffError } from '@skiff/protocol';
+import { ErrorCode, SkiffError, type AppSpec } from '@skiff/protocol';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 
 /**
@@ -39,19 +39,8 @@ export interface ProjectConfig {
   env: Record<string, string>;
 }
 
-/**
- * The app part, as the agent's supervisor reads it from SKIFF_APP (JSON).
- * A copy of packages/agent/src/supervisor/config.ts `AppConfig` without
- * `workdir` (the agent's root is its workdir): the daemon does not import the
- * agent. Keep the two in step.
- */
-export interface AppConfigJson {
-  run?: string;
-  assemble?: string;
-  assembleOn?: string[];
-  hotReload?: string[];
-  env?: Record<string, string>;
-}
+/** The app part, as the agent's supervisor reads it from SKIFF_APP: the protocol's AppSpec. */
+export type AppConfigJson = AppSpec;
 
 const FIELDS = ['name', 'target', 'image', 'workdir', 'run', 'assemble', 'assembleOn', 'hotReload', 'ports', 'env'] as const;
 type Field = (typeof FIELDS)[number];

@@ -3,7 +3,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { ErrorCode, SkiffError, TOKEN_ENV } from '@skiff/protocol';
+import { APP_CONFIG_ENV, EXIT_WITH_STDIN_ENV, ErrorCode, SkiffError, TOKEN_ENV, type AppSpec } from '@skiff/protocol';
 import { agentCommand } from './agent-entry.ts';
 
 /**
@@ -31,8 +31,8 @@ export interface LocalAgent {
 
 export interface LocalAgentOptions {
   root: string;
-  /** JSON handed to the agent's supervisor as SKIFF_APP (run, assemble, ...). */
-  appConfig?: unknown;
+  /** What the agent's supervisor runs (SKIFF_APP). */
+  appConfig?: AppSpec;
   /** Extra environment for the agent and its app. */
   env?: Record<string, string>;
   /** Receives the agent's stdout/stderr after the listening line (the app's output, agent logs). */
@@ -59,11 +59,14 @@ export async function startLocalAgent(opts: LocalAgentOptions): Promise<LocalAge
   await mkdir(root, { recursive: true });
   const token = newToken();
   const { command, args } = agentCommand();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, [TOKEN_ENV]: token };
-  if (opts.appConfig !== undefined) env.SKIFF_APP = JSON.stringify(opts.appConfig);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, [TOKEN_ENV]: token, [EXIT_WITH_STDIN_ENV]: '1' };
+  if (opts.appConfig !== undefined) env[APP_CONFIG_ENV] = JSON.stringify(opts.appConfig);
+  else delete env[APP_CONFIG_ENV];
+  // stdin is a pipe we never write: it closes when this process dies, however
+  // it dies, and the agent then stops its app and exits (EXIT_WITH_STDIN_ENV).
   const child = spawn(command, [...args, '--root', root, '--host', '127.0.0.1', '--port', '0'], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrTail: string[] = [];
   child.stderr!.on('data', (data: Buffer) => {
