@@ -142,10 +142,14 @@ const cases: Case[] = [
   },
   {
     name: 'the tail of a burst whose start went out alone gathers into one batch',
-    steps: [{ at: 0, paths: ['d0'] }, { at: 350, paths: burst(0, 4_999, 0).map((s) => s.paths[0]) }],
+    steps: [
+      { at: 0, paths: ['d0'] },
+      { at: 200, paths: ['d0/a'] },
+      { at: 230, paths: burst(0, 4_998, 0).map((s) => s.paths[0]) },
+    ],
     want: [
       { at: LEADING_MS, paths: ['d0'] },
-      { at: 350 + QUIET_MS, count: 4_999 },
+      { at: 230 + QUIET_MS, count: 4_999 },
     ],
   },
   {

@@ -39,18 +39,22 @@
 /** Leading window: a lone change is sent this long after it arrived. */
 export const LEADING_MS = 3;
 /**
- * Quiet that ends a storm. Longer than the native watcher's own 50 ms
- * debounce, so that its trailing delivery of a burst lands inside the window.
+ * Quiet that ends a storm. Three times the native watcher's own 50 ms
+ * debounce: its trailing delivery of a burst must land inside the window
+ * even when the writer (git, npm) or the daemon is descheduled for a moment
+ * on a loaded two-core machine.
  */
-export const QUIET_MS = 100;
+export const QUIET_MS = 150;
 /** Upper bound on how long a pending change waits while the tree keeps moving. */
 export const MAX_WAIT_MS = 1_000;
 /**
- * How long after the last activity or batch the coalescer counts as busy.
- * Covers the native watcher's 500 ms cadence during a long burst, so that
- * the rest of a storm whose start went out alone still goes out as one.
+ * How long after the last activity or batch the coalescer counts as busy:
+ * a change then is the tail of the same burst (the native watcher's second
+ * delivery of a file written in two steps comes 50 ms after the first), and
+ * gathers instead of leading. Kept short because a save within it waits
+ * QUIET_MS instead of LEADING_MS.
  */
-export const COOL_MS = 600;
+export const COOL_MS = 250;
 
 export interface Windows {
   leadingMs: number;

@@ -22,7 +22,10 @@ export const PROBE_IDLE_MS = 1_000;
  * moving, and the batch waits for the rest instead of leaving alone.
  *
  * It reports activity only, never paths: the native watcher stays the one
- * source of events. Ignored names (editor temp files) are not activity. It
+ * source of events. Not activity: ignored names (editor temp files), and
+ * echoes, raw events for a path of the latest delivery (the kernel queues
+ * each event to both watchers, and the native one may have delivered a lone
+ * save before the probe reads the same save's events). It
  * costs at most PROBE_MAX_DIRS extra watches, and none once the tree has
  * been quiet for PROBE_IDLE_MS.
  */
@@ -31,6 +34,7 @@ export class BurstProbe {
   private readonly watchers = new Map<string, FSWatcher>();
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private delivered: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly absRoot: string,
@@ -63,6 +67,11 @@ export class BurstProbe {
     this.watchers.set(relDir, w);
   }
 
+  /** The wire paths of the latest native delivery: raw events for them are echoes. */
+  delivery(paths: ReadonlySet<string>): void {
+    this.delivered = paths;
+  }
+
   close(): void {
     this.closed = true;
     this.closeAll();
@@ -75,7 +84,10 @@ export class BurstProbe {
   private onRaw(relDir: string, name: string | null): void {
     try {
       if (this.closed) return;
-      if (name !== null && this.filter.ignoredAnyKind(joinWire(relDir, name))) return;
+      if (name !== null) {
+        const rel = joinWire(relDir, name);
+        if (this.delivered.has(rel) || this.filter.ignoredAnyKind(rel)) return;
+      }
       this.armIdle();
       this.onActivity();
     } catch {

@@ -4,6 +4,7 @@ import parcelWatcher from '@parcel/watcher';
 import { parentOf } from '@skiff/protocol';
 import { BurstProbe } from './burst-probe.ts';
 import { expandNewDir } from './expand-dir.ts';
+import { NativeHold } from './native-hold.ts';
 import { PathFilter } from './path-filter.ts';
 import { WatchEventKind, type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
 import { callSafely, toWatchError } from './watch-error.ts';
@@ -41,6 +42,14 @@ async function nativeIgnores(absRoot: string, filter: PathFilter, known: readonl
   return [...candidates].filter((rel) => filter.dirIgnored(rel)).map((rel) => resolve(absRoot, rel));
 }
 
+/** Number of segments above a wire path's last one; -1 for the root (''). */
+function depth(rel: string): number {
+  if (rel === '') return -1;
+  let n = 0;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
+  return n;
+}
+
 /**
  * The default backend: @parcel/watcher, one inotify watch per directory,
  * events delivered in batches by its native thread.
@@ -58,6 +67,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
   let subscription: parcelWatcher.AsyncSubscription | null = null;
   let chain: Promise<void> = Promise.resolve();
   let probe: BurstProbe | null = null;
+  const hold = opts.onActivity ? new NativeHold(() => signalActivity()) : null;
 
   const report = (err: unknown) => {
     if (!closed) callSafely(() => opts.onError(toWatchError(err, absRoot)), () => {}, absRoot);
@@ -100,29 +110,41 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
       return;
     }
     try {
-      signalActivity();
+      hold?.deliveryArrived();
       if (probe) armProbe(events);
     } catch (e) {
       report(e);
     }
-    chain = chain.then(() => handleDelivery(events)).catch(report);
+    chain = chain
+      .then(() => handleDelivery(events))
+      .catch(report)
+      .finally(() => hold?.deliveryProcessed());
   };
 
   // Armed before the delivery is processed: the leading window is a few
   // milliseconds, and a storm's next writes are already under way.
   const armProbe = (events: parcelWatcher.Event[]) => {
+    const paths = new Set<string>();
     const dirs = new Set<string>();
     for (const event of events) {
       const rel = toWirePath(absRoot, event.path);
-      if (rel !== null) dirs.add(parentOf(rel));
+      if (rel === null) continue;
+      paths.add(rel);
+      dirs.add(parentOf(rel));
     }
-    for (const dir of dirs) if (dir === '' || !filter.dirIgnored(dir)) probe!.touch(dir);
+    probe!.delivery(paths);
+    // Shallowest last, so the least likely to be dropped: a storm that
+    // creates directories shows up in their parent, while a deep directory
+    // only tells about itself.
+    const byDepth = [...dirs].filter((dir) => dir === '' || !filter.dirIgnored(dir));
+    byDepth.sort((a, b) => depth(b) - depth(a));
+    for (const dir of byDepth) probe!.touch(dir);
   };
 
   const ready = (async () => {
     try {
       absRoot = await realpath(absRoot);
-      if (opts.onActivity) probe = new BurstProbe(absRoot, filter, signalActivity);
+      if (hold) probe = new BurstProbe(absRoot, filter, () => hold.rawActivity());
       const ignore = await nativeIgnores(absRoot, filter, opts.ignoredDirs ?? []);
       const sub = await parcelWatcher.subscribe(absRoot, onNative, { ignore });
       if (closed) await sub.unsubscribe();
@@ -139,6 +161,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
       if (closed) return;
       closed = true;
       probe?.close();
+      hold?.close();
       await ready.catch(() => {});
       const sub = subscription;
       subscription = null;

@@ -1,0 +1,17 @@
+export { Batcher, pollWindows, watchBatches, type BatcherOptions, type WatchBatchesOptions } from './batcher.ts';
+export { BurstProbe, PROBE_IDLE_MS, PROBE_MAX_DIRS } from './burst-probe.ts';
+export { EXPAND_CONCURRENCY, expandNewDir } from './expand-dir.ts';
+export { NATIVE_IGNORE_CANDIDATES, watchWithParcel } from './parcel.ts';
+export { FILTER_CACHE_MAX, FILTER_CACHE_MS, PathFilter } from './path-filter.ts';
+export { DEFAULT_POLL_INTERVAL_MS, watchWithPolling } from './poll.ts';
+export {
+  WatchEventKind,
+  type IsIgnored,
+  type PollOptions,
+  type TreeWatcher,
+  type WatchEvent,
+  type WatchTreeOptions,
+} from './types.ts';
+export { callSafely, SUGGESTED_MAX_USER_INSTANCES, SUGGESTED_MAX_USER_WATCHES, toWatchError } from './watch-error.ts';
+export { pollIntervalOf, watchTree } from './watch-tree.ts';
+export { joinWire, toWirePath } from './wire-path.ts';
