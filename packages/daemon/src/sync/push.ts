@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError, asSkiffError, loadHasher, type Problem } from '@skiff/protocol';
-import { loadIgnoreMatcher } from '../ignore/index.ts';
-import { loadIndex, saveIndex, scanTree, type IndexEntry } from '../index/index.ts';
+import { loadIndex, saveIndex, scanTree } from '../index/index.ts';
+import { SyncEngine } from '../session/sync-engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
-import { syncTree } from './sync-tree.ts';
 
 /**
  * A one-shot push: scan the project (re-hashing only what changed since the
@@ -65,19 +64,17 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
   async function work(): Promise<PushResult> {
     const root = resolve(opts.dir);
     const hasher = await loadHasher();
-    const [matcher, saved] = await Promise.all([loadIgnoreMatcher(root), loadIndex(root)]);
+    const saved = await loadIndex(root);
     if (saved.warning) opts.onWarning?.(saved.warning);
-    const scan = await scanTree(root, { matcher, previous: saved.entries });
+    // The scan reads every ignore file as it walks: no separate pass for the rules.
+    const scan = await scanTree(root, { previous: saved.entries, hasher });
     checkDeadline();
     client = await opts.connect();
     checkDeadline();
-    const result = await syncTree({ client, root, local: scan.entries, hasher, batch: 1, onProgress: opts.onProgress });
-    const confirmed = new Map<string, IndexEntry>();
-    for (const [path, entry] of result.tree) {
-      if (!result.unconfirmed.has(path)) confirmed.set(path, entry as IndexEntry);
-    }
+    const engine = new SyncEngine(root, hasher, scan.entries.values());
+    const result = await engine.syncAll(client, opts.onProgress);
     try {
-      await saveIndex(root, confirmed);
+      await saveIndex(root, engine.confirmedIndex(result.unconfirmed));
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
     }
@@ -89,7 +86,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
       entries: scan.entries.size,
       hashed: scan.hashed,
       inSync: result.inSync,
-      digest: result.agentDigest,
+      digest: engine.local.digest,
       problems: [...scan.problems, ...result.problems],
     };
   }
