@@ -37,7 +37,7 @@ export function runTimed(command: string, args: string[], opts: SpawnOptions = {
 export async function versionLine(command: string): Promise<string> {
   try {
     const { stdout } = await runTimed(command, ['--version']);
-    return stdout.split('\n')[0].replace(/\s+/g, " ").trim();
+    return stdout.split('\n')[0].replace(/\s+/g, ' ').trim();
   } catch (err) {
     return `unavailable: ${(err as Error).message.split('\n')[0]}`;
   }

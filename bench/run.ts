@@ -10,6 +10,8 @@ import { RESULTS_DIR } from './paths.ts';
 import { behindLines, detailText, summaryTable, verdictsOf, writeJson } from './report.ts';
 import { firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
 import type { Context, Scenario } from './scenarios/scenario.ts';
+import { checkTree } from './tree-check.ts';
+import { agentMode } from './skiff/push-api.ts';
 import { generateTree, specFor } from './tree.ts';
 
 /**
@@ -30,12 +32,15 @@ interface ScenarioOutcome {
   ms: number;
   comparisons: Comparison[];
   error?: string;
+  /** Set when the source tree was not intact after the scenario (it is then rebuilt). */
+  sourceDamage?: string;
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function runScenarios(opts: Options, placement: Placement): Promise<{ outcomes: ScenarioOutcome[]; tree: ReturnType<typeof generateTree> }> {
-  const tree = generateTree(join(placement.dir, 'src'), specFor(opts.profile.files, opts.seed));
+  const spec = specFor(opts.profile.files, opts.seed);
+  const tree = generateTree(join(placement.dir, 'src'), spec);
   log(`tree: ${tree.files.length.toLocaleString('en-US')} files, ${tree.dirCount.toLocaleString('en-US')} dirs, ${(tree.totalBytes / MIB).toFixed(1)} MiB, generated in ${(tree.generateMs / 1000).toFixed(1)} s`);
   let dirs = 0;
   const ctx: Context = {
@@ -63,6 +68,13 @@ async function runScenarios(opts: Options, placement: Placement): Promise<{ outc
       log(`scenario ${scenario.id} failed: ${error}`);
       outcomes.push({ id: scenario.id, title: scenario.title, ms: performance.now() - started, comparisons: [], error });
     }
+    const damage = checkTree(tree);
+    if (damage) {
+      const what = `${damage.count} source file(s) missing or changed in size after this scenario, e.g. ${damage.examples.join('; ')}`;
+      log(`scenario ${scenario.id}: ${what}; rebuilding the tree`);
+      outcomes[outcomes.length - 1].sourceDamage = what;
+      generateTree(tree.root, spec);
+    }
     log(`scenario ${scenario.id} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   return { outcomes, tree };
@@ -87,6 +99,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  log(`agents start ${agentMode()}`);
   log(`profile ${opts.profile.name}; trees in ${placement.dir} (${placement.fsType}${placement.onTmpfs ? '' : ': NOT tmpfs, figures are not comparable with DESIGN'})`);
 
   let result;
@@ -106,9 +119,13 @@ async function main(): Promise<void> {
     `machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, node ${m.node}, load ${m.loadAverage}`,
     `tree: ${tree.files.length.toLocaleString('en-US')} files in ${tree.spec.topDirs} x ${tree.spec.subDirs} dirs (${tree.dirCount.toLocaleString('en-US')} in all), ${(tree.totalBytes / MIB).toFixed(1)} MiB, seed ${tree.spec.seed}, on ${placement.fsType} (${placement.dir})`,
     `versions: skiff ${v.skiff} at ${v.commit}; ${v.rsync}; ${v.tar}`,
+    `agent: ${agentMode()}`,
     '',
   ];
-  const failed = outcomes.filter((o) => o.error).map((o) => `scenario ${o.id} failed: ${o.error}`);
+  const failed = [
+    ...outcomes.filter((o) => o.error).map((o) => `scenario ${o.id} failed: ${o.error}`),
+    ...outcomes.filter((o) => o.sourceDamage).map((o) => `scenario ${o.id} damaged the source tree: ${o.sourceDamage}`),
+  ];
   const behind = behindLines(comparisons);
   process.stdout.write(
     [
@@ -130,7 +147,7 @@ async function main(): Promise<void> {
     totalMs,
     profile: opts.profile,
     machine: m,
-    versions: v,
+    versions: { ...v, agent: agentMode() },
     tree: {
       files: tree.files.length,
       seed: tree.spec.seed,
@@ -146,6 +163,7 @@ async function main(): Promise<void> {
       title: o.title,
       ms: o.ms,
       error: o.error,
+      sourceDamage: o.sourceDamage,
       comparisons: o.comparisons.map((c) => ({ ...c, verdicts: verdictsOf(c) })),
     })),
   };

@@ -17,7 +17,7 @@ export const WATCHER_RSS: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'max', v
 
 /** One inotify watch per directory of the tree: the count comes from the tree of this run. */
 export function watcherWatches(dirs: number): Target[] {
-  return [{ kind: TargetKind.AT_MOST, stat: 'max', value: dirs, text: `≤ ${dirs} (one per directory)` }];
+  return [{ kind: TargetKind.AT_MOST, stat: 'max', value: dirs, text: `≤ ${dirs.toLocaleString('en-US')} (one per directory)` }];
 }
 
 export const SAVE_TO_HTTP: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'median', value: 300, text: 'p50 < 300 ms' }];

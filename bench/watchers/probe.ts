@@ -47,7 +47,10 @@ export async function probeWatcher(bundle: string, kind: WatcherKind, root: stri
   });
   const next = (event: string, timeoutMs: number) =>
     new Promise<Record<string, unknown> | null>((resolve, reject) => {
-      const timer = setTimeout(() => resolve(null), timeoutMs);
+      const timer = setTimeout(() => {
+        child.off('exit', onExit);
+        resolve(null);
+      }, timeoutMs);
       const onExit = () => reject(new Error(`the ${kind} probe exited before "${event}": ${stderr.trim()}`));
       child.once('exit', onExit);
       const wait = (msg: Record<string, unknown>) => {
@@ -71,6 +74,7 @@ export async function probeWatcher(bundle: string, kind: WatcherKind, root: stri
     const { rssMiB, peakMiB } = memoryOf(child.pid!);
     const watches = inotifyWatchesOf(child.pid!);
     const seenWait = next('seen', FIRST_EVENT_TIMEOUT_MS);
+    seenWait.catch(() => undefined); // awaited below; this only keeps an early exit from being an unhandled rejection
     const touched = performance.now();
     await writeFile(probeFile, `${kind} ${run}\n`);
     const seen = await seenWait;
