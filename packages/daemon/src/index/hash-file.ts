@@ -80,9 +80,10 @@ export async function hashFile(
 }
 
 /**
- * Synchronous twin of hashFile for files known to be small: a single
- * blocking read when `expectedSize` is right, else chunks to EOF. Throws the errno error as is, so the caller can tell a vanished
- * file (ENOENT) from an unreadable one.
+ * Synchronous twin of hashFile, for files known to be small: a single
+ * blocking read when `expectedSize` is right, else chunks to EOF. Throws the
+ * errno error as is, so the caller can tell a vanished file (ENOENT) from an
+ * unreadable one.
  */
 export function hashFileSync(absPath: string, hasher: Hasher, buffer: Buffer, expectedSize?: number): FileHash {
   const fd = openSync(absPath, 'r');

@@ -58,7 +58,7 @@ function errnoOf(err: unknown): string | undefined {
 /** Errors that mean the path changed under the walk: it is left out, silently. */
 const VANISHED = new Set(['ENOENT', 'ENOTDIR', 'EINVAL', 'EISDIR']);
 
-/** Below this many UTF-16 code units a path cannot exceed MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
+/** A path of at most this many UTF-16 code units is within MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
 const SURELY_SHORT_PATH = Math.floor(MAX_PATH_BYTES / 3);
 
 /**
@@ -92,8 +92,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  *   file one with SKIFF_E_IO. A path that vanishes mid-scan is left out.
  *
  * Rejects (SKIFF_E_IO) only when `root` itself, its root ignore file or its
- * own `.gitignore` cannot be read. Does not save
- * the index: the caller does, once the agent has the tree.
+ * own `.gitignore` cannot be read. Does not save the index: the caller does,
+ * once the agent has the tree.
  */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
   const absRoot = resolve(root);
