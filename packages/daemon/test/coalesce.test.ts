@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   COOL_MS,
   Coalescer,
+  LEADING_MAX_PATHS,
   LEADING_MS,
   MAX_WAIT_MS,
   QUIET_MS,
@@ -88,6 +89,19 @@ const cases: Case[] = [
     name: 'one delivery of several paths is one leading flush',
     steps: [{ at: 50, paths: ['b', 'a', 'c'] }],
     want: [{ at: 50 + LEADING_MS, paths: ['a', 'b', 'c'] }],
+  },
+  {
+    name: 'a first delivery of many paths is a storm under way, not a lone save',
+    steps: [
+      { at: 0, paths: burst(0, LEADING_MAX_PATHS + 1, 0).map((s) => s.paths[0]) },
+      { at: 120, paths: ['late'] },
+    ],
+    want: [{ at: 120 + QUIET_MS, count: LEADING_MAX_PATHS + 2 }],
+  },
+  {
+    name: 'a delivery of LEADING_MAX_PATHS paths (with repeats) is still a lone save',
+    steps: [{ at: 0, paths: [...burst(0, LEADING_MAX_PATHS, 0).map((s) => s.paths[0]), 'f0', 'f1'] }],
+    want: [{ at: LEADING_MS, count: LEADING_MAX_PATHS }],
   },
   {
     name: 'a 5,000-event burst over 300 ms is one flush after QUIET_MS',

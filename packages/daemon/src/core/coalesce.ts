@@ -14,6 +14,9 @@
  *   IDLE ── change at t0 ──▶ LEADING (until t0 + LEADING_MS)
  *     LEADING ── no more activity ──▶ flush at t0 + LEADING_MS   (a lone save)
  *     LEADING ── more activity ─────▶ GATHERING                  (a storm)
+ *   IDLE ── more than LEADING_MAX_PATHS paths at once ──▶ GATHERING: a save
+ *     touches a few paths; a first delivery of hundreds (the native thread
+ *     read a storm's first writes together) is a storm already under way.
  *   GATHERING: flush once the tree has been quiet for QUIET_MS, or once
  *     MAX_WAIT_MS have passed since the first pending change, whichever
  *     comes first; never while a batch is in flight.
@@ -38,6 +41,8 @@
 
 /** Leading window: a lone change is sent this long after it arrived. */
 export const LEADING_MS = 3;
+/** Distinct paths one change may carry and still be sent as a lone save. */
+export const LEADING_MAX_PATHS = 8;
 /**
  * Quiet that ends a storm. Three times the native watcher's own 50 ms
  * debounce: its trailing delivery of a burst must land inside the window
@@ -58,6 +63,8 @@ export const COOL_MS = 250;
 
 export interface Windows {
   leadingMs: number;
+  /** Not a duration: the LEADING_MAX_PATHS threshold. */
+  leadingMaxPaths: number;
   quietMs: number;
   maxWaitMs: number;
   coolMs: number;
@@ -65,6 +72,7 @@ export interface Windows {
 
 export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
   leadingMs: LEADING_MS,
+  leadingMaxPaths: LEADING_MAX_PATHS,
   quietMs: QUIET_MS,
   maxWaitMs: MAX_WAIT_MS,
   coolMs: COOL_MS,
@@ -114,7 +122,8 @@ export class Coalescer {
     if (this.leadingUntil !== null) {
       this.leadingUntil = null; // more activity inside the leading window: a storm
     } else if (paths.length > 0 && this.phase(now) === CoalescePhase.IDLE) {
-      this.leadingUntil = now + this.windows.leadingMs;
+      const lone = paths.length <= this.windows.leadingMaxPaths || new Set(paths).size <= this.windows.leadingMaxPaths;
+      if (lone) this.leadingUntil = now + this.windows.leadingMs;
     }
     this.lastActivityAt = now;
     for (const path of paths) {

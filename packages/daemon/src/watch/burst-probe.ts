@@ -1,10 +1,14 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkRelPath, parentOf } from '@skiff/protocol';
 import type { PathFilter } from './path-filter.ts';
 import { joinWire } from './wire-path.ts';
 
 /** Directories probed at once; the least recently touched is dropped first. */
-export const PROBE_MAX_DIRS = 32;
+export const PROBE_MAX_DIRS = 64;
+/** Siblings probed beside the directory of a small delivery (see touchWithSiblings). */
+export const PROBE_SIBLINGS = 48;
 /** Probes close after this long without a delivery or a raw event. */
 export const PROBE_IDLE_MS = 1_000;
 
@@ -70,6 +74,38 @@ export class BurstProbe {
   /** The wire paths of the latest native delivery: raw events for them are echoes. */
   delivery(paths: ReadonlySet<string>): void {
     this.delivered = paths;
+  }
+
+  /**
+   * Probes `relDir` and up to PROBE_SIBLINGS of its sibling directories,
+   * those that sort after it first. Why: git writes in sorted path order,
+   * so a checkout that changes a dozen files per directory has left the
+   * directory of its first delivered file before the probe is armed; the
+   * directories it writes next are the following siblings.
+   */
+  async touchWithSiblings(relDir: string): Promise<void> {
+    this.touch(relDir);
+    if (relDir === '' || this.closed) return;
+    const parent = parentOf(relDir);
+    const name = relDir.slice(parent === '' ? 0 : parent.length + 1);
+    let names: string[];
+    try {
+      const entries = await readdir(join(this.absRoot, parent), { withFileTypes: true });
+      names = entries.filter((e) => e.isDirectory() && e.name !== name).map((e) => e.name);
+    } catch {
+      return;
+    }
+    names.sort();
+    const after = names.filter((n) => n > name);
+    const before = names.filter((n) => n < name);
+    const chosen = [...after, ...before]
+      .map((n) => joinWire(parent, n))
+      .filter((rel) => checkRelPath(rel) === null && !this.filter.dirIgnored(rel))
+      .slice(0, PROBE_SIBLINGS);
+    // Touched in reverse so that the next in sort order are the most recent,
+    // then the directory itself again so that it is kept.
+    for (const rel of chosen.reverse()) this.touch(rel);
+    this.touch(relDir);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 export { Batcher, pollWindows, watchBatches, type BatcherOptions, type WatchBatchesOptions } from './batcher.ts';
-export { BurstProbe, PROBE_IDLE_MS, PROBE_MAX_DIRS } from './burst-probe.ts';
+export { BurstProbe, PROBE_IDLE_MS, PROBE_MAX_DIRS, PROBE_SIBLINGS } from './burst-probe.ts';
 export { EXPAND_CONCURRENCY, expandNewDir } from './expand-dir.ts';
+export { NATIVE_HOLD_MAX_MS, NativeHold, OWED_HEARTBEAT_MS } from './native-hold.ts';
 export { NATIVE_IGNORE_CANDIDATES, watchWithParcel } from './parcel.ts';
 export { FILTER_CACHE_MAX, FILTER_CACHE_MS, PathFilter } from './path-filter.ts';
 export { DEFAULT_POLL_INTERVAL_MS, watchWithPolling } from './poll.ts';

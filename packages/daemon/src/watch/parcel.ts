@@ -2,6 +2,7 @@ import { readdir, lstat, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import parcelWatcher from '@parcel/watcher';
 import { parentOf } from '@skiff/protocol';
+import { LEADING_MAX_PATHS } from '../core/coalesce.ts';
 import { BurstProbe } from './burst-probe.ts';
 import { expandNewDir } from './expand-dir.ts';
 import { NativeHold } from './native-hold.ts';
@@ -59,6 +60,11 @@ function depth(rel: string): number {
  * creates are lstat'ed to learn whether they are directories (the rules may
  * depend on it, and a new directory's content must be listed, see
  * expandNewDir); updates and deletes are filtered without a stat.
+ *
+ * With `onActivity`, a BurstProbe and a NativeHold run beside it: the native
+ * watcher sends the first write of a storm at once and holds the rest, and
+ * those two are how the coalescer learns, within its leading window, that
+ * more is coming (see their files).
  */
 export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatcher {
   const filter = new PathFilter(opts.isIgnored);
@@ -76,15 +82,12 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     if (!closed && opts.onActivity) callSafely(() => opts.onActivity!(), opts.onError, absRoot);
   };
 
-  const toWire = async (event: parcelWatcher.Event): Promise<WatchEvent[]> => {
-    const rel = toWirePath(absRoot, event.path);
-    if (rel === null) return [];
-    const kind = KIND[event.type];
-    if (kind !== WatchEventKind.CREATE) return filter.ignoredAnyKind(rel) ? [] : [{ kind, path: rel }];
-    const stats = await lstat(event.path).catch(() => null);
+  /** A create, once lstat'ed: itself unless ignored, and what a new directory holds. */
+  const createEvents = async (absPath: string, rel: string): Promise<WatchEvent[]> => {
+    const stats = await lstat(absPath).catch(() => null);
     const isDir = stats?.isDirectory() ?? false;
     if (stats ? filter.ignored(rel, isDir) : filter.ignoredAnyKind(rel)) return [];
-    const out: WatchEvent[] = [{ kind, path: rel }];
+    const out: WatchEvent[] = [{ kind: WatchEventKind.CREATE, path: rel }];
     if (isDir) {
       probe?.touch(rel);
       for (const path of await expandNewDir(absRoot, rel, filter)) out.push({ kind: WatchEventKind.CREATE, path });
@@ -92,8 +95,17 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     return out;
   };
 
-  const handleDelivery = async (events: parcelWatcher.Event[]) => {
-    const perEvent = await Promise.all(events.map(toWire));
+  /** `rels[i]` is the wire path of `events[i]`, or null to drop it. */
+  const handleDelivery = async (events: parcelWatcher.Event[], rels: Array<string | null>) => {
+    const slots: Array<WatchEvent[] | Promise<WatchEvent[]>> = [];
+    events.forEach((event, i) => {
+      const rel = rels[i];
+      if (rel === null) return;
+      const kind = KIND[event.type];
+      if (kind === WatchEventKind.CREATE) slots.push(createEvents(event.path, rel));
+      else if (!filter.ignoredAnyKind(rel)) slots.push([{ kind, path: rel }]);
+    });
+    const perEvent = await Promise.all(slots);
     if (closed) return;
     const out = perEvent.flat();
     if (out.length > 0) callSafely(() => opts.onEvents(out), opts.onError, absRoot);
@@ -109,25 +121,26 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
       report(err);
       return;
     }
+    let rels: Array<string | null> = [];
     try {
+      rels = events.map((event) => toWirePath(absRoot, event.path));
       hold?.deliveryArrived();
-      if (probe) armProbe(events);
+      if (probe) armProbe(rels);
     } catch (e) {
       report(e);
     }
     chain = chain
-      .then(() => handleDelivery(events))
+      .then(() => handleDelivery(events, rels))
       .catch(report)
       .finally(() => hold?.deliveryProcessed());
   };
 
   // Armed before the delivery is processed: the leading window is a few
   // milliseconds, and a storm's next writes are already under way.
-  const armProbe = (events: parcelWatcher.Event[]) => {
+  const armProbe = (rels: Array<string | null>) => {
     const paths = new Set<string>();
     const dirs = new Set<string>();
-    for (const event of events) {
-      const rel = toWirePath(absRoot, event.path);
+    for (const rel of rels) {
       if (rel === null) continue;
       paths.add(rel);
       dirs.add(parentOf(rel));
@@ -138,7 +151,13 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     // only tells about itself.
     const byDepth = [...dirs].filter((dir) => dir === '' || !filter.dirIgnored(dir));
     byDepth.sort((a, b) => depth(b) - depth(a));
-    for (const dir of byDepth) probe!.touch(dir);
+    // A small delivery is where a storm can pass for a lone save (a larger
+    // one is a storm to the coalescer already): probe where it goes next.
+    if (paths.size <= LEADING_MAX_PATHS) {
+      for (const dir of byDepth) void probe!.touchWithSiblings(dir).catch(report);
+    } else {
+      for (const dir of byDepth) probe!.touch(dir);
+    }
   };
 
   const ready = (async () => {
