@@ -12,6 +12,7 @@ import { firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, s
 import type { Context, Scenario } from './scenarios/scenario.ts';
 import { checkTree } from './tree-check.ts';
 import { agentMode } from './skiff/push-api.ts';
+import { sessionWarnings } from './skiff/session-api.ts';
 import { generateTree, specFor } from './tree.ts';
 
 /**
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       summaryTable(comparisons),
       '',
       ...(failed.length ? ['failures:', ...failed.map((f) => `  ${f}`), ''] : []),
+      ...(sessionWarnings.length ? [`the daemon logged ${sessionWarnings.length} warning(s) during the sessions, e.g. ${sessionWarnings[0]}`, ''] : []),
       behind.length ? 'where skiff is behind its target:' : 'skiff is within every target it was measured on.',
       ...behind.map((b) => `  - ${b}`),
       '',
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
       generateMs: tree.generateMs,
       location: { dir: placement.dir, fsType: placement.fsType, tmpfs: placement.onTmpfs },
     },
+    daemonWarnings: sessionWarnings,
     scenarios: outcomes.map((o) => ({
       id: o.id,
       title: o.title,

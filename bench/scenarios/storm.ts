@@ -40,8 +40,9 @@ async function storm(ctx: Context, destRoot: string, run: number, after: () => P
   return done - started;
 }
 
-async function quiet(lastActivity: () => number): Promise<void> {
-  while (performance.now() - lastActivity() < QUIET_MS) await new Promise((r) => setTimeout(r, QUIET_MS / 5));
+/** Waits until neither a batch nor an app status came for QUIET_MS, counting from `since` at the earliest. */
+async function quiet(since: number, lastActivity: () => number): Promise<void> {
+  while (performance.now() - Math.max(since, lastActivity()) < QUIET_MS) await new Promise((r) => setTimeout(r, QUIET_MS / 5));
 }
 
 interface SkiffStorm {
@@ -66,14 +67,14 @@ async function skiffStorms(ctx: Context): Promise<SkiffStorm> {
       else return;
       lastActivity = performance.now();
     });
-    await quiet(() => lastActivity);
+    await quiet(performance.now(), () => lastActivity);
     const ms: number[] = [];
     const batchCounts: number[] = [];
     const restartCounts: number[] = [];
     for (let run = 0; run < ctx.profile.stormRuns; run++) {
       const [b0, r0] = [batches, restarts];
       ms.push(await storm(ctx, root, run, async () => undefined));
-      await quiet(() => lastActivity);
+      await quiet(performance.now(), () => lastActivity);
       batchCounts.push(batches - b0);
       restartCounts.push(restarts - r0);
       ctx.log(`storm run ${run + 1}: skiff ${ms.at(-1)!.toFixed(0)} ms, ${batchCounts.at(-1)} batch(es), ${restartCounts.at(-1)} restart(s)`);
