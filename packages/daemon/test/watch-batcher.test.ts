@@ -74,6 +74,21 @@ describe('watchBatches on a real tree', () => {
     expect(rec.errors).toEqual([]);
   });
 
+  it('sends one save as a batch in polling mode too', async () => {
+    const rec = new Recorder<string[]>();
+    watcher = watchBatches(root, {
+      isIgnored: rules(),
+      poll: { intervalMs: 50 },
+      onBatch: (paths) => rec.push([paths]),
+      onError: rec.error,
+    });
+    await watcher.ready;
+    await writeFile(join(root, 'app.js'), 'x');
+    await rec.until((b) => b.length >= 1, 'the batch');
+    expect(rec.items[0]).toEqual(['app.js']);
+    expect(rec.errors).toEqual([]);
+  });
+
   // On a loaded machine the writer is descheduled for tens of ms at a time:
   // longer than LEADING_MS right after its first file (the storm then looks
   // like a lone save), and longer than MAX_WAIT_MS in total (cutting the

@@ -40,6 +40,21 @@ describe('parcel: cost', () => {
     expect(during - before).toBe(22);
     expect(await inotifyWatches()).toBe(before);
   });
+
+  it('does not watch directories the caller already knows to be ignored', async () => {
+    for (let i = 0; i < 5; i++) await mkdir(join(root, `pkg/dist/${i}`), { recursive: true });
+    const before = await inotifyWatches();
+    const w = watchWithParcel(root, {
+      isIgnored: rules(['dist/']),
+      ignoredDirs: ['pkg/dist'],
+      onEvents: () => {},
+      onError: () => {},
+    });
+    await w.ready;
+    const during = await inotifyWatches();
+    await w.close();
+    expect(during - before).toBe(2); // root + pkg
+  });
 });
 
 describe('watch errors', () => {
