@@ -4,17 +4,21 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// The CLI is split: commands that only talk to the daemon load a small chunk;
+// the one-shot push loads the sync pipeline on demand.
 const programs = [
-  { entry: 'packages/cli/src/main.ts', out: 'packages/cli/dist/skiff.js' },
-  { entry: 'packages/daemon/src/main.ts', out: 'packages/daemon/dist/skiffd.js' },
-  { entry: 'packages/agent/src/main.ts', out: 'packages/agent/dist/skiff-agent.js' },
+  { entry: 'packages/cli/src/main.ts', outdir: 'packages/cli/dist', name: 'skiff', splitting: true },
+  { entry: 'packages/daemon/src/main.ts', outdir: 'packages/daemon/dist', name: 'skiffd', splitting: false },
+  { entry: 'packages/agent/src/main.ts', outdir: 'packages/agent/dist', name: 'skiff-agent', splitting: false },
 ];
 
-for (const { entry, out } of programs) {
+for (const { entry, outdir, name, splitting } of programs) {
   if (!existsSync(entry)) continue;
   await build({
-    entryPoints: [entry],
-    outfile: out,
+    entryPoints: { [name]: entry },
+    outdir,
+    splitting,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, SKIFF_VERSION, SkiffError, asSkiffError } from '@skiff/protocol';
-import { PUSH_HELP, PUSH_OPTIONS, pushCommand } from './commands/push.ts';
+import type { Command } from './command.ts';
+import { daemonCommand } from './commands/daemon.ts';
+import { devCommand } from './commands/dev.ts';
+import { logsCommand } from './commands/logs.ts';
+import { pushCommand } from './commands/push.ts';
+import { sessionsCommand } from './commands/sessions.ts';
+import { statusCommand } from './commands/status.ts';
+import { stopCommand } from './commands/stop.ts';
 import type { CommandContext } from './context.ts';
 import { colourEnabled, makeStyle } from './render/style.ts';
 
@@ -8,14 +15,17 @@ import { colourEnabled, makeStyle } from './render/style.ts';
  * The `skiff` command: parses arguments, runs one command, maps errors to a
  * message with its code and an exit status (1 failure, 2 usage).
  */
+export const COMMANDS: readonly Command[] = [devCommand, pushCommand, statusCommand, logsCommand, sessionsCommand, stopCommand, daemonCommand];
+
 export const MAIN_HELP = `skiff ${SKIFF_VERSION} — keeps your source synced into a running app
 
 Usage: skiff <command> [options]
 
 Commands:
-  push [DIR]     sync DIR into the agent once
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Run 'skiff <command> --help' for the options of a command.
+Colour follows the terminal; NO_COLOR=1 turns it off.
 `;
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -35,16 +45,13 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
       case 'version':
         ctx.stdout.write(`skiff ${SKIFF_VERSION}\n`);
         return EXIT.OK;
-      case 'push': {
-        const { values, positionals } = parse(rest, PUSH_OPTIONS, 1);
-        if (values.help) return help(ctx, PUSH_HELP);
-        return await pushCommand(
-          { dir: positionals[0] ?? '.', target: values.target, localRoot: values['local-root'], agent: values.agent, tokenFile: values['token-file'], json: values.json },
-          ctx,
-        );
+      default: {
+        const cmd = COMMANDS.find((c) => c.name === command);
+        if (!cmd) throw new SkiffError(ErrorCode.USAGE, `unknown command ${JSON.stringify(command)}; run 'skiff --help'`);
+        const { values, positionals } = parse(rest, cmd.options, cmd.maxPositionals);
+        if (values.help) return help(ctx, cmd.help);
+        return await cmd.run(values as Record<string, string | boolean | undefined>, positionals, ctx);
       }
-      default:
-        throw new SkiffError(ErrorCode.USAGE, `unknown command ${JSON.stringify(command)}; run 'skiff --help'`);
     }
   } catch (err) {
     const e = asSkiffError(err);

@@ -1,16 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
-import { AgentClient, defaultLocalRoot, pushTimeoutFromEnv, runPush, startLocalAgent, type LocalAgent, type PushResult } from '@skiff/daemon';
+import type { AgentClient, LocalAgent, PushResult } from '@skiff/daemon';
+import { SessionMethod } from '@skiff/daemon/control';
+import type { Command } from '../command.ts';
+import { connectIfRunning } from '../daemon-connection.ts';
+import { projectRoot } from '../project.ts';
 import { formatBytes, formatDuration, plural } from '../render/format.ts';
 import { createProgress } from '../render/progress.ts';
 import type { CommandContext } from '../context.ts';
 
 export const PUSH_HELP = `Usage: skiff push [DIR] [options]
 
-Syncs DIR (default: the current directory) into the agent once and exits.
-The first push sends every file that is not ignored; later pushes send only
-what changed.
+Syncs DIR (default: the current directory, or the nearest parent with a
+skiff.yaml) into the agent once and exits. When a session runs for DIR
+(skiff dev), the push goes through it; otherwise it is one shot. The first
+push sends every file that is not ignored; later pushes send only what changed.
 
 Options:
   --target local        where the agent runs (default: local)
@@ -44,7 +49,33 @@ export interface PushArgs {
   json: boolean;
 }
 
-export async function pushCommand(args: PushArgs, ctx: CommandContext): Promise<number> {
+export const pushCommand: Command = {
+  name: 'push',
+  summary: 'sync DIR into the agent once',
+  help: PUSH_HELP,
+  options: PUSH_OPTIONS,
+  maxPositionals: 1,
+  run: (values, positionals, ctx) =>
+    push(
+      {
+        dir: positionals[0] ?? '.',
+        target: String(values.target ?? 'local'),
+        localRoot: values['local-root'] as string | undefined,
+        agent: values.agent as string | undefined,
+        tokenFile: values['token-file'] as string | undefined,
+        json: values.json === true,
+      },
+      ctx,
+    ),
+};
+
+async function push(args: PushArgs, ctx: CommandContext): Promise<number> {
+  if (args.agent === undefined && args.localRoot === undefined) {
+    const viaSession = await pushThroughSession(projectRoot(args.dir), args, ctx);
+    if (viaSession !== null) return viaSession;
+  }
+  // The one-shot path needs the whole sync pipeline: loaded only here.
+  const { pushTimeoutFromEnv, runPush } = await import('@skiff/daemon');
   const timeout = pushTimeoutFromEnv(ctx.env);
   const dir = resolve(args.dir);
   let local: LocalAgent | undefined;
@@ -69,7 +100,30 @@ export async function pushCommand(args: PushArgs, ctx: CommandContext): Promise<
   }
 }
 
+/** Pushes through the session of `root` when the daemon runs one; null when none runs. */
+async function pushThroughSession(root: string, args: PushArgs, ctx: CommandContext): Promise<number | null> {
+  const conn = await connectIfRunning(ctx.env);
+  if (!conn) return null;
+  try {
+    const sessions = await conn.request<Array<{ root: string; state: string }>>(SessionMethod.LIST);
+    if (!sessions.some((s) => s.root === root && s.state !== 'failed' && s.state !== 'stopped')) return null;
+    const started = performance.now();
+    const r = await conn.request<{ uploaded: number; deleted: number; bytes: number; problems: PushResult['problems']; inSync: boolean }>(SessionMethod.PUSH, { root });
+    const result = { ...r, durationMs: Math.round(performance.now() - started), session: true };
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: r.problems.length === 0, ...result })}\n`);
+    else {
+      const what = r.uploaded === 0 && r.deleted === 0 ? 'Already in sync' : `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
+      ctx.stdout.write(`${ctx.style.green('✓')} ${what} in ${formatDuration(result.durationMs)} ${ctx.style.dim('(through the running session)')}\n`);
+      for (const p of r.problems) ctx.stdout.write(`${ctx.style.yellow('!')} ${p.path}: ${p.message} [${p.code}]\n`);
+    }
+    return r.problems.length === 0 ? 0 : 1;
+  } finally {
+    await conn.close();
+  }
+}
+
 async function connector(args: PushArgs, dir: string, ctx: CommandContext, started: (agent: LocalAgent) => void): Promise<() => Promise<AgentClient>> {
+  const { AgentClient, defaultLocalRoot, startLocalAgent } = await import('@skiff/daemon');
   if (args.agent !== undefined) {
     if (!/^wss?:\/\/[^/]+/.test(args.agent)) throw new SkiffError(ErrorCode.USAGE, `--agent must be a ws://HOST:PORT URL, got ${JSON.stringify(args.agent)}`);
     const token = args.tokenFile !== undefined ? (await readFile(args.tokenFile, 'utf8')).trim() : ctx.env.SKIFF_AGENT_TOKEN;

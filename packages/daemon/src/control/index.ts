@@ -10,3 +10,4 @@ export * from './runtime-paths.ts';
 export * from './server.ts';
 export * from './stop.ts';
 export * from './wire.ts';
+export * from './session-api.ts';

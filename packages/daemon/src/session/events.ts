@@ -26,14 +26,18 @@ export const AgentState = {
 } as const;
 export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
+export type SyncReason = 'initial' | 'watch' | 'push' | 'reconnect';
+
 export interface SyncStarted {
   batch: number;
-  reason: 'initial' | 'watch' | 'push' | 'reconnect';
+  reason: SyncReason;
+  /** Paths looked at: the whole tree for a full sync, the touched ones for a watch batch. */
   paths: number;
 }
 
 export interface SyncFinished {
   batch: number;
+  reason: SyncReason;
   uploaded: number;
   deleted: number;
   bytes: number;

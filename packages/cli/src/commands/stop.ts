@@ -1,0 +1,31 @@
+import { SessionMethod } from '@skiff/daemon/control';
+import type { Command } from '../command.ts';
+import { connectIfRunning } from '../daemon-connection.ts';
+import { projectRoot } from '../project.ts';
+
+export const stopCommand: Command = {
+  name: 'stop',
+  summary: "end the project's session: stop syncing, stop its app and agent",
+  maxPositionals: 1,
+  options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  help: `Usage: skiff stop [DIR] [--json]
+
+Ends the session of the project at DIR: the watcher stops, the index is
+saved, the app and the agent are stopped. The daemon keeps running.
+`,
+  async run(values, positionals, ctx) {
+    const root = projectRoot(positionals[0]);
+    const conn = await connectIfRunning(ctx.env);
+    if (!conn) {
+      ctx.stdout.write(values.json ? `${JSON.stringify({ ok: true, stopped: false })}\n` : ctx.style.dim('skiffd is not running\n'));
+      return 0;
+    }
+    try {
+      await conn.request(SessionMethod.STOP, { root });
+      ctx.stdout.write(values.json ? `${JSON.stringify({ ok: true, stopped: true, root })}\n` : `stopped the session of ${root}\n`);
+      return 0;
+    } finally {
+      await conn.close();
+    }
+  },
+};

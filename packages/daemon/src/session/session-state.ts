@@ -1,0 +1,34 @@
+import type { AppStatusHeader } from '@skiff/protocol';
+import type { AgentState, SyncFinished } from './events.ts';
+
+/** Where a session is in its life. */
+export const SessionState = {
+  STARTING: 'starting',
+  SYNCING: 'syncing',
+  WATCHING: 'watching',
+  DISCONNECTED: 'disconnected',
+  FAILED: 'failed',
+  STOPPED: 'stopped',
+} as const;
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+/** What `skiff status` shows of one session. */
+export interface SessionStatus {
+  id: string;
+  name: string;
+  root: string;
+  target: string;
+  state: SessionState;
+  agent: { state: AgentState; url?: string; root?: string; pid?: number };
+  app: AppStatusHeader | null;
+  urls: string[];
+  entries: number;
+  digest: string;
+  inSync: boolean;
+  lastSync: (SyncFinished & { at: number }) | null;
+  watcher: 'native' | 'poll';
+  clients: number;
+  startedAt: number;
+  /** Why the session failed, when it did. */
+  error: { code: string; message: string } | null;
+}
