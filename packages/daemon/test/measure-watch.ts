@@ -6,9 +6,10 @@
  *   npx tsx packages/daemon/test/measure-watch.ts [--files 50000] [--poll-files 5000] [--dir /dev/shm]
  *
  * Each backend runs in a fresh process so that one's memory does not count
- * against the other. The tree has 97 x 41 leaf directories (4,075 with the
- * root and the 97 parents), like the reference tree of DESIGN.md, with small
- * files: the watcher never reads content.
+ * against the other. For 50,000 files the tree has 97 x 41 leaf directories
+ * (4,075 with the root and the 97 parents), like the reference tree of
+ * DESIGN.md, and the same shape scaled for other counts; small files: the
+ * watcher never reads content.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { watchTree } from '../src/watch/watch-tree.ts';
 
 const TOP_DIRS = 97;
 const SUB_DIRS = 41;
+const REFERENCE_FILES = 50_000;
 const SAVES = 10;
 /** Longer than the native watcher's 500 ms cadence, so each save is a lone one. */
 const SAVE_SPACING_MS = 700;
@@ -46,14 +48,16 @@ function arg(name: string, fallback: string): string {
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function leafDirs(): string[] {
+/** The reference shape (97 x 41 leaves for 50,000 files), scaled to `files`. */
+function leafDirs(files: number): string[] {
+  const top = Math.max(1, Math.round((TOP_DIRS * files) / REFERENCE_FILES));
   const dirs: string[] = [];
-  for (let t = 0; t < TOP_DIRS; t++) for (let s = 0; s < SUB_DIRS; s++) dirs.push(`t${t}/s${s}`);
+  for (let t = 0; t < top; t++) for (let s = 0; s < SUB_DIRS; s++) dirs.push(`t${t}/s${s}`);
   return dirs;
 }
 
 function generate(root: string, files: number): { files: string[]; dirs: number } {
-  const leaves = leafDirs();
+  const leaves = leafDirs(files);
   for (const dir of leaves) mkdirSync(join(root, dir), { recursive: true });
   const paths: string[] = [];
   for (let i = 0; i < files; i++) {
@@ -61,7 +65,7 @@ function generate(root: string, files: number): { files: string[]; dirs: number 
     writeFileSync(join(root, rel), `file ${i}\n`);
     paths.push(rel);
   }
-  return { files: paths, dirs: 1 + TOP_DIRS + leaves.length };
+  return { files: paths, dirs: 1 + leaves.length / SUB_DIRS + leaves.length };
 }
 
 function inotifyWatches(): number {
@@ -118,7 +122,7 @@ async function child(backend: Backend, root: string, files: number, dirs: number
     result.rssMiB = mib(process.memoryUsage().rss);
     result.inotifyWatches = inotifyWatches();
 
-    const all = leafDirs().map((dir, i) => `${dir}/f${i}.txt`);
+    const all = leafDirs(files).map((dir, i) => `${dir}/f${i}.txt`);
     result.saveLatencyMs = [];
     for (let k = 0; k < SAVES; k++) {
       await sleep(SAVE_SPACING_MS);
@@ -134,7 +138,7 @@ async function child(backend: Backend, root: string, files: number, dirs: number
     // Existing files in the order git writes them (sorted paths):
     // clustered, about 12 files in each of ~400 directories; scattered,
     // one or two in each of the ~4,000 (a stride coprime with the count).
-    const leaves = leafDirs();
+    const leaves = leafDirs(files);
     const n = Math.min(STORM_FILES, files);
     const storms = {
       clustered: Array.from({ length: n }, (_, k) => {

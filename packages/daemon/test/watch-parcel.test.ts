@@ -1,11 +1,11 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@skiff/protocol';
 import { watchWithParcel } from '../src/watch/parcel.ts';
 import { toWatchError } from '../src/watch/watch-error.ts';
 import { watchContract } from './watch-contract.ts';
-import { rules, tempTree } from './watch-fixtures.ts';
+import { Recorder, rules, tempTree } from './watch-fixtures.ts';
 
 watchContract('parcel', watchWithParcel);
 
@@ -54,6 +54,24 @@ describe('parcel: cost', () => {
     const during = await inotifyWatches();
     await w.close();
     expect(during - before).toBe(2); // root + pkg
+  });
+});
+
+describe('parcel: losing the root', () => {
+  it('reports an error when the watched directory itself is removed', async () => {
+    const { root, dispose } = await tempTree('parcel-root');
+    const errors = new Recorder<never>();
+    const w = watchWithParcel(root, { isIgnored: rules(), onEvents: () => {}, onError: errors.error });
+    try {
+      await w.ready;
+      await rm(root, { recursive: true });
+      await errors.until(() => errors.errors.length > 0, 'the error');
+      expect(errors.errors[0]).toMatchObject({ code: ErrorCode.IO });
+      expect(errors.errors[0].message).toContain('was removed or moved away');
+    } finally {
+      await w.close();
+      await dispose();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { readdir, lstat, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import parcelWatcher from '@parcel/watcher';
-import { parentOf } from '@skiff/protocol';
+import { checkRelPath, ErrorCode, parentOf, SkiffError } from '@skiff/protocol';
 import { LEADING_MAX_PATHS } from '../core/coalesce.ts';
 import { BurstProbe } from './burst-probe.ts';
 import { expandNewDir } from './expand-dir.ts';
@@ -32,7 +32,7 @@ const KIND: Record<parcelWatcher.EventType, WatchEvent['kind']> = {
  * subscription (see WatchTreeOptions.ignoredDirs).
  */
 async function nativeIgnores(absRoot: string, filter: PathFilter, known: readonly string[]): Promise<string[]> {
-  const candidates = new Set<string>([...NATIVE_IGNORE_CANDIDATES, ...known]);
+  const candidates = new Set<string>([...NATIVE_IGNORE_CANDIDATES, ...known.filter((rel) => checkRelPath(rel) === null)]);
   try {
     for (const entry of await readdir(absRoot, { withFileTypes: true })) {
       if (entry.isDirectory()) candidates.add(entry.name);
@@ -123,6 +123,9 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     }
     let rels: Array<string | null> = [];
     try {
+      if (events.some((event) => event.type === 'delete' && event.path === absRoot)) {
+        report(new SkiffError(ErrorCode.IO, `the watched directory ${absRoot} was removed or moved away; nothing under it is watched any more`));
+      }
       rels = events.map((event) => toWirePath(absRoot, event.path));
       hold?.deliveryArrived();
       if (probe) armProbe(rels);
