@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import parcelWatcher from '@parcel/watcher';
 import { checkRelPath, ErrorCode, parentOf, SkiffError } from '@skiff/protocol';
 import { LEADING_MAX_PATHS } from '../core/coalesce.ts';
-import { BurstProbe } from './burst-probe.ts';
+import { BurstProbe, PROBE_MAX_DIRS } from './burst-probe.ts';
 import { expandNewDir } from './expand-dir.ts';
 import { NativeHold } from './native-hold.ts';
 import { PathFilter } from './path-filter.ts';
@@ -152,8 +152,10 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     // Shallowest last, so the least likely to be dropped: a storm that
     // creates directories shows up in their parent, while a deep directory
     // only tells about itself.
+    // Only as many as the probe holds: a storm's delivery may name thousands.
     const byDepth = [...dirs].filter((dir) => dir === '' || !filter.dirIgnored(dir));
     byDepth.sort((a, b) => depth(b) - depth(a));
+    byDepth.splice(0, Math.max(0, byDepth.length - PROBE_MAX_DIRS));
     // A small delivery is where a storm can pass for a lone save (a larger
     // one is a storm to the coalescer already): probe where it goes next.
     if (paths.size <= LEADING_MAX_PATHS) {
