@@ -44,7 +44,7 @@ export const QUICK: Profile = {
   firstSyncRuns: 2,
   noChangeRuns: 3,
   rerunSaves: 10,
-  daemonSaves: 50,
+  daemonSaves: 30,
   stormFiles: 500,
   stormRuns: 1,
   watcherRuns: 1,

@@ -15,6 +15,8 @@ export const SAVE_TIMEOUT_MS = 30_000;
 export interface SaveTimes {
   /** Write → bytes in the destination, per save. */
   latencyMs: number[];
+  /** performance.now() of each arrived save's write, to line up with a daemon's events. */
+  writtenAt: number[];
   /** Duration of `propagate` per save, when it is a command (the tool's whole run). */
   runMs: number[];
   failures: string[];
@@ -32,7 +34,7 @@ export interface SaveLoopOptions {
 }
 
 export async function timeSaves(opts: SaveLoopOptions): Promise<SaveTimes> {
-  const times: SaveTimes = { latencyMs: [], runMs: [], failures: [] };
+  const times: SaveTimes = { latencyMs: [], writtenAt: [], runMs: [], failures: [] };
   for (const index of opts.picks) {
     const save = opts.editor.next(index);
     const arrivals = watchArrivals([{ path: join(opts.destRoot, save.rel), bytes: save.bytes }], SAVE_TIMEOUT_MS);
@@ -41,6 +43,7 @@ export async function timeSaves(opts: SaveLoopOptions): Promise<SaveTimes> {
     try {
       const [arrivedAt, ran] = await Promise.all([arrivals.all, opts.propagate()]);
       times.latencyMs.push(arrivedAt - written);
+      times.writtenAt.push(written);
       if (typeof ran === 'number') times.runMs.push(ran);
       opts.onSave?.(times.latencyMs.length, arrivedAt - written);
     } catch (err) {

@@ -14,8 +14,13 @@ import { runTimed, waitExit } from '../proc.ts';
 
 const MODULE = 'mod';
 const DAEMON_START_TIMEOUT_MS = 10_000;
-/** skiff never sends its own state dir; the reference must not either. */
-export const RSYNC_EXCLUDES = ['--exclude=/.skiff/'];
+/**
+ * skiff never sends its own state dir; the reference must not either. And
+ * mtimes are compared to the nanosecond: with rsync's default (whole
+ * seconds), a file rewritten at the same size within the second of its last
+ * sync is skipped, which a benchmark that saves quickly hits at once.
+ */
+export const RSYNC_OPTIONS = ['--exclude=/.skiff/', '--modify-window=-1'];
 
 export interface RsyncDaemon {
   port: number;
@@ -68,7 +73,7 @@ export async function startRsyncDaemon(dest: string, workDir: string): Promise<R
   const url = `rsync://127.0.0.1:${port}/${MODULE}/`;
   return {
     port,
-    push: async (src) => (await runTimed('rsync', ['-a', ...RSYNC_EXCLUDES, `${src}/`, url])).ms,
+    push: async (src) => (await runTimed('rsync', ['-a', ...RSYNC_OPTIONS, `${src}/`, url])).ms,
     stop,
   };
 }

@@ -83,7 +83,7 @@ export const firstSync: Scenario = {
       shape: Shape.RUNS,
       skiff,
       reference: [
-        measured('rsync daemon over loopback', Unit.MS, rsyncMs, ['rsync -a SRC/ rsync://127.0.0.1:PORT/mod/, process start included']),
+        measured('rsync daemon over loopback', Unit.MS, rsyncMs, ['rsync -a --modify-window=-1 SRC/ rsync://127.0.0.1:PORT/mod/, process start included']),
         measured('tar c | tar x (the floor)', Unit.MS, tarMs),
       ],
       targets: FIRST_SYNC,

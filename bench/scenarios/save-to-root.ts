@@ -3,6 +3,7 @@ import { removeDir } from '../location.ts';
 import { rsyncPerSave } from '../reference/rsync-saves.ts';
 import { timeSaves } from '../save-loop.ts';
 import { loadSessionApi, SessionEventName, type BenchSession } from '../skiff/session-api.ts';
+import { summarize } from '../stats.ts';
 import { SAVE_TO_ROOT } from '../targets.ts';
 import { latencyNotes } from './save-rerun.ts';
 import { reason, type Scenario } from './scenario.ts';
@@ -22,6 +23,23 @@ import { reason, type Scenario } from './scenario.ts';
 export const SAVE_GAP_MS = 60;
 const DAEMON_SAVES_SALT = 0x5a5e03;
 
+/**
+ * Where a save's time goes, from the session's own events: write → the
+ * batch starts (watcher and coalescing), and the batch's reported duration
+ * (read, send, apply, confirm).
+ */
+function phaseNotes(writtenAt: number[], startedAt: number[], syncMs: number[]): string[] {
+  const waits: number[] = [];
+  for (const written of writtenAt) {
+    const start = startedAt.find((t) => t >= written);
+    if (start !== undefined) waits.push(start - written);
+  }
+  if (!waits.length || !syncMs.length) return [];
+  const w = summarize(waits);
+  const d = summarize(syncMs);
+  return [`write → batch started: p50 ${w.median.toFixed(0)} ms, p99 ${w.p99.toFixed(0)} ms; batch duration (sync.finished): p50 ${d.median.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms`];
+}
+
 export const saveToRoot: Scenario = {
   id: 'save-to-root',
   title: 'one file saved → on disk in the root (daemon)',
@@ -32,11 +50,15 @@ export const saveToRoot: Scenario = {
     let session: BenchSession | null = null;
     try {
       const startSession = await loadSessionApi();
+      const t0 = performance.now();
       session = await startSession({ dir: ctx.tree.root, root });
       await session.ready;
-      let batches = 0;
-      const off = session.subscribe((event) => {
-        if (event === SessionEventName.SYNC_FINISHED) batches++;
+      const readyMs = performance.now() - t0;
+      const startedAt: number[] = [];
+      const syncMs: number[] = [];
+      const off = session.subscribe((event, data) => {
+        if (event === SessionEventName.SYNC_STARTED) startedAt.push(performance.now());
+        else if (event === SessionEventName.SYNC_FINISHED) syncMs.push((data as { durationMs: number }).durationMs);
       });
       const times = await timeSaves({
         editor: ctx.editor,
@@ -47,7 +69,12 @@ export const saveToRoot: Scenario = {
       });
       off();
       skiff = times.latencyMs.length
-        ? measured(label, Unit.MS, times.latencyMs, [...latencyNotes(times, `${SAVE_GAP_MS} ms apart`), `${batches} batches for ${ctx.profile.daemonSaves} saves`])
+        ? measured(label, Unit.MS, times.latencyMs, [
+            ...latencyNotes(times, `${SAVE_GAP_MS} ms apart`),
+            `${syncMs.length} batches for ${ctx.profile.daemonSaves} saves`,
+            ...phaseNotes(times.writtenAt, startedAt, syncMs),
+            `session ready (watcher, scan with the saved index, initial sync into an empty root) in ${(readyMs / 1000).toFixed(2)} s`,
+          ])
         : { label, missing: times.failures[0] ?? 'no save arrived' };
     } catch (err) {
       skiff = { label, missing: reason(err) };

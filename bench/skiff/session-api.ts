@@ -49,6 +49,7 @@ export interface BenchSession {
 export type StartSession = (opts: SessionOptions) => Promise<BenchSession>;
 
 export const SessionEventName = {
+  SYNC_STARTED: 'sync.started',
   SYNC_FINISHED: 'sync.finished',
   APP_STATUS: 'app.status',
 } as const;
