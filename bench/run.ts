@@ -6,6 +6,7 @@ import { Editor } from './edits.ts';
 import type { Comparison } from './figures.ts';
 import { makeRunDir, removeDir, type Placement } from './location.ts';
 import { machine, versions } from './machine.ts';
+import { versionLine } from './proc.ts';
 import { RESULTS_DIR } from './paths.ts';
 import { behindLines, detailText, summaryTable, verdictsOf, writeJson } from './report.ts';
 import { firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   log(`agents start ${agentMode()}`);
+  const rsync = await versionLine('rsync');
+  if (rsync.startsWith('unavailable')) log(`rsync is not installed (apt-get install -y rsync): every rsync reference will fail; ${rsync}`);
   log(`profile ${opts.profile.name}; trees in ${placement.dir} (${placement.fsType}${placement.onTmpfs ? '' : ': NOT tmpfs, figures are not comparable with DESIGN'})`);
 
   let result;
