@@ -1,11 +1,38 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers. `unit`: pure tables and in-process integration (real disks and
+ * sockets), run in parallel. `e2e`: the programs as a user runs them (the
+ * skiff command, the daemon, agents, apps, PID namespaces), one file at a
+ * time, because their timing (a storm must stay one batch) should not depend
+ * on what else the test runner happens to run on a two-core machine.
+ */
+const E2E = ['test/push-*.test.ts', 'test/daemon-*.test.ts', 'test/app-*.test.ts', 'test/pid1-*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration tests start processes and bind ports; two cores do not gain from more forks.
-    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: E2E,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: E2E,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

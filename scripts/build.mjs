@@ -2,7 +2,7 @@
 // node: transpiling TypeScript at every call costs about 1 s. Runs on npm ci/install.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 // The CLI is split: commands that only talk to the daemon load a small chunk;
 // the one-shot push loads the sync pipeline on demand.
@@ -33,5 +33,9 @@ for (const { entry, outdir, name, splitting } of programs) {
 }
 
 // The agent's zombie reaper (a Node-API addon). Its script warns and exits 0
-// when no C toolchain is there: the agent then runs without reaping.
-spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });
+// when no C toolchain is there: the agent then runs without reaping. Skipped
+// when the built addon is newer than its source (npm test builds every time).
+const addon = 'packages/agent/native/build/Release/reaper.node';
+const addonSources = ['packages/agent/native/reaper.c', 'packages/agent/native/binding.gyp'];
+const addonCurrent = existsSync(addon) && addonSources.every((src) => statSync(src).mtimeMs <= statSync(addon).mtimeMs);
+if (!addonCurrent) spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });

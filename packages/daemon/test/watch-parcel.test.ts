@@ -79,8 +79,9 @@ describe('watch errors', () => {
   it('names fs.inotify.max_user_watches and the fix when the watch limit is reached', () => {
     const native = new Error("inotify_add_watch on '/src/app/lib' failed: No space left on device");
     const err = toWatchError(native, '/src/app');
-    expect(err.code).toBe(ErrorCode.IO);
+    expect(err.code).toBe(ErrorCode.WATCH_LIMIT);
     expect(err.message).toContain('fs.inotify.max_user_watches');
+    expect(err.message).toContain('skiff dev --poll');
     expect(err.message).toContain('sudo sysctl fs.inotify.max_user_watches=524288');
     expect(err.message).toContain('/etc/sysctl.d/');
     expect(err.cause).toBe(native);
@@ -93,6 +94,7 @@ describe('watch errors', () => {
 
   it('names fs.inotify.max_user_instances when no inotify instance can be created', () => {
     const err = toWatchError(new Error('Unable to initialize inotify: Too many open files'), '/src/app');
+    expect(err.code).toBe(ErrorCode.WATCH_LIMIT);
     expect(err.message).toContain('fs.inotify.max_user_instances');
   });
 

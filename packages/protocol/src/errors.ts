@@ -29,6 +29,9 @@ export const ErrorCode = {
   DURATION: 'SKIFF_E_DURATION',
   AGENT_START: 'SKIFF_E_AGENT_START',
   USAGE: 'SKIFF_E_USAGE',
+  /** The kernel's inotify watch or instance limit is reached. */
+  WATCH_LIMIT: 'SKIFF_E_WATCH_LIMIT',
+  DAEMON_RUNNING: 'SKIFF_E_DAEMON_RUNNING',
   UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
   INTERNAL: 'SKIFF_E_INTERNAL',
 } as const;

@@ -36,8 +36,7 @@ export class DaemonAlreadyRunning extends SkiffError {
   readonly pid: number | undefined;
   readonly socketPath: string;
   constructor(pid: number | undefined, socketPath: string) {
-    // A dedicated code (SKIFF_E_DAEMON_RUNNING) is proposed for the protocol; USAGE until then.
-    super(ErrorCode.USAGE, `skiffd already runs (pid ${pid ?? 'unknown'}, socket ${socketPath})`, { path: socketPath });
+    super(ErrorCode.DAEMON_RUNNING, `skiffd already runs (pid ${pid ?? 'unknown'}, socket ${socketPath})`, { path: socketPath });
     this.name = 'DaemonAlreadyRunning';
     this.pid = pid;
     this.socketPath = socketPath;

@@ -50,8 +50,14 @@ export const LEADING_MAX_PATHS = 8;
  * on a loaded two-core machine.
  */
 export const QUIET_MS = 150;
-/** Upper bound on how long a pending change waits while the tree keeps moving. */
-export const MAX_WAIT_MS = 1_000;
+/**
+ * Upper bound on how long a pending change waits while the tree keeps
+ * moving. A storm longer than this is split into batches of this length, so
+ * it must exceed what a large `git checkout` takes on a loaded laptop (over a
+ * second for 5,000 files when the writer competes for two cores); a tree
+ * written without pause (a log file in the project) still syncs this often.
+ */
+export const MAX_WAIT_MS = 5_000;
 /**
  * How long after the last activity or batch the coalescer counts as busy:
  * a change then is the tail of the same burst (the native watcher's second

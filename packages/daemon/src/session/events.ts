@@ -26,7 +26,8 @@ export const AgentState = {
 } as const;
 export type AgentState = (typeof AgentState)[keyof typeof AgentState];
 
-export type SyncReason = 'initial' | 'watch' | 'push' | 'reconnect';
+/** Why a sync ran: `verify` is a full check when the agent's tree stopped being known. */
+export type SyncReason = 'initial' | 'watch' | 'push' | 'reconnect' | 'verify' | 'rewatch';
 
 export interface SyncStarted {
   batch: number;

@@ -30,6 +30,9 @@ import { SyncEngine, type SyncOutcome } from './sync-engine.ts';
 /** First wait before reconnecting to a lost agent; doubles up to the cap. */
 export const RECONNECT_BASE_MS = 100;
 export const RECONNECT_MAX_MS = 5_000;
+/** First wait before recreating a failed watcher; doubles up to the cap. */
+export const REWATCH_BASE_MS = 1_000;
+export const REWATCH_MAX_MS = 60_000;
 /** Smallest gap between two progress events of one sync. */
 export const PROGRESS_INTERVAL_MS = 100;
 /** The index is saved this long after the last confirmed batch: a save costs O(tree), a batch must not. */
@@ -70,6 +73,8 @@ export class Session {
   private error: SessionStatus['error'] = null;
   private reconnectDelay = RECONNECT_BASE_MS;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private rewatchDelay = REWATCH_BASE_MS;
+  private rewatchTimer: NodeJS.Timeout | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly startedAt = Date.now();
@@ -92,13 +97,7 @@ export class Session {
       this.config = await loadProjectConfig(this.root);
       this.hasher = await loadHasher();
       this.matcher = await loadIgnoreMatcher(this.root);
-      this.watcher = watchBatches(this.root, {
-        isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir),
-        poll: this.opts.poll,
-        onBatch: (paths) => this.onWatchBatch(paths),
-        onError: (err) => this.problem('', err),
-      });
-      await this.watcher.ready;
+      this.watcher = await this.watch();
       const saved = await loadIndex(this.root);
       if (saved.warning) this.problem('.skiff/index.json', saved.warning);
       const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher });
@@ -116,6 +115,44 @@ export class Session {
       await this.stop();
       throw e;
     }
+  }
+
+  private async watch(): Promise<TreeWatcher> {
+    const watcher = watchBatches(this.root, {
+      isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir),
+      poll: this.opts.poll,
+      onBatch: (paths) => this.onWatchBatch(paths),
+      onError: (err) => this.watcherFailed(err),
+    });
+    await watcher.ready;
+    return watcher;
+  }
+
+  /**
+   * The watcher reported a failure (a watch limit, a lost subscription, the
+   * root removed): it may no longer see changes. It is recreated after a
+   * pause that grows with each failure, and the tree rescanned, so nothing
+   * that changed meanwhile is missed.
+   */
+  private watcherFailed(err: SkiffError): void {
+    this.problem('', err);
+    if (this.rewatchTimer || this.stopping) return;
+    const delay = this.rewatchDelay;
+    this.rewatchDelay = Math.min(this.rewatchDelay * 2, REWATCH_MAX_MS);
+    this.rewatchTimer = setTimeout(() => {
+      this.rewatchTimer = null;
+      this.queue
+        .run(async () => {
+          if (this.stopping) return;
+          await this.watcher?.close().catch(() => undefined);
+          this.watcher = await this.watch();
+          const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
+          replaceTree(this.engine.local, scan.entries);
+          if (this.client) await this.sync('rewatch', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+          this.rewatchDelay = REWATCH_BASE_MS;
+        })
+        .catch((e) => this.watcherFailed(asSkiffError(e)));
+    }, delay);
   }
 
   /** Starts the agent when this session manages it, then opens the connection. */
@@ -182,7 +219,14 @@ export class Session {
         for (const p of changed) this.pending.add(p);
         return;
       }
-      await this.sync('watch', changed.size, (onProgress) => this.engine.syncPaths(this.client!, changed, onProgress));
+      const ops = this.engine.planPaths(changed);
+      if (ops === null) {
+        await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+      } else if (ops.length > 0) {
+        await this.sync('watch', changed.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
+      } else {
+        this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
+      }
     });
   }
 
@@ -273,6 +317,7 @@ export class Session {
     if (this.stopping) return;
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     await this.watcher?.close().catch(() => undefined);
     await this.queue.run(async () => undefined).catch(() => undefined);
     if (this.saveTimer) {

@@ -1,7 +1,7 @@
 import { EntryType, type Entry, type Hasher, type Problem } from '@skiff/protocol';
 import { TreeState } from '../core/tree-state.ts';
 import type { IndexEntry } from '../index/index.ts';
-import { OpKind, countOps } from '../sync/batch-ops.ts';
+import { OpKind, countOps, type BatchOp } from '../sync/batch-ops.ts';
 import { planOps } from '../sync/plan.ts';
 import { sendBatch, type BatchProgress } from '../sync/send-batch.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -69,11 +69,20 @@ export class SyncEngine {
     return { ...(await this.send(client, ops, onProgress)), inventoried };
   }
 
-  /** Syncs the given paths; falls back to a full sync when the agent's tree is not known. */
-  async syncPaths(client: AgentClient, paths: Iterable<string>, onProgress?: (p: BatchProgress) => void): Promise<SyncOutcome> {
-    if (this.remote === null) return this.syncAll(client, onProgress);
+  /**
+   * The operations that sync `paths`, or null when the agent's tree is not
+   * known (a full sync is due). An empty list means nothing to send: a file
+   * touched without a change of content must not cost the app a restart.
+   */
+  planPaths(paths: Iterable<string>): BatchOp[] | null {
+    if (this.remote === null) return null;
     const affected = this.affected(paths, this.remote);
-    const ops = planOps(subset(this.remote, affected), subset(this.local, affected));
+    return planOps(subset(this.remote, affected), subset(this.local, affected));
+  }
+
+  /** Sends operations planned by planPaths. */
+  async sendOps(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void): Promise<SyncOutcome> {
+    if (this.remote === null) return this.syncAll(client, onProgress);
     return { ...(await this.send(client, ops, onProgress)), inventoried: false };
   }
 
@@ -92,7 +101,7 @@ export class SyncEngine {
     return out;
   }
 
-  private async send(client: AgentClient, ops: ReturnType<typeof planOps>, onProgress?: (p: BatchProgress) => void): Promise<Omit<SyncOutcome, 'inventoried'>> {
+  private async send(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void): Promise<Omit<SyncOutcome, 'inventoried'>> {
     const remote = this.remote!;
     const batch = this.nextBatch++;
     const counts = countOps(ops);

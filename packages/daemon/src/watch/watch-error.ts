@@ -37,20 +37,20 @@ export function toWatchError(err: unknown, root: string): SkiffError {
   if (WATCH_LIMIT.test(msg)) {
     const n = SUGGESTED_MAX_USER_WATCHES;
     return new SkiffError(
-      ErrorCode.IO,
+      ErrorCode.WATCH_LIMIT,
       `cannot watch ${root}: the inotify watch limit is reached ` +
         `(fs.inotify.max_user_watches = ${readSysctl('max_user_watches')}; skiff needs one watch per directory, ` +
         `and editors and other tools share the same limit). Raise it with ` +
         `\`sudo sysctl fs.inotify.max_user_watches=${n}\` and keep it across reboots with ` +
         `\`echo fs.inotify.max_user_watches=${n} | sudo tee /etc/sysctl.d/60-skiff-inotify.conf\` ` +
-        `(in a container or WSL, on the host); or ignore large directories, or watch by polling`,
+        `(in a container or WSL, on the host); or ignore large directories, or watch by polling (\`skiff dev --poll\`)`,
       { cause: err },
     );
   }
   if (INSTANCE_LIMIT.test(msg)) {
     const n = SUGGESTED_MAX_USER_INSTANCES;
     return new SkiffError(
-      ErrorCode.IO,
+      ErrorCode.WATCH_LIMIT,
       `cannot watch ${root}: the inotify instance limit is reached ` +
         `(fs.inotify.max_user_instances = ${readSysctl('max_user_instances')}). Raise it with ` +
         `\`sudo sysctl fs.inotify.max_user_instances=${n}\` and keep it across reboots with ` +
