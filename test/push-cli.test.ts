@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,5 +85,24 @@ describe('skiff push options', () => {
     expect(help.stdout).toMatch(/Usage: skiff push/);
     const noToken = await runSkiff(['push', project, '--agent', 'ws://127.0.0.1:1'], { env: { SKIFF_AGENT_TOKEN: '' } });
     expect(noToken.stderr).toMatch(/SKIFF_E_AUTH/);
+  });
+});
+
+describe('roots that overlap', () => {
+  it('refuses an agent root that holds the project, or lies inside it, and touches nothing', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'skiff-overlap-'));
+    try {
+      const project = join(work, 'parent', 'project');
+      await mkdir(project, { recursive: true });
+      await writeFile(join(project, 'keep.txt'), 'precious\n');
+      for (const root of [join(work, 'parent'), project, join(project, 'agent')]) {
+        const r = await runSkiff(['push', project, '--local-root', root, '--json']);
+        expect(r.code).toBe(1);
+        expect(jsonOf(r)).toMatchObject({ ok: false, error: { code: 'SKIFF_E_CONFIG', message: expect.stringContaining('overlap') } });
+      }
+      expect(await readFile(join(project, 'keep.txt'), 'utf8')).toBe('precious\n');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

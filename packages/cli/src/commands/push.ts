@@ -123,7 +123,7 @@ async function pushThroughSession(root: string, args: PushArgs, ctx: CommandCont
 }
 
 async function connector(args: PushArgs, dir: string, ctx: CommandContext, started: (agent: LocalAgent) => void): Promise<() => Promise<AgentClient>> {
-  const { AgentClient, defaultLocalRoot, startLocalAgent } = await import('@skiff/daemon');
+  const { AgentClient, assertRootsApart, defaultLocalRoot, startLocalAgent } = await import('@skiff/daemon');
   if (args.agent !== undefined) {
     if (!/^wss?:\/\/[^/]+/.test(args.agent)) throw new SkiffError(ErrorCode.USAGE, `--agent must be a ws://HOST:PORT URL, got ${JSON.stringify(args.agent)}`);
     const token = args.tokenFile !== undefined ? (await readFile(args.tokenFile, 'utf8')).trim() : ctx.env.SKIFF_AGENT_TOKEN;
@@ -134,6 +134,7 @@ async function connector(args: PushArgs, dir: string, ctx: CommandContext, start
     throw new SkiffError(ErrorCode.USAGE, `target ${JSON.stringify(args.target)} is not available for push yet; use --target local or --agent ws://HOST:PORT`);
   }
   const root = args.localRoot !== undefined ? resolve(args.localRoot) : defaultLocalRoot(dir, ctx.env);
+  assertRootsApart(dir, root);
   return async () => {
     const agent = await startLocalAgent({ root });
     started(agent);

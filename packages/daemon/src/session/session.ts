@@ -6,6 +6,7 @@ import type { ControlLog } from '../control/log.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
 import { loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { defaultLocalRoot, startLocalAgent, type LocalAgent } from '../targets/local.ts';
+import { assertRootsApart } from '../targets/root-overlap.ts';
 import { AgentClient } from '../transport/agent-client.ts';
 import type { TreeWatcher } from '../watch/index.ts';
 import { watchBatches } from '../watch/index.ts';
@@ -159,7 +160,9 @@ export class Session {
   private async connect(): Promise<void> {
     if (!this.agent) {
       this.fanout.emit(SessionEvent.AGENT, { state: AgentState.STARTING });
-      const agent = await startLocalAgent({ root: this.opts.localRoot ?? defaultLocalRoot(this.root), appConfig: toAppConfig(this.config) });
+      const agentRoot = this.opts.localRoot ?? defaultLocalRoot(this.root);
+      assertRootsApart(this.root, agentRoot);
+      const agent = await startLocalAgent({ root: agentRoot, appConfig: toAppConfig(this.config) });
       agent.child.once('exit', (code, signal) => {
         if (this.agent !== agent) return;
         this.agent = null;
