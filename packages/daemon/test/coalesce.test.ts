@@ -4,6 +4,7 @@ import {
   Coalescer,
   LEADING_MAX_PATHS,
   LEADING_MS,
+  LONE_COOL_MS,
   MAX_WAIT_MS,
   QUIET_MS,
   type Decision,
@@ -63,6 +64,8 @@ function burst(start: number, count: number, everyMs: number, prefix = 'f'): Ste
 
 const STORM = burst(1_000, 5_000, 0.06); // 5,000 events over 300 ms
 const STORM_END = 1_000 + 4_999 * 0.06;
+/** More paths at once than a save carries: a storm already under way. */
+const STORM_PATHS = Array.from({ length: LEADING_MAX_PATHS + 1 }, (_, k) => `s${k}`);
 
 interface Case {
   name: string;
@@ -156,8 +159,10 @@ const cases: Case[] = [
   },
   {
     name: 'the tail of a burst whose start went out alone gathers into one batch',
+    // The native watcher holds the tail; the burst probe reports the writes meanwhile.
     steps: [
       { at: 0, paths: ['d0'] },
+      ...[40, 80, 120, 160].map((at) => ({ at, paths: [] })),
       { at: 200, paths: ['d0/a'] },
       { at: 230, paths: burst(0, 4_998, 0).map((s) => s.paths[0]) },
     ],
@@ -177,11 +182,27 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'a save within COOL_MS of the last batch gathers instead of leading',
-    steps: [{ at: 0, paths: ['a'] }, { at: LEADING_MS + COOL_MS - 1, paths: ['b'] }],
+    name: 'a save within COOL_MS of a storm-sized batch gathers instead of leading',
+    steps: [{ at: 0, paths: STORM_PATHS }, { at: QUIET_MS + COOL_MS - 1, paths: ['b'] }],
+    want: [
+      { at: QUIET_MS, count: STORM_PATHS.length },
+      { at: QUIET_MS + COOL_MS - 1 + QUIET_MS, paths: ['b'] },
+    ],
+  },
+  {
+    name: 'a second save soon after a lone save leads at once',
+    steps: [{ at: 0, paths: ['a'] }, { at: 70, paths: ['b'] }],
     want: [
       { at: LEADING_MS, paths: ['a'] },
-      { at: LEADING_MS + COOL_MS - 1 + QUIET_MS, paths: ['b'] },
+      { at: 70 + LEADING_MS, paths: ['b'] },
+    ],
+  },
+  {
+    name: 'a change within LONE_COOL_MS of activity after a lone save gathers',
+    steps: [{ at: 0, paths: ['a'] }, { at: 20, paths: [] }, { at: 20 + LONE_COOL_MS - 1, paths: ['b'] }],
+    want: [
+      { at: LEADING_MS, paths: ['a'] },
+      { at: 20 + LONE_COOL_MS - 1 + QUIET_MS, paths: ['b'] },
     ],
   },
   {

@@ -21,9 +21,11 @@
  *     MAX_WAIT_MS have passed since the first pending change, whichever
  *     comes first; never while a batch is in flight.
  *   After a flush the coalescer stays HOT: a change that arrives while a
- *     batch is in flight, or less than COOL_MS after the last activity or
- *     the end of the last batch, gathers (it is the tail of the same burst)
- *     instead of opening a new leading window.
+ *     batch is in flight, or (after a storm-sized batch) less than COOL_MS
+ *     after the last activity or the end of the last batch, gathers (it is
+ *     the tail of the same burst) instead of opening a new leading window.
+ *     After a lone save's batch the cool-down is LONE_COOL_MS: the next save
+ *     leads at once.
  *   HOT ── COOL_MS with no activity and no batch in flight ──▶ IDLE.
  *
  * "Activity" is either changed paths or a bare signal, `add([], now)`: the
@@ -66,6 +68,16 @@ export const MAX_WAIT_MS = 5_000;
  * QUIET_MS instead of LEADING_MS.
  */
 export const COOL_MS = 250;
+/**
+ * The same, after a batch that was a lone save (at most LEADING_MAX_PATHS
+ * paths), counted from the last activity only, not from the batch's end.
+ * Just over the native watcher's 50 ms debounce: activity that recent (the
+ * burst probe seeing more writes while the watcher holds them) means the
+ * "save" was the first file of a storm, and what follows gathers; otherwise
+ * the next save opens its own leading window at once, so saving twice in a
+ * row costs no QUIET_MS wait.
+ */
+export const LONE_COOL_MS = 60;
 
 export interface Windows {
   leadingMs: number;
@@ -74,6 +86,7 @@ export interface Windows {
   quietMs: number;
   maxWaitMs: number;
   coolMs: number;
+  loneCoolMs: number;
 }
 
 export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
@@ -82,6 +95,7 @@ export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
   quietMs: QUIET_MS,
   maxWaitMs: MAX_WAIT_MS,
   coolMs: COOL_MS,
+  loneCoolMs: LONE_COOL_MS,
 });
 
 export const CoalescePhase = {
@@ -110,6 +124,8 @@ export class Coalescer {
   /** End of the open leading window, or null when none is open. */
   private leadingUntil: number | null = null;
   private inFlight = false;
+  /** Whether the last flush was storm-sized (more than leadingMaxPaths paths). */
+  private lastFlushWasStorm = false;
 
   constructor(windows: Partial<Windows> = {}) {
     this.windows = { ...DEFAULT_WINDOWS, ...windows };
@@ -165,8 +181,10 @@ export class Coalescer {
     if (this.leadingUntil !== null) return CoalescePhase.LEADING;
     if (this.pending.size > 0) return CoalescePhase.GATHERING;
     if (this.inFlight) return CoalescePhase.HOT;
-    const lastMove = Math.max(this.lastActivityAt, this.lastBatchEndAt);
-    return now - lastMove < this.windows.coolMs ? CoalescePhase.HOT : CoalescePhase.IDLE;
+    const hot = this.lastFlushWasStorm
+      ? now - Math.max(this.lastActivityAt, this.lastBatchEndAt) < this.windows.coolMs
+      : now - this.lastActivityAt < this.windows.loneCoolMs;
+    return hot ? CoalescePhase.HOT : CoalescePhase.IDLE;
   }
 
   private decide(now: number): Decision {
@@ -180,6 +198,7 @@ export class Coalescer {
 
   private flush(): Decision {
     const paths = [...this.pending].sort();
+    this.lastFlushWasStorm = paths.length > this.windows.leadingMaxPaths;
     this.pending.clear();
     this.leadingUntil = null;
     this.inFlight = true;
