@@ -18,6 +18,14 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
 
 export function encodeFrame<K extends Kind>(kind: K, header: HeaderOf[K], payload: Uint8Array = EMPTY): Uint8Array {
+  const head = encodeHeader(kind, header, payload);
+  const out = new Uint8Array(FRAME_PREFIX_BYTES + head.length + payload.length);
+  writeFrame(out, 0, kind, head, payload);
+  return out;
+}
+
+/** The JSON header of a frame, after checking the header and payload limits. */
+function encodeHeader(kind: Kind, header: unknown, payload: Uint8Array): Uint8Array {
   const head = encoder.encode(JSON.stringify(header));
   if (head.length > MAX_HEADER_BYTES) {
     throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header is ${head.length} bytes, over ${MAX_HEADER_BYTES}`);
@@ -25,14 +33,18 @@ export function encodeFrame<K extends Kind>(kind: K, header: HeaderOf[K], payloa
   if (payload.length > MAX_CHUNK_BYTES) {
     throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload is ${payload.length} bytes, over ${MAX_CHUNK_BYTES}`);
   }
-  const out = new Uint8Array(FRAME_PREFIX_BYTES + head.length + payload.length);
-  const view = new DataView(out.buffer);
+  return head;
+}
+
+/** Writes one frame into `out` at `at`; returns the offset after it. */
+function writeFrame(out: Uint8Array, at: number, kind: Kind, head: Uint8Array, payload: Uint8Array): number {
+  const view = new DataView(out.buffer, out.byteOffset + at, FRAME_PREFIX_BYTES);
   view.setUint8(0, kind);
   view.setUint32(1, head.length);
   view.setUint32(5, payload.length);
-  out.set(head, FRAME_PREFIX_BYTES);
-  out.set(payload, FRAME_PREFIX_BYTES + head.length);
-  return out;
+  out.set(head, at + FRAME_PREFIX_BYTES);
+  out.set(payload, at + FRAME_PREFIX_BYTES + head.length);
+  return at + FRAME_PREFIX_BYTES + head.length + payload.length;
 }
 
 /**
@@ -122,29 +134,46 @@ export function encodeInventory(entries: Iterable<Entry>): Uint8Array[] {
 }
 
 /**
- * Packs encoded frames into websocket messages of up to `target` bytes. The
- * sender calls `push` per frame and gets back a full message when one is ready.
+ * Packs frames into websocket messages of about `target` bytes. `add`
+ * encodes a frame straight into the message being filled (one copy of the
+ * payload, not two); `push` takes a frame already encoded. Either returns a
+ * message to send once the pending frames reached the target. A returned
+ * message is never written to again.
  */
 export class FramePacker {
-  private parts: Uint8Array[] = [];
+  private buf: Uint8Array | null = null;
   private size = 0;
-  constructor(private readonly target: number = MAX_CHUNK_BYTES) {}
+  /** Room for a message at the target plus one largest frame. */
+  private readonly capacity: number;
 
-  /** Adds a frame; returns a message to send when the pending ones reached the target. */
+  constructor(private readonly target: number = MAX_CHUNK_BYTES) {
+    this.capacity = Math.min(MAX_MESSAGE_BYTES, target + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES + MAX_CHUNK_BYTES);
+  }
+
+  /** Encodes and adds a frame. */
+  add<K extends Kind>(kind: K, header: HeaderOf[K], payload: Uint8Array = EMPTY): Uint8Array | null {
+    const head = encodeHeader(kind, header, payload);
+    const length = FRAME_PREFIX_BYTES + head.length + payload.length;
+    const out = this.size > 0 && this.size + length > this.capacity ? this.flush() : null;
+    this.buf ??= new Uint8Array(Math.max(this.capacity, length));
+    this.size = writeFrame(this.buf, this.size, kind, head, payload);
+    return out ?? (this.size >= this.target ? this.flush() : null);
+  }
+
+  /** Adds a frame encoded by encodeFrame. */
   push(frame: Uint8Array): Uint8Array | null {
-    let out: Uint8Array | null = null;
-    if (this.size > 0 && this.size + frame.length > MAX_MESSAGE_BYTES) out = this.flush();
-    this.parts.push(frame);
+    const out = this.size > 0 && this.size + frame.length > this.capacity ? this.flush() : null;
+    this.buf ??= new Uint8Array(Math.max(this.capacity, frame.length));
+    this.buf.set(frame, this.size);
     this.size += frame.length;
-    if (out === null && this.size >= this.target) out = this.flush();
-    return out;
+    return out ?? (this.size >= this.target ? this.flush() : null);
   }
 
   /** Whatever is pending, as one message, or null when nothing is. */
   flush(): Uint8Array | null {
-    if (this.size === 0) return null;
-    const out = this.parts.length === 1 ? this.parts[0] : concat(this.parts, this.size);
-    this.parts = [];
+    if (this.size === 0 || this.buf === null) return null;
+    const out = this.buf.subarray(0, this.size);
+    this.buf = null;
     this.size = 0;
     return out;
   }
@@ -152,14 +181,4 @@ export class FramePacker {
   get pending(): number {
     return this.size;
   }
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

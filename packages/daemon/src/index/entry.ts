@@ -10,6 +10,12 @@ export interface IndexEntry extends Entry {
   ino: number;
 }
 
+/**
+ * The hash of a file scanned with deferHash and not read yet. Never saved:
+ * the index holds only real hashes (see hashDeferred).
+ */
+export const UNHASHED = '';
+
 /** An inode number no file has: an entry carrying it is always re-hashed. */
 export const UNKNOWN_INO = 0;
 

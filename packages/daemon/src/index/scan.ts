@@ -12,7 +12,7 @@ import {
   type Problem,
 } from '@skiff/protocol';
 import { createIgnoreMatcher, GITIGNORE_FILE, readRootIgnore, type IgnoreMatcher } from '../ignore/index.ts';
-import type { IndexEntry, ScanResult } from './entry.ts';
+import { UNHASHED, type IndexEntry, type ScanResult } from './entry.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync, type FileHash } from './hash-file.ts';
 
 /**
@@ -49,6 +49,13 @@ export interface ScanOptions {
   previous?: ReadonlyMap<string, IndexEntry>;
   /** The xxhash64 implementation; loaded once per process when left out. */
   hasher?: Hasher;
+  /**
+   * Leave files whose hash cannot be reused unread, with hash UNHASHED. For a
+   * first sync into an empty agent every file is read to be sent anyway, and
+   * the sender hashes what it reads: hashing here would read it all twice.
+   * hashDeferred() fills them in when they turn out to be needed.
+   */
+  deferHash?: boolean;
 }
 
 function errnoOf(err: unknown): string | undefined {
@@ -100,7 +107,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const [hasher, rootIgnore] = await Promise.all([options.hasher ?? loadHasher(), readRootIgnore(absRoot)]);
   const matcher = options.matcher ?? createIgnoreMatcher();
   matcher.setRootIgnore(rootIgnore);
-  const walk = new Walk(absRoot, matcher, hasher, options.previous);
+  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true);
   try {
     const rootDirents = readdirSync(absRoot, { withFileTypes: true });
     await walk.run(rootDirents);
@@ -136,6 +143,7 @@ class Walk {
     private readonly matcher: IgnoreMatcher,
     private readonly hasher: Hasher,
     private readonly previous: ReadonlyMap<string, IndexEntry> | undefined,
+    private readonly deferHash: boolean,
   ) {}
 
   /** Walks from the root's listing; rejects only if the root's rules cannot be read. */
@@ -249,9 +257,13 @@ class Walk {
    */
   private file(rel: string, st: Stats): boolean {
     const prev = this.previous?.get(rel);
-    if (prev && prev.type === EntryType.FILE && prev.size === st.size && prev.mtime === st.mtimeMs && prev.ino === st.ino) {
+    if (prev && prev.type === EntryType.FILE && prev.hash !== UNHASHED && prev.size === st.size && prev.mtime === st.mtimeMs && prev.ino === st.ino) {
       this.reused++;
       this.record(rel, st, { hash: prev.hash, size: st.size });
+      return true;
+    }
+    if (this.deferHash) {
+      this.record(rel, st, { hash: UNHASHED, size: st.size });
       return true;
     }
     if (st.size > HASH_CHUNK_BYTES) return false;

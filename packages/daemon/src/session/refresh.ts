@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkRelPath, EntryType, ErrorCode, parentOf, resolveLinkTarget, type Hasher, type Problem } from '@skiff/protocol';
 import type { TreeState } from '../core/tree-state.ts';
 import { GITIGNORE_FILE, ROOT_IGNORE_FILES, type IgnoreMatcher } from '../ignore/index.ts';
-import { HASH_CHUNK_BYTES, hashFileSync, type IndexEntry } from '../index/index.ts';
+import { HASH_CHUNK_BYTES, hashFileSync, UNHASHED, type IndexEntry } from '../index/index.ts';
 
 /**
  * Brings the live local tree up to date for the paths a watcher reported,
@@ -55,7 +55,7 @@ export function refreshPaths(root: string, paths: readonly string[], local: Tree
     if (isDir) {
       entry = { ...base, type: EntryType.DIR, size: 0, hash: '' };
     } else if (st.isFile()) {
-      if (before?.type === EntryType.FILE && before.size === st.size && before.mtime === st.mtimeMs && before.ino === st.ino && before.mode === base.mode) return;
+      if (before?.type === EntryType.FILE && before.hash !== UNHASHED && before.size === st.size && before.mtime === st.mtimeMs && before.ino === st.ino && before.mode === base.mode) return;
       try {
         const { hash, size } = hashFileSync(join(root, path), hasher, buffer, st.size);
         entry = { ...base, type: EntryType.FILE, size, hash };

@@ -4,7 +4,7 @@ import { asSkiffError, ErrorCode, loadHasher, SkiffError, type Hasher } from '@s
 import { loadProjectConfig, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { ControlLog } from '../control/log.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
-import { loadIndex, saveIndex, scanTree } from '../index/index.ts';
+import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { defaultLocalRoot, startLocalAgent, type LocalAgent } from '../targets/local.ts';
 import { assertRootsApart } from '../targets/root-overlap.ts';
 import { AgentClient } from '../transport/agent-client.ts';
@@ -99,13 +99,18 @@ export class Session {
       this.hasher = await loadHasher();
       this.matcher = await loadIgnoreMatcher(this.root);
       this.watcher = await this.watch();
-      const saved = await loadIndex(this.root);
-      if (saved.warning) this.problem('.skiff/index.json', saved.warning);
-      const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher });
-      for (const p of scan.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
-      this.engine = new SyncEngine(this.root, this.hasher, scan.entries.values());
+      // Everything from the scan on runs in the queue, so watcher batches that
+      // arrive meanwhile wait for the engine instead of finding none.
       await this.queue.run(async () => {
+        const saved = await loadIndex(this.root);
+        if (saved.warning) this.problem('.skiff/index.json', saved.warning);
+        const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true });
+        for (const p of scan.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
+        this.engine = new SyncEngine(this.root, this.hasher);
         await this.connect();
+        // An empty agent gets every file, hashed as it is read for sending.
+        if (this.client!.hello.entries !== 0) await hashDeferred(this.root, scan.entries, this.hasher);
+        for (const entry of scan.entries.values()) this.engine.local.set(entry);
         await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import { EntryType, type Entry, type Hasher, type Problem } from '@skiff/protocol';
 import { TreeState } from '../core/tree-state.ts';
-import type { IndexEntry } from '../index/index.ts';
+import { UNHASHED, type IndexEntry } from '../index/index.ts';
 import { OpKind, countOps, type BatchOp } from '../sync/batch-ops.ts';
 import { planOps } from '../sync/plan.ts';
 import { sendBatch, type BatchProgress } from '../sync/send-batch.ts';
@@ -129,7 +129,10 @@ export class SyncEngine {
   /** The local tree minus unconfirmed paths: what may be saved as the index. */
   confirmedIndex(unconfirmed: ReadonlySet<string>): Map<string, IndexEntry> {
     const out = new Map<string, IndexEntry>();
-    for (const [path, entry] of this.local.entries) if (!unconfirmed.has(path)) out.set(path, entry);
+    for (const [path, entry] of this.local.entries) {
+      if (unconfirmed.has(path) || (entry.type === EntryType.FILE && entry.hash === UNHASHED)) continue;
+      out.set(path, entry);
+    }
     return out;
   }
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError, asSkiffError, loadHasher, type Problem } from '@skiff/protocol';
-import { loadIndex, saveIndex, scanTree } from '../index/index.ts';
+import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { SyncEngine } from '../session/sync-engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
@@ -66,11 +66,14 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const hasher = await loadHasher();
     const saved = await loadIndex(root);
     if (saved.warning) opts.onWarning?.(saved.warning);
-    // The scan reads every ignore file as it walks: no separate pass for the rules.
-    const scan = await scanTree(root, { previous: saved.entries, hasher });
+    // The scan reads every ignore file as it walks (no separate pass for the
+    // rules) and leaves unread what the index cannot vouch for: an empty agent
+    // gets every file, hashed as it is sent; any other needs the hashes first.
+    const scan = await scanTree(root, { previous: saved.entries, hasher, deferHash: true });
     checkDeadline();
     client = await opts.connect();
     checkDeadline();
+    const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
     const engine = new SyncEngine(root, hasher, scan.entries.values());
     const result = await engine.syncAll(client, opts.onProgress);
     try {
@@ -84,7 +87,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
       bytes: result.bytes,
       durationMs: Math.round(performance.now() - started),
       entries: scan.entries.size,
-      hashed: scan.hashed,
+      hashed,
       inSync: result.inSync,
       digest: engine.local.digest,
       problems: [...scan.problems, ...result.problems],

@@ -1,7 +1,7 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  encodeFrame,
   ErrorCode,
   FramePacker,
   Kind,
@@ -9,7 +9,9 @@ import {
   SkiffError,
   type AppliedHeader,
   type Entry,
+  type FileHeader,
   type Hasher,
+  type HeaderOf,
   type Problem,
 } from '@skiff/protocol';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -26,8 +28,13 @@ import { countOps, OpKind, type BatchOp } from './batch-ops.ts';
  * read is marked stale so the index does not record it.
  */
 
-/** Small files read concurrently. */
-export const READ_CONCURRENCY = 32;
+/**
+ * Small files are read with synchronous calls, in slices of this many ms
+ * between yields to the event loop. Measured on 50,000 files of ~2 KiB:
+ * fs/promises readFile spent ~4.5 s in FileHandle open/fstat/read/close and
+ * starved the agent; plain synchronous reads into one buffer take a fraction.
+ */
+export const READ_SLICE_MS = 8;
 /** Target size of one websocket message of packed frames. */
 export const MESSAGE_TARGET_BYTES = MAX_CHUNK_BYTES;
 
@@ -70,8 +77,8 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const progress: BatchProgress = { files: 0, bytes: 0, totalFiles: counts.files, totalBytes: counts.bytes };
   let deleted = 0;
 
-  const push = async (frame: Uint8Array) => {
-    const message = packer.push(frame);
+  const push = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
+    const message = packer.add(kind, header, payload);
     if (message) await client.send(message);
   };
   const fileDone = (entry: Entry) => {
@@ -81,15 +88,15 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     opts.onProgress?.(progress);
   };
 
-  await push(encodeFrame(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes }));
+  await push(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes });
   const small: Entry[] = [];
   const large: Entry[] = [];
   for (const op of ops) {
     if (op.kind === OpKind.MKDIR) {
-      await push(encodeFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode }));
+      await push(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
       sent.set(op.entry.path, op.entry);
     } else if (op.kind === OpKind.SYMLINK) {
-      await push(encodeFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime }));
+      await push(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
       sent.set(op.entry.path, op.entry);
     } else if (op.kind === OpKind.FILE) {
       (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
@@ -102,27 +109,30 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     problems.push({ path: entry.path, code: ErrorCode.IO, message: `cannot read ${entry.path}: ${(err as Error).message}` });
   };
 
-  let next = 0;
-  const worker = async () => {
-    while (next < small.length) {
-      const entry = small[next++];
-      let content: Buffer;
-      try {
-        content = await readFile(join(root, entry.path));
-      } catch (err) {
-        readProblem(entry, err);
-        continue;
-      }
-      if (content.length > MAX_CHUNK_BYTES) {
-        large.push(entry); // grew past one chunk since the scan
-        continue;
-      }
-      const actual: Entry = { ...entry, size: content.length, hash: hasher.h64Bytes(content) };
-      await push(encodeFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content));
-      fileDone(actual);
+  // One buffer for every small file: encodeFrame copies the payload out of it.
+  const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
+  let sliceStart = performance.now();
+  for (const entry of small) {
+    let n: number;
+    try {
+      n = readSmallFile(join(root, entry.path), buf);
+    } catch (err) {
+      readProblem(entry, err);
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, small.length) }, worker));
+    if (n > MAX_CHUNK_BYTES) {
+      large.push(entry); // grew past one chunk since the scan
+      continue;
+    }
+    const content = buf.subarray(0, n);
+    const actual: Entry = { ...entry, size: n, hash: hasher.h64Bytes(content) };
+    await push(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
+    fileDone(actual);
+    if (performance.now() - sliceStart > READ_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
 
   for (const entry of large) {
     try {
@@ -135,12 +145,12 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   for (const op of ops) {
     if (op.kind !== OpKind.DELETE) continue;
-    await push(encodeFrame(Kind.DELETE, { batch, path: op.path }));
+    await push(Kind.DELETE, { batch, path: op.path });
     deleted++;
   }
 
   const applied = client.applied(batch);
-  await push(encodeFrame(Kind.COMMIT, { batch }));
+  await push(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
   return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, deleted };
@@ -157,7 +167,7 @@ async function sendLargeFile(
   entry: Entry,
   batch: number,
   hasher: Hasher,
-  push: (frame: Uint8Array) => Promise<void>,
+  push: (kind: typeof Kind.FILE, header: FileHeader, payload: Uint8Array) => Promise<void>,
   stale: Set<string>,
 ): Promise<Entry> {
   let fh: FileHandle | undefined;
@@ -178,8 +188,8 @@ async function sendLargeFile(
         stale.add(entry.path);
       }
       const header = { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset };
-      // The packer keeps a reference to the frame, which copies the chunk, so `buf` can be reused.
-      await push(encodeFrame(Kind.FILE, header, buf.subarray(0, want)));
+      // The packer copies the chunk into its message, so `buf` can be reused.
+      await push(Kind.FILE, header, buf.subarray(0, want));
       offset += want;
     } while (offset < actual.size);
     const after = await fh.stat();
@@ -187,6 +197,20 @@ async function sendLargeFile(
     return actual;
   } finally {
     await fh?.close();
+  }
+}
+
+/** Reads a file of at most buf.length bytes into `buf`; returns its length (buf.length: it may be longer). */
+function readSmallFile(abs: string, buf: Buffer): number {
+  const fd = openSync(abs, 'r');
+  try {
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0 || (n += got) === buf.length) return n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
