@@ -32,6 +32,8 @@ export const ErrorCode = {
   /** The kernel's inotify watch or instance limit is reached. */
   WATCH_LIMIT: 'SKIFF_E_WATCH_LIMIT',
   DAEMON_RUNNING: 'SKIFF_E_DAEMON_RUNNING',
+  /** A sync would delete (nearly) everything the agent holds; it needs --force. */
+  MASS_DELETION: 'SKIFF_E_MASS_DELETION',
   UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
   INTERNAL: 'SKIFF_E_INTERNAL',
 } as const;

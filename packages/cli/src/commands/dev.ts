@@ -21,6 +21,7 @@ export const devCommand: Command = {
   maxPositionals: 1,
   options: {
     poll: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     'local-root': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -36,6 +37,9 @@ Options:
   --poll              poll for changes instead of kernel notifications
                       (network file systems, WSL's Windows drives)
   --local-root DIR    the local target's agent root
+  --force             sync even when that deletes (nearly) every file on the
+                      agent (skiff stops otherwise: the project may have been
+                      emptied or replaced by mistake)
   --json              print every event as a JSON line
   -h, --help          show this help
 `,
@@ -67,7 +71,7 @@ Options:
       }
     };
 
-    const params = { root, poll: values.poll === true, ...(values['local-root'] ? { localRoot: String(values['local-root']) } : {}) };
+    const params = { root, poll: values.poll === true, force: values.force === true, ...(values['local-root'] ? { localRoot: String(values['local-root']) } : {}) };
     const started = await conn.request<Status>(SessionMethod.START, { ...params, wait: false });
     if (!values.json) ctx.stdout.write(`${ctx.style.bold('skiff dev')} ${root} ${ctx.style.dim(`(session ${started.id}, Ctrl-C detaches)`)}\n`);
     conn.on('*', (data, event) => {

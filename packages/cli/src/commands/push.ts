@@ -23,6 +23,9 @@ Options:
                         (default: $XDG_CACHE_HOME/skiff/<project>-<id>/root)
   --agent ws://HOST:PORT  push to an agent that already runs (no target managed)
   --token-file FILE     the token of that agent (or SKIFF_AGENT_TOKEN)
+  --force               sync even when that deletes (nearly) every file on the
+                        agent; without it skiff stops, in case the project was
+                        emptied or replaced by mistake
   --json                print one JSON object with the result
   -h, --help            show this help
 
@@ -37,6 +40,7 @@ export const PUSH_OPTIONS = {
   agent: { type: 'string' },
   'token-file': { type: 'string' },
   json: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -47,6 +51,7 @@ export interface PushArgs {
   agent?: string;
   tokenFile?: string;
   json: boolean;
+  force: boolean;
 }
 
 export const pushCommand: Command = {
@@ -64,6 +69,7 @@ export const pushCommand: Command = {
         agent: values.agent as string | undefined,
         tokenFile: values['token-file'] as string | undefined,
         json: values.json === true,
+        force: values.force === true,
       },
       ctx,
     ),
@@ -87,6 +93,7 @@ async function push(args: PushArgs, ctx: CommandContext): Promise<number> {
       connect,
       timeoutMs: timeout.ms,
       timeoutSource: timeout.source,
+      force: args.force,
       onProgress: progress?.update,
       onWarning: (w) => ctx.stderr.write(`${ctx.style.yellow('warning')} ${w.message} [${w.code}]\n`),
     });
@@ -108,7 +115,7 @@ async function pushThroughSession(root: string, args: PushArgs, ctx: CommandCont
     const sessions = await conn.request<Array<{ root: string; state: string }>>(SessionMethod.LIST);
     if (!sessions.some((s) => s.root === root && s.state !== 'failed' && s.state !== 'stopped')) return null;
     const started = performance.now();
-    const r = await conn.request<{ uploaded: number; deleted: number; bytes: number; problems: PushResult['problems']; inSync: boolean }>(SessionMethod.PUSH, { root });
+    const r = await conn.request<{ uploaded: number; deleted: number; bytes: number; problems: PushResult['problems']; inSync: boolean }>(SessionMethod.PUSH, { root, force: args.force });
     const result = { ...r, durationMs: Math.round(performance.now() - started), session: true };
     if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: r.problems.length === 0, ...result })}\n`);
     else {

@@ -31,6 +31,7 @@ export function renderEvent(event: string, data: unknown, s: Style): string | nu
     case 'app.log':
       return null; // written raw by the caller
     case 'session.state':
+      if (d.state === 'halted') return `${s.yellow('■')} syncing halted: nothing is sent until the project is back, or until 'skiff push --force'`;
       return d.state === 'failed' || d.state === 'stopped' ? s.dim(`session ${String(d.state)}`) : null;
     case 'lagged':
       return s.yellow(`! this terminal fell behind; ${String(d.dropped)} events were skipped`);

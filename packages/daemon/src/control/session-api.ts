@@ -27,6 +27,8 @@ export interface StartParams extends SessionRef {
   poll?: boolean;
   /** Wait for the first sync before answering (default true). */
   wait?: boolean;
+  /** Sync even when that deletes (nearly) everything on the agent. */
+  force?: boolean;
   localRoot?: string;
 }
 

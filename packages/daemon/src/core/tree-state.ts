@@ -1,4 +1,4 @@
-import { entryLine, type Entry } from '@skiff/protocol';
+import { EntryType, entryLine, type Entry } from '@skiff/protocol';
 
 /**
  * A tree of entries with its manifest digest kept current on every change, so
@@ -15,6 +15,7 @@ export class TreeState<E extends Entry = Entry> {
   // 50,000-file first sync went to that).
   private hi = 0;
   private lo = 0;
+  private fileCount = 0;
 
   constructor(
     private readonly h64: (s: string) => string,
@@ -37,6 +38,11 @@ export class TreeState<E extends Entry = Entry> {
     return this.map.size;
   }
 
+  /** Entries that are files. */
+  get files(): number {
+    return this.fileCount;
+  }
+
   get(path: string): E | undefined {
     return this.map.get(path);
   }
@@ -56,9 +62,13 @@ export class TreeState<E extends Entry = Entry> {
 
   set(entry: E): void {
     const old = this.map.get(entry.path);
-    if (old) this.toggle(old);
+    if (old) {
+      this.toggle(old);
+      if (old.type === EntryType.FILE) this.fileCount--;
+    }
     this.map.set(entry.path, entry);
     this.toggle(entry);
+    if (entry.type === EntryType.FILE) this.fileCount++;
   }
 
   delete(path: string): E | undefined {
@@ -66,6 +76,7 @@ export class TreeState<E extends Entry = Entry> {
     if (!old) return undefined;
     this.map.delete(path);
     this.toggle(old);
+    if (old.type === EntryType.FILE) this.fileCount--;
     return old;
   }
 
@@ -96,6 +107,7 @@ export class TreeState<E extends Entry = Entry> {
     for (const [k, v] of this.map) copy.map.set(k, v);
     copy.hi = this.hi;
     copy.lo = this.lo;
+    copy.fileCount = this.fileCount;
     return copy;
   }
 }

@@ -116,7 +116,11 @@ export async function saveIndex(root: string, entries: ReadonlyMap<string, Entry
   const temp = join(dir, `.${INDEX_FILE}.${process.pid}.${++tempCounter}.tmp`);
   const body = serializeIndex(entries.values());
   try {
-    await mkdir(dir, { recursive: true });
+    // Not recursive: a project directory that vanished (an unmounted volume)
+    // must not be recreated by its own index; the save then fails instead.
+    await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
     const handle = await open(temp, 'w', 0o644);
     try {
       await handle.writeFile(body, 'utf8');

@@ -3,6 +3,7 @@ import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { ControlClient, ControlHandlers } from '../control/index.ts';
 import { SessionMethod, type AttachParams, type LogsParams, type SessionRef, type StartParams } from '../control/session-api.ts';
 import type { SessionRegistry } from './registry.ts';
+import { SessionState } from './session-state.ts';
 
 /**
  * The control methods of sessions. Parameters come from a local client but
@@ -32,7 +33,12 @@ export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
         target,
         poll: optional<boolean>(params, 'poll', 'boolean'),
         localRoot: optional<string>(params, 'localRoot', 'string'),
+        force: optional<boolean>(params, 'force', 'boolean'),
       } satisfies StartParams);
+      // --force on a session that halted (it would have deleted the agent's tree) lifts the halt.
+      if (optional<boolean>(params, 'force', 'boolean') && session.status().state === SessionState.HALTED) {
+        void session.syncNow(true).catch(() => undefined);
+      }
       // `wait: false` returns at once, so a terminal can attach and watch the first sync.
       if (optional<boolean>(params, 'wait', 'boolean') !== false) await session.ready;
       return session.status();
@@ -55,7 +61,7 @@ export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
 
     async [SessionMethod.PUSH](params: unknown) {
       const { root, target } = ref(params);
-      return registry.get(root, target).syncNow();
+      return registry.get(root, target).syncNow(optional<boolean>(params, 'force', 'boolean') ?? false);
     },
 
     [SessionMethod.STATUS](params: unknown) {

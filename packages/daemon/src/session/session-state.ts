@@ -7,6 +7,8 @@ export const SessionState = {
   SYNCING: 'syncing',
   WATCHING: 'watching',
   DISCONNECTED: 'disconnected',
+  /** A sync would have deleted (nearly) everything on the agent: nothing is sent until the tree comes back or --force. */
+  HALTED: 'halted',
   FAILED: 'failed',
   STOPPED: 'stopped',
 } as const;

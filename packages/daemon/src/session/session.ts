@@ -12,6 +12,7 @@ import type { TreeWatcher } from '../watch/index.ts';
 import { watchBatches } from '../watch/index.ts';
 import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import type { BatchProgress } from '../sync/send-batch.ts';
+import { OpKind } from '../sync/batch-ops.ts';
 import { Fanout } from './fanout.ts';
 import { refreshPaths, replaceTree } from './refresh.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -34,6 +35,16 @@ export const RECONNECT_MAX_MS = 5_000;
 /** First wait before recreating a failed watcher; doubles up to the cap. */
 export const REWATCH_BASE_MS = 1_000;
 export const REWATCH_MAX_MS = 60_000;
+/**
+ * A batch that only deletes waits this long after the last change before it
+ * goes out, merging what follows: a tree being deleted (rm -rf, an unmounting
+ * volume) then reaches the mass-deletion guard whole, instead of losing its
+ * first files to a leading-edge batch. Deletions are not worth the latency
+ * that saves are.
+ */
+export const DELETE_SETTLE_MS = 300;
+/** Longest a held deletion waits while changes keep coming. */
+export const DELETE_SETTLE_MAX_MS = 3_000;
 /** Smallest gap between two progress events of one sync. */
 export const PROGRESS_INTERVAL_MS = 100;
 /** The index is saved this long after the last confirmed batch: a save costs O(tree), a batch must not. */
@@ -44,6 +55,8 @@ export interface SessionOptions {
   target?: string;
   localRoot?: string;
   poll?: boolean;
+  /** Let the first sync delete (nearly) everything on the agent. */
+  force?: boolean;
   log: ControlLog;
 }
 
@@ -76,6 +89,7 @@ export class Session {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private rewatchDelay = REWATCH_BASE_MS;
   private rewatchTimer: NodeJS.Timeout | null = null;
+  private held: { paths: Set<string>; since: number; timer: NodeJS.Timeout | null } | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly startedAt = Date.now();
@@ -111,7 +125,7 @@ export class Session {
         // An empty agent gets every file, hashed as it is read for sending.
         if (this.client!.hello.entries !== 0) await hashDeferred(this.root, scan.entries, this.hasher);
         for (const entry of scan.entries.values()) this.engine.local.set(entry);
-        await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+        await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force }));
       });
     } catch (err) {
       const e = asSkiffError(err);
@@ -219,15 +233,31 @@ export class Session {
 
   /** A coalesced watcher batch: refresh those paths, then send what changed. */
   private onWatchBatch(paths: string[]): Promise<void> {
-    return this.queue.run(async () => {
+    // A failed sync is reported as sync.failed by sync(); it must not reach
+    // the watcher's error path, which would recreate a healthy watcher.
+    return this.queue.run(() => this.watchBatch(paths)).catch(() => undefined);
+  }
+
+  private watchBatch(paths: string[]): Promise<void> {
+    return (async () => {
       if (this.stopping || !this.engine) return;
       const changed = await this.refresh(paths);
       if (changed.size === 0) return;
+      if (this.held) {
+        for (const p of changed) this.held.paths.add(p);
+        this.armHeld();
+        return;
+      }
       if (!this.client) {
         for (const p of changed) this.pending.add(p);
         return;
       }
       const ops = this.engine.planPaths(changed);
+      if (ops !== null && ops.length > 0 && ops.every((op) => op.kind === OpKind.DELETE)) {
+        this.held = { paths: changed, since: performance.now(), timer: null };
+        this.armHeld();
+        return;
+      }
       if (ops === null) {
         await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
       } else if (ops.length > 0) {
@@ -235,7 +265,30 @@ export class Session {
       } else {
         this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
       }
-    });
+    })();
+  }
+
+  /** (Re)starts the settle timer of the held deletion; see DELETE_SETTLE_MS. */
+  private armHeld(): void {
+    const held = this.held!;
+    if (held.timer) clearTimeout(held.timer);
+    const delay = Math.max(0, Math.min(DELETE_SETTLE_MS, held.since + DELETE_SETTLE_MAX_MS - performance.now()));
+    held.timer = setTimeout(() => {
+      this.queue.run(() => this.releaseHeld()).catch(() => undefined);
+    }, delay);
+  }
+
+  private async releaseHeld(): Promise<void> {
+    const held = this.held;
+    this.held = null;
+    if (!held || this.stopping) return;
+    if (!this.client) {
+      for (const p of held.paths) this.pending.add(p);
+      return;
+    }
+    const ops = this.engine.planPaths(held.paths);
+    if (ops === null) await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+    else if (ops.length > 0) await this.sync('watch', held.paths.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
   }
 
   private async refresh(paths: readonly string[]): Promise<Set<string>> {
@@ -247,14 +300,14 @@ export class Session {
     return replaceTree(this.engine.local, scan.entries);
   }
 
-  /** Rescans the whole tree and syncs it now (`skiff push` while a session runs). */
-  syncNow(): Promise<SyncOutcome> {
+  /** Rescans the whole tree and syncs it now (`skiff push` while a session runs; `force` lifts a halt). */
+  syncNow(force = false): Promise<SyncOutcome> {
     return this.queue.run(async () => {
       await this.ready;
       if (!this.client) throw new SkiffError(ErrorCode.CONNECTION_LOST, 'the agent is not connected; skiff reconnects by itself, try again shortly');
       const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
       replaceTree(this.engine.local, scan.entries);
-      return this.sync('push', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+      return this.sync('push', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force }));
     });
   }
 
@@ -269,7 +322,11 @@ export class Session {
     } catch (err) {
       const e = asSkiffError(err);
       this.fanout.emit(SessionEvent.SYNC_FAILED, { batch, code: e.code, message: e.message });
-      this.engine.forgetRemote();
+      if (e.code === ErrorCode.MASS_DELETION) {
+        // Nothing was sent: the agent's picture is still right. Later batches re-check.
+        this.error = { code: e.code, message: e.message };
+        this.setState(SessionState.HALTED);
+      } else this.engine.forgetRemote();
       throw e;
     }
     const finished: SyncFinished = { batch, reason, uploaded: outcome.uploaded, deleted: outcome.deleted, bytes: outcome.bytes, durationMs: Math.round(performance.now() - started), inSync: outcome.inSync, problems: outcome.problems };
@@ -277,6 +334,7 @@ export class Session {
     this.fanout.emit(SessionEvent.SYNC_FINISHED, finished);
     for (const p of outcome.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
     if (reason !== 'watch' && outcome.inSync) this.unconfirmed.clear();
+    if (this.state === SessionState.HALTED) this.error = null;
     for (const p of outcome.unconfirmed) this.unconfirmed.add(p);
     this.setState(SessionState.WATCHING);
     this.scheduleIndexSave();
@@ -317,6 +375,8 @@ export class Session {
 
   private setState(state: SessionState): void {
     if (this.state === state || this.state === SessionState.STOPPED) return;
+    // A halt lasts until a sync goes through (WATCHING), not through the SYNCING of each retry.
+    if (this.state === SessionState.HALTED && state === SessionState.SYNCING) return;
     this.state = state;
     this.fanout.emit(SessionEvent.STATE, { state });
   }
@@ -326,6 +386,7 @@ export class Session {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
+    if (this.held?.timer) clearTimeout(this.held.timer);
     await this.watcher?.close().catch(() => undefined);
     await this.queue.run(async () => undefined).catch(() => undefined);
     if (this.saveTimer) {

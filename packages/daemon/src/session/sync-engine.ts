@@ -1,4 +1,5 @@
-import { EntryType, type Entry, type Hasher, type Problem } from '@skiff/protocol';
+import { EntryType, ErrorCode, SkiffError, type Entry, type Hasher, type Problem } from '@skiff/protocol';
+import { findMassDeletion } from '../core/mass-deletion.ts';
 import { TreeState } from '../core/tree-state.ts';
 import { UNHASHED, type IndexEntry } from '../index/index.ts';
 import { OpKind, countOps, type BatchOp } from '../sync/batch-ops.ts';
@@ -34,6 +35,11 @@ export interface SyncOutcome {
   inventoried: boolean;
 }
 
+export interface SendOptions {
+  /** Send even when the plan deletes (nearly) all the agent holds. */
+  force?: boolean;
+}
+
 export class SyncEngine {
   readonly local: TreeState<IndexEntry>;
   private remote: TreeState<Entry> | null = null;
@@ -57,7 +63,7 @@ export class SyncEngine {
   }
 
   /** Syncs the whole tree (verify by digest; inventory on mismatch). */
-  async syncAll(client: AgentClient, onProgress?: (p: BatchProgress) => void): Promise<SyncOutcome> {
+  async syncAll(client: AgentClient, onProgress?: (p: BatchProgress) => void, opts: SendOptions = {}): Promise<SyncOutcome> {
     let inventoried = false;
     if (client.hello.digest === this.local.digest && this.remote === null) {
       this.remote = cloneAsRemote(this.local);
@@ -66,7 +72,7 @@ export class SyncEngine {
       inventoried = true;
     }
     const ops = planOps(this.remote.entries, this.local.entries);
-    return { ...(await this.send(client, ops, onProgress)), inventoried };
+    return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
   }
 
   /**
@@ -81,9 +87,9 @@ export class SyncEngine {
   }
 
   /** Sends operations planned by planPaths. */
-  async sendOps(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void): Promise<SyncOutcome> {
-    if (this.remote === null) return this.syncAll(client, onProgress);
-    return { ...(await this.send(client, ops, onProgress)), inventoried: false };
+  async sendOps(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void, opts: SendOptions = {}): Promise<SyncOutcome> {
+    if (this.remote === null) return this.syncAll(client, onProgress, opts);
+    return { ...(await this.send(client, ops, onProgress, opts)), inventoried: false };
   }
 
   /** The touched paths plus the subtrees of directories that appeared, went away or changed type. */
@@ -101,8 +107,9 @@ export class SyncEngine {
     return out;
   }
 
-  private async send(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void): Promise<Omit<SyncOutcome, 'inventoried'>> {
+  private async send(client: AgentClient, ops: BatchOp[], onProgress: ((p: BatchProgress) => void) | undefined, opts: SendOptions): Promise<Omit<SyncOutcome, 'inventoried'>> {
     const remote = this.remote!;
+    if (!opts.force) this.guardMassDeletion(ops, remote);
     const batch = this.nextBatch++;
     const counts = countOps(ops);
     const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress });
@@ -124,6 +131,20 @@ export class SyncEngine {
     const inSync = sent.applied.digest === this.local.digest;
     if (sent.applied.digest !== remote.digest) this.remote = null;
     return { batch, uploaded: sent.files, deleted: counts.deletes, bytes: sent.bytes, problems, inSync: inSync && unconfirmed.size === 0, unconfirmed };
+  }
+
+  /** Refuses a plan that would delete (nearly) all the agent holds; see core/mass-deletion.ts. */
+  private guardMassDeletion(ops: readonly BatchOp[], remote: TreeState<Entry>): void {
+    const roots = ops.flatMap((op) => (op.kind === OpKind.DELETE ? [op.path] : []));
+    if (roots.length === 0 && this.local.files > 0) return;
+    const found = findMassDeletion(remote.entries, roots, this.local.files);
+    if (!found) return;
+    throw new SkiffError(
+      ErrorCode.MASS_DELETION,
+      `this sync would delete ${found.deleted.toLocaleString('en-US')} of the ${found.total.toLocaleString('en-US')} files the agent holds: ` +
+        `the project at ${this.root} looks emptied or replaced (an unmounted volume, a wrong checkout?). Nothing was changed. ` +
+        `If this is what you want, run 'skiff push --force' (or 'skiff dev --force').`,
+    );
   }
 
   /** The local tree minus unconfirmed paths: what may be saved as the index. */

@@ -19,6 +19,8 @@ export interface PushOptions {
   timeoutSource?: string;
   onProgress?(progress: BatchProgress): void;
   onWarning?(warning: SkiffError): void;
+  /** Sync even when the plan deletes (nearly) all the agent holds. */
+  force?: boolean;
 }
 
 export interface PushResult {
@@ -75,7 +77,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     checkDeadline();
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
     const engine = new SyncEngine(root, hasher, scan.entries.values());
-    const result = await engine.syncAll(client, opts.onProgress);
+    const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
     try {
       await saveIndex(root, engine.confirmedIndex(result.unconfirmed));
     } catch (err) {

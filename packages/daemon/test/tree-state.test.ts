@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { loadHasher, manifestDigest, type Entry } from '@skiff/protocol';
+import { TreeState } from '../src/core/tree-state.ts';
+
+const hasher = await loadHasher();
+const file = (path: string, hash = '0123456789abcdef'): Entry => ({ path, type: 'file', size: 1, mtime: 0, mode: 0o644, hash });
+const dir = (path: string): Entry => ({ path, type: 'dir', size: 0, mtime: 0, mode: 0o755, hash: '' });
+
+describe('TreeState', () => {
+  it('keeps digest and file count equal to a recomputation after random changes', () => {
+    const t = new TreeState(hasher.h64);
+    const ref = new Map<string, Entry>();
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let i = 0; i < 3000; i++) {
+      const path = `d${rand(5)}/f${rand(40)}`;
+      const op = rand(4);
+      if (op === 0) {
+        t.delete(path);
+        ref.delete(path);
+      } else if (op === 1) {
+        const d = dir(`d${rand(5)}`);
+        for (const e of t.deleteTree(d.path)) ref.delete(e.path);
+        t.set(d);
+        ref.set(d.path, d);
+      } else {
+        const e = file(path, rand(2) ? '0123456789abcdef' : 'fedcba9876543210');
+        t.set(e);
+        ref.set(path, e);
+      }
+      if (i % 500 === 0) expect(t.digest).toBe(manifestDigest(ref.values(), hasher.h64));
+    }
+    expect(t.digest).toBe(manifestDigest(ref.values(), hasher.h64));
+    expect(t.files).toBe([...ref.values()].filter((e) => e.type === 'file').length);
+    expect(t.clone().digest).toBe(t.digest);
+  });
+
+  it('deleteTree removes a directory with everything under it, and only that', () => {
+    const t = new TreeState(hasher.h64, [dir('a'), file('a/x'), dir('a/b'), file('a/b/y'), file('ab')]);
+    expect(t.deleteTree('a').map((e) => e.path).sort()).toEqual(['a', 'a/b', 'a/b/y', 'a/x']);
+    expect([...t.entries.keys()]).toEqual(['ab']);
+    expect(t.files).toBe(1);
+  });
+});
