@@ -2,64 +2,19 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../paths.ts';
 
+import type { AgentClient, LocalAgent, PushResult, runPush, startLocalAgent } from '@skiff/daemon';
+
 /**
- * The part of @skiff/daemon the push scenarios use, written down structurally
- * so that the benchmark states exactly what it relies on and keeps running
- * (reporting the figure as missing) while that API is still moving:
- *
- *   runPush({ dir, connect, timeoutMs, onProgress?, onWarning? }) → PushResult
- *   startLocalAgent({ root, appConfig?, env?, onOutput? }) → LocalAgent
- *   AgentClient.connect(url, token, events?) → a client runPush can use
+ * The part of @skiff/daemon the push scenarios use, loaded dynamically so the
+ * benchmark reports a figure as missing, rather than failing, when the
+ * daemon does not load.
  */
-
-export interface PushResult {
-  uploaded: number;
-  deleted: number;
-  bytes: number;
-  durationMs: number;
-  entries: number;
-  hashed: number;
-  inSync: boolean;
-  digest: string;
-  problems: unknown[];
-}
-
-export interface PushOptions {
-  dir: string;
-  connect(): Promise<unknown>;
-  timeoutMs: number;
-  onProgress?(progress: { files: number; bytes: number; totalFiles: number; totalBytes: number }): void;
-  onWarning?(warning: Error): void;
-}
-
-export interface LocalAgent {
-  url: string;
-  token: string;
-  root: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-export interface AppStatus {
-  state: string;
-  restarts: number;
-  pid?: number;
-}
-
-export interface AgentEvents {
-  appStatus?(status: AppStatus): void;
-  closed?(error: Error | null): void;
-}
+export type { LocalAgent, PushResult };
 
 export interface PushApi {
-  runPush(opts: PushOptions): Promise<PushResult>;
-  startLocalAgent(opts: {
-    root: string;
-    appConfig?: unknown;
-    env?: Record<string, string>;
-    onOutput?(stream: 'stdout' | 'stderr', data: Buffer): void;
-  }): Promise<LocalAgent>;
-  AgentClient: { connect(url: string, token: string, events?: AgentEvents): Promise<{ close(): Promise<void> }> };
+  runPush: typeof runPush;
+  startLocalAgent: typeof startLocalAgent;
+  AgentClient: typeof AgentClient;
 }
 
 const AGENT_BUNDLE = join(REPO_ROOT, 'packages/agent/dist/skiff-agent.js');
