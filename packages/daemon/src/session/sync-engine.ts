@@ -71,7 +71,8 @@ export class SyncEngine {
       this.remote = new TreeState<Entry>(this.hasher.h64, await client.inventory());
       inventoried = true;
     }
-    const ops = planOps(this.remote.entries, this.local.entries);
+    // Equal digests need no diff: the commit alone tells the agent the tree is ready.
+    const ops = this.remote.digest === this.local.digest ? [] : planOps(this.remote.entries, this.local.entries);
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
   }
 

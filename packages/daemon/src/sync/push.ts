@@ -78,8 +78,11 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
     const engine = new SyncEngine(root, hasher, scan.entries.values());
     const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
+    // An index that would be written back unchanged is left as it is: nothing
+    // re-hashed, the same paths, nothing sent.
+    const unchanged = hashed === 0 && scan.entries.size === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
     try {
-      await saveIndex(root, engine.confirmedIndex(result.unconfirmed));
+      if (!unchanged) await saveIndex(root, engine.confirmedIndex(result.unconfirmed));
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
     }
