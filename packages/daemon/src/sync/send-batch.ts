@@ -150,6 +150,10 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   }
 
   const applied = client.applied(batch);
+  // A link lost while the commit goes out fails the sends below, which throw;
+  // the pending APPLIED is rejected with the same failure and must not
+  // surface as an unhandled rejection (it would end the daemon).
+  applied.catch(() => undefined);
   await push(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
