@@ -1,10 +1,14 @@
 /*
- * reaper: the three system calls the agent needs to act as an init process
- * and that Node does not expose.
+ * reaper: the system calls the agent needs to act as an init process, and
+ * the daemon needs to know who connected to its control socket, that Node
+ * does not expose.
  *
  *   reap(pid)            waitpid(pid, &status, WNOHANG) for ONE given pid.
  *   setChildSubreaper()  prctl(PR_SET_CHILD_SUBREAPER, 1).
  *   isChildSubreaper()   prctl(PR_GET_CHILD_SUBREAPER).
+ *   peerCred(fd)         getsockopt(fd, SOL_SOCKET, SO_PEERCRED): the pid, uid
+ *                        and gid of the process at the other end of a Unix
+ *                        socket, as the kernel recorded them at connect().
  *
  * Why only one pid at a time: libuv waits for the children Node spawned with
  * waitpid(their pid). If anyone else collects such a child first, libuv gets
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -118,11 +123,43 @@ static napi_value is_child_subreaper(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* peerCred(fd: number): { pid, uid, gid }
+ * The credentials the kernel captured when the peer connected: they cannot be
+ * forged by the peer, and they stay valid after the peer has gone. Throws for
+ * a descriptor that is not a connected Unix socket. */
+static napi_value peer_cred(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_range_error(env, "SKIFF_E_INTERNAL", "peerCred(fd): fd must be a non-negative integer");
+    return NULL;
+  }
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+    char what[64];
+    snprintf(what, sizeof what, "getsockopt(%d, SO_PEERCRED)", fd);
+    return throw_errno(env, what, errno);
+  }
+  napi_value result, v;
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_create_int32(env, cred.pid, &v));
+  CHECK(env, napi_set_named_property(env, result, "pid", v));
+  CHECK(env, napi_create_uint32(env, cred.uid, &v));
+  CHECK(env, napi_set_named_property(env, result, "uid", v));
+  CHECK(env, napi_create_uint32(env, cred.gid, &v));
+  CHECK(env, napi_set_named_property(env, result, "gid", v));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, SKIFF_VERSION, SkiffError, asSkiffError, isErrorCode } from '@skiff/protocol';
 import { LogLevel, type ControlLog } from './log.ts';
 import { DEFAULT_PEER_LIMITS, ControlPeer, type ControlClient, type PeerLimits } from './peer.ts';
+import { ownerOnlyGate } from './peer-cred.ts';
 import { SOCKET_MODE } from './runtime-paths.ts';
 import {
   BuiltinMethod,
@@ -43,6 +44,8 @@ export interface ControlServerOptions {
   version?: string;
   /** Slow-client bounds; tests lower them. */
   limits?: Partial<PeerLimits>;
+  /** The only uid whose connections are served (default: this process's); see peer-cred.ts. */
+  ownerUid?: number;
 }
 
 export interface ControlServer {
@@ -62,6 +65,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const limits: PeerLimits = { ...DEFAULT_PEER_LIMITS, ...opts.limits };
   const hello: HelloResult = { protocol: CONTROL_PROTOCOL_VERSION, version: opts.version ?? SKIFF_VERSION, pid: process.pid };
   const peers = new Set<ControlPeer>();
+  const admit = ownerOnlyGate({ ownerUid: opts.ownerUid, log });
   let nextId = 1;
 
   const server = createServer((socket) => {
@@ -69,6 +73,14 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
     peers.add(peer);
     peer.onClose(() => peers.delete(peer));
     log(LogLevel.DEBUG, `client ${peer.id} connected`);
+    const refusal = admit(socket, peer.id);
+    if (refusal !== undefined) {
+      // Nothing it sends is read: its bytes are discarded while the one answer is flushed.
+      socket.on('error', (err: NodeJS.ErrnoException) => log(LogLevel.DEBUG, `client ${peer.id}: ${err.code ?? err.message}`));
+      socket.resume();
+      peer.end(errorResponse(null, refusal.code, refusal.message));
+      return;
+    }
     serveConnection(socket, peer, { handlers: opts.handlers, hello, log });
   });
   // A listening server has no other error to report than ones from accept(); log, keep serving.
