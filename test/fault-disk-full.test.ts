@@ -74,7 +74,7 @@ describe.skipIf(unavailable !== null)(`a full disk on the agent${unavailable ? `
   });
 
   it('files that do not fit come back as SKIFF_E_DISK_FULL; replaced files keep their old bytes; the rest applies; no temporary file', async () => {
-    edits = await writeOverflowingEdits(project);
+    edits = await writeOverflowingEdits(project, join(base, 'staging'));
     const { result, applied } = await push();
     expect(applied).toHaveLength(1);
     expect(codes(applied[0].problems)).toEqual(diskFull(edits.tooBig));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -38,14 +38,27 @@ export interface OverflowingEdits {
   previous: Map<string, Buffer>;
 }
 
-export async function writeOverflowingEdits(project: string): Promise<OverflowingEdits> {
+/**
+ * Each file is written in `staging` (outside the project, same file system)
+ * and moved in whole, as editors save: a watching session never reads one
+ * half-written, so which files fit does not depend on when it looked.
+ */
+export async function writeOverflowingEdits(project: string, staging: string): Promise<OverflowingEdits> {
   const previous = new Map([['data/replaced.bin', await readFile(join(project, 'data/replaced.bin'))]]);
+  await mkdir(staging, { recursive: true });
+  let n = 0;
+  const save = async (rel: string, data: Buffer) => {
+    const staged = join(staging, `edit-${n++}`);
+    await writeFile(staged, data);
+    await mkdir(dirname(join(project, rel)), { recursive: true });
+    await rename(staged, join(project, rel));
+  };
   // These fit.
-  await put(project, 'data/other.bin', randomBytes(150 * KiB));
-  await put(project, 'keep/k3.txt', randomBytes(KiB));
-  for (let i = 0; i < 5; i++) await put(project, `fresh/s${i}.txt`, randomBytes(2 * KiB));
+  await save('data/other.bin', randomBytes(150 * KiB));
+  await save('keep/k3.txt', randomBytes(KiB));
+  for (let i = 0; i < 5; i++) await save(`fresh/s${i}.txt`, randomBytes(2 * KiB));
   // These do not: the replacement's temporary file and the new file each exceed the free space.
-  await put(project, 'data/replaced.bin', randomBytes(1.2 * MiB));
-  await put(project, 'fresh/huge.bin', randomBytes(OVERSIZED_BYTES));
+  await save('data/replaced.bin', randomBytes(1.2 * MiB));
+  await save('fresh/huge.bin', randomBytes(OVERSIZED_BYTES));
   return { tooBig: ['data/replaced.bin', 'fresh/huge.bin'], previous };
 }
