@@ -28,6 +28,8 @@ import { compareTrees } from './support/tree-compare.ts';
 const seed = faultSeed();
 const CUT_POINTS = FAULT_LONG ? 400 : 50;
 const PUSH_TIMEOUT_MS = 30_000;
+/** Time allowed per cut (a cut push, the checks, a converging push, the comparison): ~0.5 s here. */
+const ROUND_TIMEOUT_MS = 3_000;
 /** Rounds cycle through these syncs between tree states: first sync, two edit rounds, and back. */
 const TRANSITIONS: ReadonlyArray<readonly [number, number]> = [
   [0, 1],
@@ -122,5 +124,5 @@ describe(`a link cut at ${CUT_POINTS} seeded byte offsets inside a batch (seed $
     }
     // The cuts must have caught batches half applied, or the checks above prove little.
     expect(mixedRounds, `seed ${seed}: rounds that cut a batch half applied`).toBeGreaterThanOrEqual(randomRounds / 2);
-  });
+  }, CUT_POINTS * ROUND_TIMEOUT_MS);
 });
