@@ -6,10 +6,11 @@ import { ErrorCode, Kind, MAX_CHUNK_BYTES, PROTOCOL_VERSION, bearer, encodeFrame
 import { CloseCode, MAX_PAYLOAD_BYTES } from '@skiff/agent';
 import { MAX_OPEN_FILES } from '../packages/agent/src/apply/batch.ts';
 import { startLocalAgent, type LocalAgent } from '@skiff/daemon';
-import { rawFrame, snapshot, tempsUnder } from './agent-harness.ts';
+import { rawFrame } from './agent-harness.ts';
 import { FuzzConnection } from './support/fuzz-agent-client.ts';
 import { ValidStream, garbageMessage, hostileFrame, hostilePaths, mutate } from './support/fuzz-frames.ts';
 import { FUZZ_LONG, Rng, fuzzScratch, fuzzSeed, replayHint } from './support/fuzz-rng.ts';
+import { snapshotNoFollow, tempFilesUnder } from './support/fuzz-tree.ts';
 
 /**
  * A real agent (the skiff-agent program, as the local target starts it:
@@ -86,7 +87,7 @@ const pwned: string[] = [];
 
 /** Everything beside the root, under the directory that holds it. */
 function outsideRoot(): Record<string, string> {
-  return Object.fromEntries(Object.entries(snapshot(base)).filter(([rel]) => rel !== 'root' && !rel.startsWith('root/')));
+  return snapshotNoFollow(base, (rel) => rel === 'root');
 }
 
 beforeAll(async () => {
@@ -138,8 +139,8 @@ function rssOf(pid: number): { rss: number; peak: number } {
 /** Polls until no temporary file is left: the agent removes them when it sees the close, which may trail ours. */
 async function expectNoTemps(): Promise<void> {
   const deadline = Date.now() + 5_000;
-  while (tempsUnder(agent.root).length > 0) {
-    if (Date.now() > deadline) throw new Error(`${hint}: temporary files left in the root: ${tempsUnder(agent.root).slice(0, 10).join(', ')}`);
+  while (tempFilesUnder(agent.root).length > 0) {
+    if (Date.now() > deadline) throw new Error(`${hint}: temporary files left in the root: ${tempFilesUnder(agent.root).slice(0, 10).join(', ')}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
