@@ -232,6 +232,7 @@ describe.skipIf(!isRoot || !hasSetpriv)('another user', () => {
       const asRoot = await runCli(['daemon', 'status'], { SKIFF_RUNTIME_DIR: paths.dir });
       expect(asRoot.code).toBe(1);
       expect(asRoot.stderr).toContain(refusal);
+      expect(asRoot.stderr).toContain(`[${ErrorCode.AUTH}]`);
       expect(asRoot.stdout).toBe('');
 
       // Its owner is served.

@@ -81,7 +81,7 @@ export async function connectControl(opts: ControlConnectOptions): Promise<Contr
     result = await conn.request(BuiltinMethod.HELLO, { protocol, version }, { timeoutMs: opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS });
   } catch (err) {
     conn.destroy();
-    if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_VERSION) throw err;
+    if (err instanceof SkiffError && (err.code === ErrorCode.PROTOCOL_VERSION || err.code === ErrorCode.AUTH)) throw err;
     const why = err instanceof Error ? err.message : String(err);
     const code = err instanceof SkiffError && err.code === ErrorCode.TIMEOUT ? ErrorCode.TIMEOUT : ErrorCode.CONNECTION_LOST;
     throw new ControlConnectError(code, `skiffd on ${opts.socketPath} did not complete the hello: ${why}`, { cause: err, path: opts.socketPath });

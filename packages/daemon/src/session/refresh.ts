@@ -18,6 +18,8 @@ import { HASH_CHUNK_BYTES, hashFileSync, UNHASHED, type IndexEntry } from '../in
  */
 export interface RefreshResult {
   changed: Set<string>;
+  /** Directories that appeared: listed now, and worth listing again (see Session.recheckNewDirs). */
+  newDirs: string[];
   problems: Problem[];
   rulesChanged: boolean;
 }
@@ -28,8 +30,13 @@ export function touchesIgnoreRules(path: string): boolean {
   return path.endsWith(`/${GITIGNORE_FILE}`) || path === GITIGNORE_FILE || ROOT_RULE_FILES.has(path);
 }
 
+/** The paths of what `dir` holds now (its direct children), for a re-listing. */
+export function listChildren(root: string, dir: string): string[] {
+  return safeReaddir(join(root, dir)).map((name) => `${dir}/${name}`);
+}
+
 export function refreshPaths(root: string, paths: readonly string[], local: TreeState<IndexEntry>, matcher: IgnoreMatcher, hasher: Hasher): RefreshResult {
-  const result: RefreshResult = { changed: new Set(), problems: [], rulesChanged: false };
+  const result: RefreshResult = { changed: new Set(), newDirs: [], problems: [], rulesChanged: false };
   if (paths.some(touchesIgnoreRules)) {
     result.rulesChanged = true;
     return result;
@@ -92,6 +99,7 @@ export function refreshPaths(root: string, paths: readonly string[], local: Tree
     // A directory that appeared may have arrived whole (moved in, unpacked):
     // its contents are listed here rather than trusted to come as events.
     if (isDir && before?.type !== EntryType.DIR) {
+      result.newDirs.push(path);
       for (const name of safeReaddir(join(root, path))) refresh(`${path}/${name}`);
     }
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { asSkiffError, ErrorCode, loadHasher, SkiffError, type Hasher } from '@skiff/protocol';
+import { asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher } from '@skiff/protocol';
 import { loadProjectConfig, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { ControlLog } from '../control/log.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
@@ -14,7 +14,7 @@ import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './
 import type { BatchProgress } from '../sync/send-batch.ts';
 import { OpKind } from '../sync/batch-ops.ts';
 import { Fanout } from './fanout.ts';
-import { refreshPaths, replaceTree } from './refresh.ts';
+import { listChildren, refreshPaths, replaceTree } from './refresh.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { SessionState, type SessionStatus } from './session-state.ts';
 import { SyncEngine, type SyncOutcome } from './sync-engine.ts';
@@ -45,6 +45,8 @@ export const REWATCH_MAX_MS = 60_000;
 export const DELETE_SETTLE_MS = 300;
 /** Longest a held deletion waits while changes keep coming. */
 export const DELETE_SETTLE_MAX_MS = 3_000;
+/** When a new directory is listed again after it appeared (see recheckNewDirs). */
+export const NEW_DIR_RECHECK_MS = [300, 1_500] as const;
 /** Smallest gap between two progress events of one sync. */
 export const PROGRESS_INTERVAL_MS = 100;
 /** The index is saved this long after the last confirmed batch: a save costs O(tree), a batch must not. */
@@ -89,6 +91,7 @@ export class Session {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private rewatchDelay = REWATCH_BASE_MS;
   private rewatchTimer: NodeJS.Timeout | null = null;
+  private readonly recheckTimers = new Set<NodeJS.Timeout>();
   private held: { paths: Set<string>; since: number; timer: NodeJS.Timeout | null } | null = null;
   private saveTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -268,6 +271,26 @@ export class Session {
     })();
   }
 
+  /**
+   * A directory that appears is listed at once, but a file written into it
+   * before the native watcher watches it (nested directories created in a
+   * burst) gets no event, and the listing may have run before the file
+   * existed. So each new directory is listed again once the watcher has
+   * certainly caught up; what turns up then is synced like any change, and a
+   * re-listing that finds nothing new sends nothing.
+   */
+  private recheckNewDirs(dirs: readonly string[]): void {
+    for (const delay of NEW_DIR_RECHECK_MS) {
+      const timer = setTimeout(() => {
+        this.recheckTimers.delete(timer);
+        if (this.stopping) return;
+        const children = dirs.filter((d) => this.engine.local.get(d)?.type === EntryType.DIR).flatMap((d) => listChildren(this.root, d));
+        if (children.length > 0) void this.onWatchBatch(children);
+      }, delay);
+      this.recheckTimers.add(timer);
+    }
+  }
+
   /** (Re)starts the settle timer of the held deletion; see DELETE_SETTLE_MS. */
   private armHeld(): void {
     const held = this.held!;
@@ -294,6 +317,7 @@ export class Session {
   private async refresh(paths: readonly string[]): Promise<Set<string>> {
     const result = refreshPaths(this.root, paths, this.engine.local, this.matcher, this.hasher);
     for (const p of result.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
+    if (result.newDirs.length > 0) this.recheckNewDirs(result.newDirs);
     if (!result.rulesChanged) return result.changed;
     // An ignore file changed: any path may have entered or left the sync.
     const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
@@ -387,6 +411,7 @@ export class Session {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
     if (this.held?.timer) clearTimeout(this.held.timer);
+    for (const timer of this.recheckTimers) clearTimeout(timer);
     await this.watcher?.close().catch(() => undefined);
     await this.queue.run(async () => undefined).catch(() => undefined);
     if (this.saveTimer) {
