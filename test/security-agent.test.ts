@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { AppState, Kind, TOKEN_ENV, TOKEN_MIN_BYTES, bearer, encodeFrame } from '@skiff/protocol';
 import { tokenCheck } from '../packages/agent/src/server/auth.ts';
 import { TOKEN_BYTES, newToken, startLocalAgent, type LocalAgent } from '../packages/daemon/src/targets/local.ts';
-import { TestClient, startTestAgent, type TestAgent } from './agent-harness.ts';
+import { TestClient, WAIT_MS, startTestAgent, type TestAgent } from './agent-harness.ts';
 
 /**
  * The agent's token: random enough, never where another process or a log
@@ -187,7 +187,12 @@ describe.skipIf(process.platform !== 'linux')('a local agent and its app', () =>
       const status = await c.next(Kind.APP_STATUS);
       if (status.header.state === AppState.RUNNING) appPid = status.header.pid;
     }
-    await c.until('the app to print its environment', () => (output.join('').includes('PATH=') ? true : null));
+    // The app's output reaches us on the agent's stdout, which no frame announces: poll it with a deadline.
+    const deadline = Date.now() + WAIT_MS;
+    while (!output.join('').includes('PATH=')) {
+      if (Date.now() > deadline) throw new Error(`the app did not print its environment within ${WAIT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     // The agent's command line: no token. Its environment: the token, the one intended channel.
     const cmdline = procText(agent.pid, 'cmdline');
