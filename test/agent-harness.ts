@@ -4,7 +4,7 @@
  * by hand, bypassing encodeFrame's own checks. Waits are on events with a
  * deadline, never fixed sleeps.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,24 +60,8 @@ export async function startTestAgent(opts: { hooks?: AppHooks; heartbeatMs?: num
   };
 }
 
-/** Everything under `dir`: names, types, contents and link targets, for before/after comparison. */
-export function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
-    const abs = join(dir, rel);
-    const st = lstatSync(abs);
-    out[rel] = st.isSymbolicLink()
-      ? `link:${readlinkSync(abs)}`
-      : st.isDirectory()
-        ? `dir:${(st.mode & 0o777).toString(8)}`
-        : `file:${(st.mode & 0o777).toString(8)}:${readFileSync(abs, 'base64')}`;
-  }
-  return out;
-}
-
-export function tempsUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.split('/').pop()!.startsWith('.skiff-tmp-'));
-}
+// Walks that never follow a symlink: these tests plant links that point out of the root or loop.
+export { snapshotNoFollow as snapshot, tempFilesUnder as tempsUnder } from './support/tree-snapshot.ts';
 
 const enc = new TextEncoder();
 

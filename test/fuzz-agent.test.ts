@@ -10,7 +10,7 @@ import { rawFrame } from './agent-harness.ts';
 import { FuzzConnection } from './support/fuzz-agent-client.ts';
 import { ValidStream, garbageMessage, hostileFrame, hostilePaths, mutate } from './support/fuzz-frames.ts';
 import { FUZZ_LONG, Rng, fuzzScratch, fuzzSeed, replayHint } from './support/fuzz-rng.ts';
-import { snapshotNoFollow, tempFilesUnder } from './support/fuzz-tree.ts';
+import { snapshotNoFollow, tempFilesUnder } from './support/tree-snapshot.ts';
 
 /**
  * A real agent (the skiff-agent program, as the local target starts it:
