@@ -6,7 +6,6 @@ import {
   FramePacker,
   Kind,
   MAX_CHUNK_BYTES,
-  SkiffError,
   type AppliedHeader,
   type Entry,
   type FileHeader,
@@ -228,8 +227,4 @@ async function hashHandle(fh: FileHandle, size: number, hasher: Hasher): Promise
     offset += bytesRead;
   }
   return stream.digest();
-}
-
-export function assertOpen(client: AgentClient): void {
-  if (!client.open) throw new SkiffError(ErrorCode.CONNECTION_LOST, 'the connection to the agent is closed');
 }
