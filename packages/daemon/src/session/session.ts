@@ -8,7 +8,7 @@ import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts'
 import { defaultLocalRoot, startLocalAgent, type LocalAgent } from '../targets/local.ts';
 import { assertRootsApart } from '../targets/root-overlap.ts';
 import { AgentClient } from '../transport/agent-client.ts';
-import type { TreeWatcher } from '../watch/index.ts';
+import type { BatchingWatcher } from '../watch/index.ts';
 import { watchBatches } from '../watch/index.ts';
 import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import type { BatchProgress } from '../sync/send-batch.ts';
@@ -78,7 +78,7 @@ export class Session {
   private hasher!: Hasher;
   private matcher!: IgnoreMatcher;
   private engine!: SyncEngine;
-  private watcher: TreeWatcher | null = null;
+  private watcher: BatchingWatcher | null = null;
   private agent: LocalAgent | null = null;
   private client: AgentClient | null = null;
   private readonly queue = new SerialQueue();
@@ -140,7 +140,7 @@ export class Session {
     }
   }
 
-  private async watch(): Promise<TreeWatcher> {
+  private async watch(): Promise<BatchingWatcher> {
     const watcher = watchBatches(this.root, {
       isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir),
       poll: this.opts.poll,
@@ -276,8 +276,9 @@ export class Session {
    * before the native watcher watches it (nested directories created in a
    * burst) gets no event, and the listing may have run before the file
    * existed. So each new directory is listed again once the watcher has
-   * certainly caught up; what turns up then is synced like any change, and a
-   * re-listing that finds nothing new sends nothing.
+   * certainly caught up, its children fed to the coalescer like watcher
+   * events: what turns up is synced like any change, and a re-listing that
+   * finds nothing new sends nothing.
    */
   private recheckNewDirs(dirs: readonly string[]): void {
     for (const delay of NEW_DIR_RECHECK_MS) {
@@ -285,7 +286,8 @@ export class Session {
         this.recheckTimers.delete(timer);
         if (this.stopping) return;
         const children = dirs.filter((d) => this.engine.local.get(d)?.type === EntryType.DIR).flatMap((d) => listChildren(this.root, d));
-        if (children.length > 0) void this.onWatchBatch(children);
+        // Through the coalescer, so a re-listing during a storm joins its batch.
+        this.watcher?.inject(children);
       }, delay);
       this.recheckTimers.add(timer);
     }

@@ -1,6 +1,6 @@
 import { asSkiffError, ErrorCode, type SkiffError } from '@skiff/protocol';
 import { Coalescer, DEFAULT_WINDOWS, type Decision, type Windows } from '../core/coalesce.ts';
-import type { TreeWatcher, WatchEvent, WatchTreeOptions } from './types.ts';
+import { WatchEventKind, type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
 import { pollIntervalOf, watchTree } from './watch-tree.ts';
 
 export interface BatcherOptions {
@@ -138,7 +138,12 @@ export type WatchBatchesOptions = Omit<WatchTreeOptions, 'onEvents' | 'onActivit
  * session. Polling gets windows stretched to its period (pollWindows)
  * unless `windows` says otherwise.
  */
-export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatcher {
+/** A batching watcher that also takes paths found by other means (a re-listing), coalesced like its own events. */
+export interface BatchingWatcher extends TreeWatcher {
+  inject(paths: readonly string[]): void;
+}
+
+export function watchBatches(root: string, opts: WatchBatchesOptions): BatchingWatcher {
   const interval = pollIntervalOf(opts.poll);
   const batcher = new Batcher({
     onBatch: opts.onBatch,
@@ -155,6 +160,9 @@ export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatch
   });
   return {
     ready: watcher.ready,
+    inject(paths) {
+      if (paths.length > 0) batcher.push(paths.map((path) => ({ kind: WatchEventKind.UPDATE, path })));
+    },
     async close() {
       await watcher.close();
       await batcher.close();

@@ -1,4 +1,4 @@
-export { Batcher, pollWindows, watchBatches, type BatcherOptions, type WatchBatchesOptions } from './batcher.ts';
+export { Batcher, pollWindows, watchBatches, type BatcherOptions, type BatchingWatcher, type WatchBatchesOptions } from './batcher.ts';
 export { BurstProbe, PROBE_IDLE_MS, PROBE_MAX_DIRS, PROBE_SIBLINGS } from './burst-probe.ts';
 export { EXPAND_CONCURRENCY, expandNewDir } from './expand-dir.ts';
 export { NATIVE_HOLD_MAX_MS, NativeHold, OWED_HEARTBEAT_MS } from './native-hold.ts';
