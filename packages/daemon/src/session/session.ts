@@ -36,15 +36,17 @@ export const RECONNECT_MAX_MS = 5_000;
 export const REWATCH_BASE_MS = 1_000;
 export const REWATCH_MAX_MS = 60_000;
 /**
- * A batch that only deletes waits this long after the last change before it
- * goes out, merging what follows: a tree being deleted (rm -rf, an unmounting
- * volume) then reaches the mass-deletion guard whole, instead of losing its
- * first files to a leading-edge batch. Deletions are not worth the latency
- * that saves are.
+ * A structural batch — one that only deletes, or that creates directories —
+ * waits this long after the last change before it goes out, merging what
+ * follows. A tree being deleted (rm -rf, an unmounting volume) then reaches
+ * the mass-deletion guard whole instead of losing its first files to a
+ * leading-edge batch, and a tree being written (a checkout, an unpack, a
+ * cp -r) is one batch and one restart even when its first directory came
+ * alone. Saves create no directory and never wait here.
  */
-export const DELETE_SETTLE_MS = 300;
-/** Longest a held deletion waits while changes keep coming. */
-export const DELETE_SETTLE_MAX_MS = 3_000;
+export const SETTLE_MS = 300;
+/** Longest a held batch waits while changes keep coming. */
+export const SETTLE_MAX_MS = 3_000;
 /** When a new directory is listed again after it appeared (see recheckNewDirs). */
 export const NEW_DIR_RECHECK_MS = [300, 1_500] as const;
 /** Smallest gap between two progress events of one sync. */
@@ -256,7 +258,7 @@ export class Session {
         return;
       }
       const ops = this.engine.planPaths(changed);
-      if (ops !== null && ops.length > 0 && ops.every((op) => op.kind === OpKind.DELETE)) {
+      if (ops !== null && ops.length > 0 && (ops.every((op) => op.kind === OpKind.DELETE) || ops.some((op) => op.kind === OpKind.MKDIR))) {
         this.held = { paths: changed, since: performance.now(), timer: null };
         this.armHeld();
         return;
@@ -293,11 +295,11 @@ export class Session {
     }
   }
 
-  /** (Re)starts the settle timer of the held deletion; see DELETE_SETTLE_MS. */
+  /** (Re)starts the settle timer of the held batch; see SETTLE_MS. */
   private armHeld(): void {
     const held = this.held!;
     if (held.timer) clearTimeout(held.timer);
-    const delay = Math.max(0, Math.min(DELETE_SETTLE_MS, held.since + DELETE_SETTLE_MAX_MS - performance.now()));
+    const delay = Math.max(0, Math.min(SETTLE_MS, held.since + SETTLE_MAX_MS - performance.now()));
     held.timer = setTimeout(() => {
       this.queue.run(() => this.releaseHeld()).catch(() => undefined);
     }, delay);
