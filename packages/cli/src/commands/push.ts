@@ -119,9 +119,8 @@ async function pushThroughSession(root: string, args: PushArgs, ctx: CommandCont
     const result = { ...r, durationMs: Math.round(performance.now() - started), session: true };
     if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: r.problems.length === 0, ...result })}\n`);
     else {
-      const what = r.uploaded === 0 && r.deleted === 0 ? 'Already in sync' : `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
-      ctx.stdout.write(`${ctx.style.green('✓')} ${what} in ${formatDuration(result.durationMs)} ${ctx.style.dim('(through the running session)')}\n`);
-      for (const p of r.problems) ctx.stdout.write(`${ctx.style.yellow('!')} ${p.path}: ${p.message} [${p.code}]\n`);
+      const lines = [`${ctx.style.green('✓')} ${summary(r)} in ${formatDuration(result.durationMs)} ${ctx.style.dim('(through the running session)')}`, ...problemLines(r.problems, ctx)];
+      ctx.stdout.write(`${lines.join('\n')}\n`);
     }
     return r.problems.length === 0 ? 0 : 1;
   } finally {
@@ -152,9 +151,18 @@ async function connector(args: PushArgs, dir: string, ctx: CommandContext, start
 function renderPush(r: PushResult, where: string, ctx: CommandContext): string {
   const s = ctx.style;
   const lines: string[] = [];
-  const what = r.uploaded === 0 && r.deleted === 0 ? 'Already in sync' : `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
-  lines.push(`${s.green('✓')} ${what} in ${formatDuration(r.durationMs)} ${s.dim(`→ ${where}`)}`);
+  lines.push(`${s.green('✓')} ${summary(r)} in ${formatDuration(r.durationMs)} ${s.dim(`→ ${where}`)}`);
   lines.push(s.dim(`  ${plural(r.entries, 'entry', 'entries')} in the tree, ${r.hashed} hashed, digest ${r.digest}`));
-  for (const p of r.problems) lines.push(`${s.yellow('!')} ${p.path}: ${p.message} [${p.code}]`);
+  lines.push(...problemLines(r.problems, ctx));
   return `${lines.join('\n')}\n`;
+}
+
+/** What a push did, in a few words. */
+function summary(r: { uploaded: number; deleted: number; bytes: number }): string {
+  if (r.uploaded === 0 && r.deleted === 0) return 'Already in sync';
+  return `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
+}
+
+function problemLines(problems: PushResult['problems'], ctx: CommandContext): string[] {
+  return problems.map((p) => `${ctx.style.yellow('!')} ${p.path}: ${p.message} [${p.code}]`);
 }

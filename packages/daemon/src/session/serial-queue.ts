@@ -5,20 +5,10 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
-  private depth = 0;
 
   run<T>(job: () => Promise<T>): Promise<T> {
-    this.depth++;
     const result = this.tail.then(job, job);
-    this.tail = result.then(
-      () => this.depth--,
-      () => this.depth--,
-    );
+    this.tail = result.catch(() => undefined);
     return result;
-  }
-
-  /** Jobs queued or running. */
-  get pending(): number {
-    return this.depth;
   }
 }

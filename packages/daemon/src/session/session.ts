@@ -12,7 +12,7 @@ import type { BatchingWatcher } from '../watch/index.ts';
 import { watchBatches } from '../watch/index.ts';
 import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import type { BatchProgress } from '../sync/send-batch.ts';
-import { OpKind } from '../sync/batch-ops.ts';
+import { OpKind, type BatchOp } from '../sync/batch-ops.ts';
 import { Fanout } from './fanout.ts';
 import { listChildren, refreshPaths, replaceTree } from './refresh.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -25,8 +25,8 @@ import { SyncEngine, type SyncOutcome } from './sync-engine.ts';
  * Order at start: rules → watcher ready → scan → agent → first sync. The
  * watcher is ready before the scan, so a change made during the scan is seen
  * twice at worst, never missed. Every sync, rescan and reconnect runs on one
- * SerialQueue; watcher batches that arrive while the agent is away are kept
- * as pending paths and sent after the reconnect's full verify.
+ * SerialQueue; watcher batches that arrive while the agent is away update the
+ * local tree only, and the reconnect's full verify sends what differs.
  */
 
 /** First wait before reconnecting to a lost agent; doubles up to the cap. */
@@ -84,7 +84,6 @@ export class Session {
   private agent: LocalAgent | null = null;
   private client: AgentClient | null = null;
   private readonly queue = new SerialQueue();
-  private readonly pending = new Set<string>();
   private readonly unconfirmed = new Set<string>();
   private lastSync: SessionStatus['lastSync'] = null;
   private syncs = 0;
@@ -225,7 +224,6 @@ export class Session {
         .run(async () => {
           if (this.stopping || this.client) return;
           await this.connect();
-          this.pending.clear(); // the full verify covers them
           await this.sync('reconnect', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
         })
         .catch((err) => {
@@ -253,23 +251,16 @@ export class Session {
         this.armHeld();
         return;
       }
-      if (!this.client) {
-        for (const p of changed) this.pending.add(p);
-        return;
-      }
+      // With the agent away the local tree is already up to date; the
+      // reconnect's full verify sends whatever differs.
+      if (!this.client) return;
       const ops = this.engine.planPaths(changed);
       if (ops !== null && ops.length > 0 && (ops.every((op) => op.kind === OpKind.DELETE) || ops.some((op) => op.kind === OpKind.MKDIR))) {
         this.held = { paths: changed, since: performance.now(), timer: null };
         this.armHeld();
         return;
       }
-      if (ops === null) {
-        await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
-      } else if (ops.length > 0) {
-        await this.sync('watch', changed.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
-      } else {
-        this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
-      }
+      await this.sendPlanned(changed, ops);
     })();
   }
 
@@ -308,14 +299,15 @@ export class Session {
   private async releaseHeld(): Promise<void> {
     const held = this.held;
     this.held = null;
-    if (!held || this.stopping) return;
-    if (!this.client) {
-      for (const p of held.paths) this.pending.add(p);
-      return;
-    }
-    const ops = this.engine.planPaths(held.paths);
+    if (!held || this.stopping || !this.client) return;
+    await this.sendPlanned(held.paths, this.engine.planPaths(held.paths));
+  }
+
+  /** Sends planned operations: a full verify when the agent's tree is unknown (null), nothing when the plan is empty. */
+  private async sendPlanned(paths: ReadonlySet<string>, ops: BatchOp[] | null): Promise<void> {
     if (ops === null) await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
-    else if (ops.length > 0) await this.sync('watch', held.paths.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
+    else if (ops.length > 0) await this.sync('watch', paths.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
+    else this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
   }
 
   private async refresh(paths: readonly string[]): Promise<Set<string>> {
