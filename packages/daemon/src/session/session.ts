@@ -14,10 +14,10 @@ import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './
 import type { BatchProgress } from '../sync/send-batch.ts';
 import { OpKind, type BatchOp } from '../sync/batch-ops.ts';
 import { Fanout } from './fanout.ts';
-import { listChildren, refreshPaths, replaceTree } from './refresh.ts';
+import { listChildren, refreshPaths, replaceTree } from '../index/refresh.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { SessionState, type SessionStatus } from './session-state.ts';
-import { SyncEngine, type SyncOutcome } from './sync-engine.ts';
+import { SyncEngine, type SyncOutcome } from '../sync/engine.ts';
 
 /**
  * One project synced to one target, shared by every terminal attached to it.

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError, asSkiffError, loadHasher, type Problem } from '@skiff/protocol';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
-import { SyncEngine } from '../session/sync-engine.ts';
+import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
 

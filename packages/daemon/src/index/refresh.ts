@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { checkRelPath, EntryType, ErrorCode, parentOf, resolveLinkTarget, type Hasher, type Problem } from '@skiff/protocol';
 import type { TreeState } from '../core/tree-state.ts';
 import { GITIGNORE_FILE, ROOT_IGNORE_FILES, type IgnoreMatcher } from '../ignore/index.ts';
-import { HASH_CHUNK_BYTES, hashFileSync, UNHASHED, type IndexEntry } from '../index/index.ts';
+import { UNHASHED, type IndexEntry } from './entry.ts';
+import { HASH_CHUNK_BYTES, hashFileSync } from './hash-file.ts';
 
 /**
  * Brings the live local tree up to date for the paths a watcher reported,

@@ -2,9 +2,9 @@ import { EntryType, ErrorCode, SkiffError, type Entry, type Hasher, type Problem
 import { findMassDeletion } from '../core/mass-deletion.ts';
 import { TreeState } from '../core/tree-state.ts';
 import { UNHASHED, type IndexEntry } from '../index/index.ts';
-import { OpKind, countOps, type BatchOp } from '../sync/batch-ops.ts';
-import { planOps } from '../sync/plan.ts';
-import { sendBatch, type BatchProgress } from '../sync/send-batch.ts';
+import { OpKind, countOps, type BatchOp } from './batch-ops.ts';
+import { planOps } from './plan.ts';
+import { sendBatch, type BatchProgress } from './send-batch.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 
 /**
