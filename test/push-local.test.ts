@@ -62,8 +62,9 @@ describe('skiff push on the local target', () => {
     await chmod(join(project, 'fresh dir ✓', 'tool'), 0o750);
     const result = await push();
     expect(result.inSync).toBe(true);
-    // The edit, the renamed file (sent again: the protocol has no move) and the new tool.
-    expect(result.uploaded).toBe(3);
+    // The edit and the new tool; the renamed file is placed from its old name, its bytes not sent again.
+    expect(result.uploaded).toBe(2);
+    expect(result.copied).toBe(1);
     expect(result.deleted).toBeGreaterThanOrEqual(3); // run.sh, big.bin's old name, assets/
     expect(await compareTrees(project, agentRoot, skipInSource(tree.ignored))).toEqual([]);
   });

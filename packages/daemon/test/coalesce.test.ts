@@ -7,6 +7,9 @@ import {
   LONE_COOL_MS,
   MAX_WAIT_MS,
   QUIET_MS,
+  SETTLE_MS,
+  BUSY_POLL_MS,
+  BUSY_MAX_MS,
   type Decision,
   type Windows,
 } from '../src/core/coalesce.ts';
@@ -274,4 +277,65 @@ describe('Coalescer', () => {
       }
     }
   });
+
+  describe('settling a structural batch', () => {
+    it('flushes the held batch again, settled, once the tree has been quiet for SETTLE_MS', () => {
+      const c = new Coalescer();
+      c.add(['d'], 0);
+      expect(c.tick(LEADING_MS).flush).toEqual(['d']);
+      // The consumer saw a new directory and hands the batch back.
+      expect(c.batchFinished(5, { settle: true })).toEqual({ flush: null, wakeAt: 5 + SETTLE_MS });
+      expect(c.tick(5 + SETTLE_MS)).toEqual({ flush: [], wakeAt: null, settled: true });
+    });
+
+    it('gathers what arrives meanwhile into the settled flush, counting bare activity, bounded by MAX_WAIT_MS', () => {
+      const c = new Coalescer();
+      c.add(['d'], 0);
+      c.tick(LEADING_MS);
+      c.batchFinished(5, { settle: true });
+      expect(c.add(['d/a'], 200).flush).toBeNull();
+      expect(c.add([], 450).flush).toBeNull(); // the tree still moves, paths not yet delivered
+      expect(c.tick(450 + SETTLE_MS - 1).flush).toBeNull();
+      expect(c.add(['d/b'], 700).flush).toBeNull();
+      const d = c.tick(700 + SETTLE_MS);
+      expect(d).toEqual({ flush: ['d/a', 'd/b'], wakeAt: null, settled: true });
+      // A tree that never stops moving is cut at MAX_WAIT_MS after the settle began.
+      const c2 = new Coalescer();
+      c2.add(['x'], 0);
+      c2.tick(LEADING_MS);
+      c2.batchFinished(10, { settle: true });
+      let flushed: string[] | null = null;
+      for (let t = 20; t <= 10 + MAX_WAIT_MS + 100 && flushed === null; t += 100) flushed = c2.add([`p${t}`], t).flush ?? c2.tick(t).flush;
+      expect(flushed).not.toBeNull();
+    });
+
+    it('the flush after a settle is never a lone leading save', () => {
+      const c = new Coalescer();
+      c.add(['d'], 0);
+      c.tick(LEADING_MS);
+      c.batchFinished(5, { settle: true });
+      expect(c.phase(6)).toBe('gathering');
+      expect(c.add(['save.txt'], 6).wakeAt).toBe(6 + SETTLE_MS);
+    });
+  });
+
+  describe('busy: a lock says the tree is being written', () => {
+    it('holds a flush while busy, polling, and flushes once the lock is gone', () => {
+      let busy = true;
+      const c = new Coalescer({}, () => busy);
+      c.add(['a'], 0);
+      expect(c.tick(LEADING_MS)).toEqual({ flush: null, wakeAt: LEADING_MS + BUSY_POLL_MS });
+      expect(c.add(['b'], 400).flush).toBeNull();
+      busy = false;
+      expect(c.tick(400 + QUIET_MS).flush).toEqual(['a', 'b']);
+    });
+
+    it('gives up on a lock held longer than BUSY_MAX_MS (a stale one)', () => {
+      const c = new Coalescer({}, () => true);
+      c.add(['a'], 0);
+      expect(c.tick(BUSY_MAX_MS - 1).flush).toBeNull();
+      expect(c.tick(BUSY_MAX_MS).flush).toEqual(['a']);
+    });
+  });
 });
+

@@ -18,4 +18,15 @@ describe('findMassDeletion', () => {
   ])('%s', (_name, remote, roots, localFiles, expected) => {
     expect(findMassDeletion(remote as Map<string, Entry>, roots as string[], localFiles as number)).toEqual(expected);
   });
+
+  it('a file whose content the plan writes elsewhere is moved, not deleted: moving the whole tree never trips', () => {
+    const hashOf = (i: number) => i.toString(16).padStart(16, '0');
+    const remote = new Map<string, Entry>([['src', dir('src')]]);
+    for (let i = 0; i < 100; i++) remote.set(`src/f${i}`, { ...file(`src/f${i}`), hash: hashOf(i) });
+    const all = new Set(Array.from({ length: 100 }, (_, i) => hashOf(i)));
+    expect(findMassDeletion(remote, ['src'], 100, all)).toBeNull();
+    // Only 5 of them moved, the rest are gone: still a disaster.
+    const five = new Set(Array.from({ length: 5 }, (_, i) => hashOf(i)));
+    expect(findMassDeletion(remote, ['src'], 5, five)).toEqual({ deleted: 95, total: 100 });
+  });
 });

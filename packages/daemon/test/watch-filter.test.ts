@@ -63,7 +63,8 @@ describe('toWirePath', () => {
     { path: '/r/', want: null },
     { path: '/rother/a.txt', want: null },
     { path: '/elsewhere/a.txt', want: null },
-    { path: '/r/back\\slash', want: null },
+    // Passed on as it is: the refresh reports it as a problem with its code.
+    { path: '/r/back\\slash', want: 'back\\slash' },
   ])('$path -> $want', ({ path, want }) => {
     expect(toWirePath('/r', path)).toBe(want);
   });

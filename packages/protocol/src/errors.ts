@@ -35,6 +35,10 @@ export const ErrorCode = {
   /** A sync would delete (nearly) everything the agent holds; it needs --force. */
   MASS_DELETION: 'SKIFF_E_MASS_DELETION',
   UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
+  /** A COPY whose source no longer holds the expected content on the agent: the daemon sends the bytes instead. */
+  COPY_SOURCE: 'SKIFF_E_COPY_SOURCE',
+  /** A file name whose bytes are not UTF-8: the wire carries UTF-8 paths only. */
+  PATH_NOT_UTF8: 'SKIFF_E_PATH_NOT_UTF8',
   INTERNAL: 'SKIFF_E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

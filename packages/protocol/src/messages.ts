@@ -9,7 +9,7 @@ import type { ErrorCode } from './errors.ts';
  *   agent → HELLO (its version, root, capabilities, manifest digest)
  *   daemon → HELLO (its version); a mismatch ends the session with ERROR
  *   daemon → INVENTORY_REQUEST when the digests differ; agent → INVENTORY pages
- *   daemon → BATCH_BEGIN, FILE/SYMLINK/MKDIR/DELETE..., COMMIT
+ *   daemon → BATCH_BEGIN, FILE/COPY/SYMLINK/MKDIR/DELETE..., COMMIT
  *   agent → APPLIED (per-path problems, new digest)
  *   agent → APP_STATUS and LOG whenever the app changes or prints
  */
@@ -27,6 +27,8 @@ export const Kind = {
   ERROR: 11,
   APP_STATUS: 12,
   LOG: 13,
+  /** 14 is reserved for APP_SPEC. */
+  COPY: 15,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -76,6 +78,25 @@ export interface FileHeader {
   /** xxhash64 of the whole content; recorded by the agent as sent. */
   hash: string;
   offset: number;
+}
+
+/**
+ * A file whose content the agent already holds at another path: a file moved
+ * or renamed in the project travels as this, not as its bytes. The agent
+ * places a copy of `from` at `path` (temporary name, then rename, as for
+ * FILE) when `from` still holds content of `hash` and `size`; otherwise the
+ * path is a Problem with SKIFF_E_COPY_SOURCE and the daemon sends the bytes.
+ * `from` itself is untouched: its DELETE, when the move removed it, comes at
+ * commit like any other.
+ */
+export interface CopyHeader {
+  batch: number;
+  path: string;
+  from: string;
+  size: number;
+  mode: number;
+  mtime: number;
+  hash: string;
 }
 
 export interface SymlinkHeader {
@@ -172,6 +193,7 @@ export interface HeaderOf {
   [Kind.ERROR]: ErrorHeader;
   [Kind.APP_STATUS]: AppStatusHeader;
   [Kind.LOG]: LogHeader;
+  [Kind.COPY]: CopyHeader;
 }
 
 /** A decoded frame, discriminated on kind. */

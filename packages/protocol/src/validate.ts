@@ -63,6 +63,11 @@ const CHECKS: Record<number, Check[]> = {
     fields({ batch: isCount, size: isCount, mode: isMode, mtime: isTime, offset: isCount, hash: (v) => typeof v === 'string' && HASH_RE.test(v) }),
     path,
   ],
+  [Kind.COPY]: [
+    fields({ batch: isCount, size: isCount, mode: isMode, mtime: isTime, hash: (v) => typeof v === 'string' && HASH_RE.test(v) }),
+    path,
+    (h) => checkRelPath(h.from),
+  ],
   [Kind.SYMLINK]: [fields({ batch: isCount, mtime: isTime, target: str }), path, (h) => checkLinkTarget(h.path as string, h.target)],
   [Kind.MKDIR]: [fields({ batch: isCount, mode: isMode }), path],
   [Kind.DELETE]: [fields({ batch: isCount }), path],

@@ -7,6 +7,8 @@ export const Capability = {
   /** Files are written to a temporary name and renamed into place. */
   ATOMIC_WRITE: 'atomic-write',
   SYMLINKS: 'symlinks',
+  /** The agent takes COPY frames: moved files travel without their bytes. */
+  COPY: 'copy',
   /** The agent supervises an app and streams its status and logs. */
   SUPERVISOR: 'supervisor',
 } as const;

@@ -5,6 +5,7 @@ import {
   SkiffError,
   checkLinkTarget,
   parentOf,
+  type CopyHeader,
   type DeleteHeader,
   type FileHeader,
   type MkdirHeader,
@@ -14,6 +15,7 @@ import {
 import type { Manifest } from '../manifest/manifest.ts';
 import { PERMISSION_BITS, dirEntry, linkEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
+import { copyWithinRoot } from './copy.ts';
 import { applyDeletes } from './deletes.ts';
 import type { FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
@@ -23,7 +25,7 @@ import { isReservedPath, tempName } from './temp-name.ts';
 import { TreeGuard } from './tree-guard.ts';
 
 /**
- * One batch being applied: the FILE, SYMLINK, MKDIR and DELETE frames between
+ * One batch being applied: the FILE, COPY, SYMLINK, MKDIR and DELETE frames between
  * BATCH_BEGIN and COMMIT.
  *
  * Two kinds of failure, kept apart:
@@ -105,6 +107,16 @@ export class Batch {
       );
     }
     this.attempt(h.path, 'write', () => this.append(f, payload));
+  }
+
+  /** A file whose content the root holds at another path (see copy.ts). */
+  copy(h: CopyHeader): void {
+    this.drop(h.path);
+    if (this.refuseReserved(h.path)) return;
+    this.attempt(h.path, 'copy', () => {
+      copyWithinRoot(this.ctx, h);
+      this.wrote(h.path, 0);
+    });
   }
 
   symlink(h: SymlinkHeader): void {

@@ -25,6 +25,9 @@ export type FsOps = Pick<
   | 'lutimesSync'
   | 'rmSync'
   | 'readdirSync'
+  | 'linkSync'
+  | 'readSync'
+  | 'constants'
 >;
 
 export const realFs: FsOps = nodeFs;

@@ -70,7 +70,7 @@ export const HEARTBEAT_MS = 30_000;
 const MAX_CLOSE_REASON = 120;
 
 export const AGENT_SOFTWARE = `skiff-agent/${SKIFF_VERSION}`;
-export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS];
+export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY];
 
 export class Session {
   private state: SessionState = SessionState.AWAITING_HELLO;
@@ -182,6 +182,8 @@ export class Session {
         return;
       case Kind.FILE:
         return this.openBatch(frame.header.batch, 'FILE').file(frame.header, frame.payload);
+      case Kind.COPY:
+        return this.openBatch(frame.header.batch, 'COPY').copy(frame.header);
       case Kind.SYMLINK:
         return this.openBatch(frame.header.batch, 'SYMLINK').symlink(frame.header);
       case Kind.MKDIR:

@@ -34,12 +34,35 @@
  * paths, and a storm is recognised inside LEADING_MS even though its paths
  * arrive later. Bare activity never starts anything on its own.
  *
+ * Settling. The consumer looks at what a flushed batch does, and a batch
+ * that only deletes, or that creates directories, is structural: a tree
+ * being removed (rm -rf, an unmounting volume) or written (a checkout, an
+ * unpack, a cp -r) whose first part came alone. Such a batch is handed back
+ * with `batchFinished(now, { settle: true })`: the consumer keeps what it
+ * already learnt, and the coalescer flushes again (possibly with no new
+ * paths, `settled` set) only once the tree has been quiet for SETTLE_MS,
+ * counting every activity, paths or bare, or MAX_WAIT_MS after the settle
+ * began. So the whole tree change is one batch and one restart, and a
+ * progressive delete reaches the mass-deletion guard whole. A save creates
+ * no directory and never settles.
+ *
+ * Busy. A `busy()` callback (the project's git index lock held: a checkout
+ * is writing the tree) postpones any flush, polled every BUSY_POLL_MS, for
+ * at most BUSY_MAX_MS after the first pending change: a checkout is one
+ * batch even when it pauses longer than QUIET_MS on a loaded machine.
+ *
  * Invariants: at most one batch is in flight (a flush marks it, and
  * `batchFinished` ends it); every path added is flushed exactly once after
  * its last add (a path is a set member, so create + delete + create of one
  * path is one entry: the caller rescans the paths, it needs no kinds);
  * flushed paths are distinct and sorted.
  */
+
+/**
+ * @parcel/watcher's own debounce: it delivers a burst once the tree has been
+ * quiet this long. The windows below are derived from it.
+ */
+export const NATIVE_DEBOUNCE_MS = 50;
 
 /** Leading window: a lone change is sent this long after it arrived. */
 export const LEADING_MS = 3;
@@ -51,7 +74,7 @@ export const LEADING_MAX_PATHS = 8;
  * even when the writer (git, npm) or the daemon is descheduled for a moment
  * on a loaded two-core machine.
  */
-export const QUIET_MS = 150;
+export const QUIET_MS = 3 * NATIVE_DEBOUNCE_MS;
 /**
  * Upper bound on how long a pending change waits while the tree keeps
  * moving. A storm longer than this is split into batches of this length, so
@@ -77,7 +100,18 @@ export const COOL_MS = 250;
  * the next save opens its own leading window at once, so saving twice in a
  * row costs no QUIET_MS wait.
  */
-export const LONE_COOL_MS = 60;
+export const LONE_COOL_MS = NATIVE_DEBOUNCE_MS + 10;
+
+/**
+ * Quiet that ends a settling (structural) batch: longer than QUIET_MS, since
+ * a tree being removed or unpacked by a tool that pauses (npm between
+ * packages, rm between large directories) must still arrive whole.
+ */
+export const SETTLE_MS = 6 * NATIVE_DEBOUNCE_MS;
+/** How often a flush postponed by `busy()` looks again. */
+export const BUSY_POLL_MS = 25;
+/** Longest a flush waits on `busy()`, from the first pending change; past it a stale lock is ignored. */
+export const BUSY_MAX_MS = 10_000;
 
 export interface Windows {
   leadingMs: number;
@@ -87,6 +121,9 @@ export interface Windows {
   maxWaitMs: number;
   coolMs: number;
   loneCoolMs: number;
+  settleMs: number;
+  busyPollMs: number;
+  busyMaxMs: number;
 }
 
 export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
@@ -96,6 +133,9 @@ export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
   maxWaitMs: MAX_WAIT_MS,
   coolMs: COOL_MS,
   loneCoolMs: LONE_COOL_MS,
+  settleMs: SETTLE_MS,
+  busyPollMs: BUSY_POLL_MS,
+  busyMaxMs: BUSY_MAX_MS,
 });
 
 export const CoalescePhase = {
@@ -107,8 +147,13 @@ export const CoalescePhase = {
 export type CoalescePhase = (typeof CoalescePhase)[keyof typeof CoalescePhase];
 
 export interface Decision {
-  /** Paths to send now (distinct, sorted), or null. A flush starts a batch. */
+  /**
+   * Paths to send now (distinct, sorted), or null. A flush starts a batch;
+   * after a settle it may be empty (nothing new came, the held batch is due).
+   */
   flush: string[] | null;
+  /** The flush ends a settle: the consumer sends what it held plus `flush`, and never settles it again. */
+  settled?: boolean;
   /** When to call `tick` next, or null when no timer is needed. */
   wakeAt: number | null;
 }
@@ -126,9 +171,13 @@ export class Coalescer {
   private inFlight = false;
   /** Whether the last flush was storm-sized (more than leadingMaxPaths paths). */
   private lastFlushWasStorm = false;
+  /** When the batch handed back for settling was handed back, or null. */
+  private settlingSince: number | null = null;
+  private readonly busy: () => boolean;
 
-  constructor(windows: Partial<Windows> = {}) {
+  constructor(windows: Partial<Windows> = {}, busy: () => boolean = () => false) {
     this.windows = { ...DEFAULT_WINDOWS, ...windows };
+    this.busy = busy;
     for (const [name, value] of Object.entries(this.windows)) {
       if (!Number.isFinite(value) || value < 0) throw new RangeError(`coalescing window ${name} must be >= 0, got ${value}`);
     }
@@ -162,10 +211,18 @@ export class Coalescer {
     return this.decide(now);
   }
 
-  /** Ends the batch that the last flush started. */
-  batchFinished(now: number): Decision {
+  /**
+   * Ends the batch that the last flush started. With `settle`, the consumer
+   * holds that batch back (see "Settling" above) and is flushed again when
+   * it is due.
+   */
+  batchFinished(now: number, opts: { settle?: boolean } = {}): Decision {
     this.inFlight = false;
     this.lastBatchEndAt = now;
+    if (opts.settle) {
+      this.settlingSince = now;
+      this.lastActivityAt = Math.max(this.lastActivityAt, now);
+    }
     return this.decide(now);
   }
 
@@ -179,7 +236,7 @@ export class Coalescer {
 
   phase(now: number): CoalescePhase {
     if (this.leadingUntil !== null) return CoalescePhase.LEADING;
-    if (this.pending.size > 0) return CoalescePhase.GATHERING;
+    if (this.pending.size > 0 || this.settlingSince !== null) return CoalescePhase.GATHERING;
     if (this.inFlight) return CoalescePhase.HOT;
     const hot = this.lastFlushWasStorm
       ? now - Math.max(this.lastActivityAt, this.lastBatchEndAt) < this.windows.coolMs
@@ -188,20 +245,34 @@ export class Coalescer {
   }
 
   private decide(now: number): Decision {
-    if (this.inFlight || this.pending.size === 0) return NOTHING;
+    if (this.inFlight) return NOTHING;
+    if (this.settlingSince !== null) {
+      const due = Math.min(this.lastActivityAt + Math.max(this.windows.quietMs, this.windows.settleMs), this.settlingSince + this.windows.maxWaitMs);
+      return now >= due ? this.flushIfIdle(now) : { flush: null, wakeAt: due };
+    }
+    if (this.pending.size === 0) return NOTHING;
     if (this.leadingUntil !== null) {
-      return now >= this.leadingUntil ? this.flush() : { flush: null, wakeAt: this.leadingUntil };
+      return now >= this.leadingUntil ? this.flushIfIdle(now) : { flush: null, wakeAt: this.leadingUntil };
     }
     const due = Math.min(this.lastActivityAt + this.windows.quietMs, this.firstPendingAt + this.windows.maxWaitMs);
-    return now >= due ? this.flush() : { flush: null, wakeAt: due };
+    return now >= due ? this.flushIfIdle(now) : { flush: null, wakeAt: due };
+  }
+
+  /** Flushes unless `busy()` says the tree is still being written, within BUSY_MAX_MS of the first pending change. */
+  private flushIfIdle(now: number): Decision {
+    const since = this.pending.size > 0 ? Math.min(this.firstPendingAt, this.settlingSince ?? Infinity) : (this.settlingSince ?? now);
+    if (now - since < this.windows.busyMaxMs && this.busy()) return { flush: null, wakeAt: now + this.windows.busyPollMs };
+    return this.flush();
   }
 
   private flush(): Decision {
     const paths = [...this.pending].sort();
-    this.lastFlushWasStorm = paths.length > this.windows.leadingMaxPaths;
+    const settled = this.settlingSince !== null;
+    this.lastFlushWasStorm = settled || paths.length > this.windows.leadingMaxPaths;
     this.pending.clear();
     this.leadingUntil = null;
+    this.settlingSince = null;
     this.inFlight = true;
-    return { flush: paths, wakeAt: null };
+    return settled ? { flush: paths, wakeAt: null, settled: true } : { flush: paths, wakeAt: null };
   }
 }

@@ -86,7 +86,8 @@ function pairRenames(deleted: Entry[], created: Entry[]): { renamed: RenamedEntr
   const key = (e: Entry) => `${e.hash}:${e.size}`;
   const candidates = new Map<string, Entry[]>();
   for (const e of deleted) {
-    if (e.type !== EntryType.FILE || e.size < MIN_RENAME_BYTES) continue;
+    // An unread file (hash '') says nothing about its content.
+    if (e.type !== EntryType.FILE || e.size < MIN_RENAME_BYTES || e.hash === '') continue;
     const list = candidates.get(key(e));
     if (list) list.push(e);
     else candidates.set(key(e), [e]);

@@ -8,9 +8,12 @@ import { EntryType, parentOf, type Entry } from '@skiff/protocol';
  * copy, which may be the last one. Pure.
  *
  * It trips when the agent holds at least MASS_DELETION_MIN_FILES files and
- * the plan deletes at least MASS_DELETION_FRACTION of them (files moved
- * elsewhere in the tree are not deletions), or when the project holds no
- * file at all while the agent does.
+ * the plan deletes at least MASS_DELETION_FRACTION of them, or when the
+ * project holds no file at all while the agent does. A file whose content
+ * the same plan writes elsewhere (`keptHashes`: a move or rename, even of
+ * the whole tree, src/ → app/src/) is not a deletion. The caller passes the
+ * agent's tree without the paths the project ignores: those are never
+ * deleted, so they count neither way.
  */
 export const MASS_DELETION_MIN_FILES = 10;
 export const MASS_DELETION_FRACTION = 0.9;
@@ -20,8 +23,17 @@ export interface MassDeletion {
   total: number;
 }
 
-/** `deleteRoots`: the paths the plan deletes (a directory takes its subtree); `localFiles`: files in the project. */
-export function findMassDeletion(remote: ReadonlyMap<string, Entry>, deleteRoots: readonly string[], localFiles: number): MassDeletion | null {
+/**
+ * `deleteRoots`: the paths the plan deletes (a directory takes its subtree);
+ * `localFiles`: files in the project; `keptHashes`: the content hashes the
+ * plan writes, so a deleted file whose content lives on is a move.
+ */
+export function findMassDeletion(
+  remote: ReadonlyMap<string, Entry>,
+  deleteRoots: readonly string[],
+  localFiles: number,
+  keptHashes: ReadonlySet<string> = new Set(),
+): MassDeletion | null {
   let total = 0;
   for (const e of remote.values()) if (e.type === EntryType.FILE) total++;
   if (total === 0) return null;
@@ -30,7 +42,7 @@ export function findMassDeletion(remote: ReadonlyMap<string, Entry>, deleteRoots
   const roots = new Set(deleteRoots);
   let deleted = 0;
   for (const e of remote.values()) {
-    if (e.type !== EntryType.FILE) continue;
+    if (e.type !== EntryType.FILE || keptHashes.has(e.hash)) continue;
     for (let p = e.path; p !== ''; p = parentOf(p)) {
       if (roots.has(p)) {
         deleted++;

@@ -8,6 +8,12 @@ import type { IgnoreMatcher } from '../ignore/index.ts';
  */
 export interface IndexEntry extends Entry {
   ino: number;
+  /**
+   * Names of a file with more than one (hard links), as lstat saw it; absent
+   * for the usual one. A write through one name changes every other, which
+   * no watcher event reports: see index/refresh.ts. Not saved in the index.
+   */
+  nlink?: number;
 }
 
 /**

@@ -1,27 +1,37 @@
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { checkRelPath, EntryType, ErrorCode, parentOf, resolveLinkTarget, type Hasher, type Problem } from '@skiff/protocol';
+import { checkRelPath, EntryType, parentOf, type Hasher, type Problem } from '@skiff/protocol';
 import type { TreeState } from '../core/tree-state.ts';
 import { GITIGNORE_FILE, ROOT_IGNORE_FILES, type IgnoreMatcher } from '../ignore/index.ts';
-import { UNHASHED, type IndexEntry } from './entry.ts';
+import { type IndexEntry } from './entry.ts';
 import { HASH_CHUNK_BYTES, hashFileSync } from './hash-file.ts';
+import { entryFromStat, ioProblem, notUtf8Problem } from './stat-entry.ts';
+import { isVanished } from './vanished.ts';
 
 /**
  * Brings the live local tree up to date for the paths a watcher reported,
- * touching the disk for those paths only (plus the contents of a directory
- * that appeared). A file keeps its hash when size, mtime and inode did not
- * change. Returns every path whose entry changed — the input of the next
- * batch — or `rulesChanged` when an ignore file moved, in which case the
- * caller rescans the tree (a rule may include or exclude anything).
+ * touching the disk for those paths only. The watcher owns completeness
+ * (it lists what a new directory holds, see watch/new-dirs.ts); this owns
+ * what each path now is, through the same entryFromStat as the scan.
+ *
+ * Returns every path whose entry changed — the input of the next batch —
+ * the problems found (a name the wire cannot carry, an unreadable file),
+ * and the paths looked at, so that a problem reported earlier for one of
+ * them can be dropped; or `rulesChanged` when an ignore file moved, in which
+ * case the caller rescans the tree (a rule may include or exclude anything).
+ *
+ * Hard links: a write through one name of a file changes every other name,
+ * and only the name written through gets an event. So when a file with
+ * several names changed, every other path with its inode is refreshed too.
  *
  * Synchronous fs calls on purpose: a save touches one or two paths, and a
  * thread-pool round trip per call would cost more than the calls.
  */
 export interface RefreshResult {
   changed: Set<string>;
-  /** Directories that appeared: listed now, and worth listing again (see Session.recheckNewDirs). */
-  newDirs: string[];
   problems: Problem[];
+  /** Paths examined: any earlier problem of theirs is now either gone or in `problems`. */
+  examined: Set<string>;
   rulesChanged: boolean;
 }
 
@@ -31,77 +41,62 @@ export function touchesIgnoreRules(path: string): boolean {
   return path.endsWith(`/${GITIGNORE_FILE}`) || path === GITIGNORE_FILE || ROOT_RULE_FILES.has(path);
 }
 
-/** The paths of what `dir` holds now (its direct children), for a re-listing. */
-export function listChildren(root: string, dir: string): string[] {
-  return safeReaddir(join(root, dir)).map((name) => `${dir}/${name}`);
-}
-
 export function refreshPaths(root: string, paths: readonly string[], local: TreeState<IndexEntry>, matcher: IgnoreMatcher, hasher: Hasher): RefreshResult {
-  const result: RefreshResult = { changed: new Set(), newDirs: [], problems: [], rulesChanged: false };
+  const result: RefreshResult = { changed: new Set(), problems: [], examined: new Set(), rulesChanged: false };
   if (paths.some(touchesIgnoreRules)) {
     result.rulesChanged = true;
     return result;
   }
   const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const linkedInodes = new Set<number>();
+
   const refresh = (path: string): void => {
-    if (checkRelPath(path) !== null) return;
-    let st: Stats;
-    try {
-      st = lstatSync(join(root, path));
-    } catch {
+    if (result.examined.has(path)) return;
+    result.examined.add(path);
+    const abs = join(root, path);
+    const invalid = checkRelPath(path);
+    if (invalid) {
+      // Reported while it exists; once it is renamed or removed, its problem goes with it.
       removed(path);
+      if (lstatSync(abs, { throwIfNoEntry: false }) !== undefined) result.problems.push({ path, code: invalid.code, message: `${invalid.message}; it is not synced` });
       return;
     }
-    const isDir = st.isDirectory();
-    if (matcher.isIgnored(path, isDir) || !parentsPresent(path)) {
+    let st: Stats;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      removed(path);
+      const bad = isVanished(err) ? notUtf8Problem(root, path) : ioProblem(path, 'stat', err);
+      if (bad) result.problems.push(bad);
+      return;
+    }
+    if (matcher.isIgnored(path, st.isDirectory()) || !parentsPresent(path)) {
       removed(path);
       return;
     }
     const before = local.get(path);
-    const base = { path, mtime: st.mtimeMs, mode: st.mode & 0o777, ino: st.ino };
-    let entry: IndexEntry;
-    if (isDir) {
-      entry = { ...base, type: EntryType.DIR, size: 0, hash: '' };
-    } else if (st.isFile()) {
-      if (before?.type === EntryType.FILE && before.hash !== UNHASHED && before.size === st.size && before.mtime === st.mtimeMs && before.ino === st.ino && before.mode === base.mode) return;
-      try {
-        const { hash, size } = hashFileSync(join(root, path), hasher, buffer, st.size);
-        entry = { ...base, type: EntryType.FILE, size, hash };
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') removed(path);
-        else result.problems.push({ path, code: ErrorCode.IO, message: `cannot read ${path}: ${(err as Error).message}` });
-        return;
-      }
-    } else if (st.isSymbolicLink()) {
-      let target: string;
-      try {
-        target = readlinkSync(join(root, path));
-      } catch {
-        removed(path);
-        return;
-      }
-      if (resolveLinkTarget(path, target) === null) {
-        result.problems.push({ path, code: ErrorCode.SYMLINK_ESCAPE, message: `symlink ${path} points outside the project (${target}); it is not synced` });
-        removed(path);
-        return;
-      }
-      entry = { ...base, type: EntryType.SYMLINK, size: Buffer.byteLength(target), hash: '', target };
-    } else {
-      result.problems.push({ path, code: ErrorCode.UNSUPPORTED_FILE, message: `${path} is a socket, FIFO or device; it is not synced` });
+    const verdict = entryFromStat(abs, path, st, before);
+    if (verdict.kind !== 'entry') {
       removed(path);
+      if (verdict.kind === 'problem') result.problems.push(verdict.problem);
       return;
+    }
+    let entry = verdict.entry;
+    if (verdict.needsHash) {
+      try {
+        const { hash, size } = hashFileSync(abs, hasher, buffer, st.size);
+        entry = { ...entry, size, hash };
+      } catch (err) {
+        if (isVanished(err)) removed(path);
+        else result.problems.push(ioProblem(path, 'read', err));
+        return;
+      }
     }
     if (before && before.type !== entry.type) local.deleteTree(path).forEach((e) => result.changed.add(e.path));
     if (!before || entryDiffers(before, entry)) {
       local.set(entry);
       result.changed.add(path);
-    }
-    // A directory that appeared may have arrived whole (moved in, unpacked):
-    // its contents are listed here rather than trusted to come as events.
-    if (isDir && before?.type !== EntryType.DIR) {
-      result.newDirs.push(path);
-      for (const name of safeReaddir(join(root, path))) refresh(`${path}/${name}`);
+      if (entry.nlink !== undefined && (before?.hash !== entry.hash || before?.size !== entry.size)) linkedInodes.add(entry.ino);
     }
   };
 
@@ -111,7 +106,7 @@ export function refreshPaths(root: string, paths: readonly string[], local: Tree
 
   // A path whose parent directory is not in the tree is ignored or gone: an
   // event for it must not resurrect it. A parent not seen yet is looked at
-  // first (which lists it, and so this path, when it is a new directory).
+  // first.
   const parentsPresent = (path: string): boolean => {
     const parent = parentOf(path);
     if (parent === '') return true;
@@ -120,19 +115,17 @@ export function refreshPaths(root: string, paths: readonly string[], local: Tree
   };
 
   for (const path of paths) refresh(path);
+  // The other names of files that changed through one of theirs: O(tree),
+  // paid only when a multiply-linked file changed.
+  if (linkedInodes.size > 0) {
+    const siblings = [...local.values()].filter((e) => e.type === EntryType.FILE && linkedInodes.has(e.ino) && !result.examined.has(e.path));
+    for (const e of siblings) refresh(e.path);
+  }
   return result;
 }
 
 function entryDiffers(a: IndexEntry, b: IndexEntry): boolean {
   return a.type !== b.type || a.size !== b.size || a.hash !== b.hash || a.mode !== b.mode || a.target !== b.target || a.mtime !== b.mtime || a.ino !== b.ino;
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 /** Makes `local` equal `next` (a fresh scan) and returns the paths that changed. O(tree). */

@@ -1,9 +1,7 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  checkLinkTarget,
   checkRelPath,
-  EntryType,
   ErrorCode,
   loadHasher,
   MAX_PATH_BYTES,
@@ -12,12 +10,15 @@ import {
   type Problem,
 } from '@skiff/protocol';
 import { createIgnoreMatcher, GITIGNORE_FILE, readRootIgnore, type IgnoreMatcher } from '../ignore/index.ts';
-import { UNHASHED, type IndexEntry, type ScanResult } from './entry.ts';
-import { HASH_CHUNK_BYTES, hashFile, hashFileSync, type FileHash } from './hash-file.ts';
+import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
+import { type IndexEntry, type ScanResult } from './entry.ts';
+import { HASH_CHUNK_BYTES, hashFile, hashFileSync } from './hash-file.ts';
+import { entryFromStat, ioProblem, notUtf8Problem } from './stat-entry.ts';
+import { isVanished } from './vanished.ts';
 
 /**
- * The walk makes its system calls synchronously, in slices of at most this
- * many milliseconds, and yields to the event loop between slices.
+ * The walk makes its system calls synchronously, in slices of SLICE_MS
+ * (util/time-slicer.ts), and yields to the event loop between slices.
  *
  * Why not one promise per lstat: on the reference tree (50,000 files, 4,000
  * directories, tmpfs, 2 cores) the walk took 2.2 s with fs.promises.lstat for
@@ -28,7 +29,7 @@ import { HASH_CHUNK_BYTES, hashFile, hashFileSync, type FileHash } from './hash-
  * keeps the daemon answering its sockets and timers meanwhile: no stretch of
  * blocking work is longer than a slice plus one system call.
  */
-export const SCAN_SLICE_MS = 8;
+export const SCAN_SLICE_MS = SLICE_MS;
 
 /**
  * Files larger than one hash chunk are read asynchronously instead, this many
@@ -58,13 +59,6 @@ export interface ScanOptions {
   deferHash?: boolean;
 }
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-/** Errors that mean the path changed under the walk: it is left out, silently. */
-const VANISHED = new Set(['ENOENT', 'ENOTDIR', 'EINVAL', 'EISDIR']);
-
 /** A path of at most this many UTF-16 code units is within MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
 const SURELY_SHORT_PATH = Math.floor(MAX_PATH_BYTES / 3);
 
@@ -79,8 +73,6 @@ function checkChildPath(rel: string, name: string): SkiffError | null {
   if (rel.length <= SURELY_SHORT_PATH && checkRelPath(name) === null) return null;
   return checkRelPath(rel);
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Walks `root` and returns the entries that are not ignored.
@@ -136,7 +128,7 @@ class Walk {
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   private readonly largeBuffers: Buffer[] = [];
   private readonly largeInFlight = new Set<Promise<void>>();
-  private sliceStart = performance.now();
+  private readonly slicer = new TimeSlicer(SCAN_SLICE_MS);
 
   constructor(
     private readonly root: string,
@@ -170,19 +162,11 @@ class Walk {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
-  private problem(path: string, code: ErrorCode, message: string): void {
-    this.problems.push({ path, code, message });
-  }
-
-  private ioProblem(path: string, what: string, err: unknown): void {
-    this.problem(path, ErrorCode.IO, `cannot ${what} ${JSON.stringify(path)}: ${(err as Error).message}`);
-  }
-
   private list(dir: string): Dirent[] | null {
     try {
       return readdirSync(this.abs(dir), { withFileTypes: true });
     } catch (err) {
-      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(dir, 'list directory', err);
+      if (!isVanished(err)) this.problems.push(ioProblem(dir, 'list directory', err));
       return null;
     }
   }
@@ -203,11 +187,11 @@ class Walk {
     try {
       this.matcher.addGitignore(dir, readFileSync(this.abs(rel), 'utf8'));
     } catch (err) {
-      if (VANISHED.has(errnoOf(err) ?? '')) {
+      if (isVanished(err)) {
         this.matcher.removeGitignore(dir);
         return true;
       }
-      this.ioProblem(rel, 'read', err);
+      this.problems.push(ioProblem(rel, 'read', err));
       return false;
     }
     return true;
@@ -220,80 +204,60 @@ class Walk {
       if (this.matcher.isIgnored(rel, listedAsDir)) continue;
       const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, dirent.name);
       if (pathError) {
-        this.problem(rel, pathError.code, pathError.message);
+        this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
         continue;
       }
       let st: Stats | undefined;
       try {
         st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
       } catch (err) {
-        if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'stat', err);
+        if (!isVanished(err)) this.problems.push(ioProblem(rel, 'stat', err));
         continue;
       }
-      if (st === undefined) continue;
+      if (st === undefined) {
+        const bad = notUtf8Problem(this.root, rel);
+        if (bad) this.problems.push(bad);
+        continue;
+      }
       // Replaced by another type since the listing: the rules may differ.
       if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) continue;
 
-      if (st.isFile()) {
-        if (!this.file(rel, st)) await this.hashLarge(rel, st);
+      const verdict = entryFromStat(this.abs(rel), rel, st, this.previous?.get(rel));
+      if (verdict.kind === 'problem') this.problems.push(verdict.problem);
+      else if (verdict.kind === 'entry') {
+        const { entry } = verdict;
+        if (!verdict.needsHash) {
+          if (entry.hash !== '') this.reused++;
+          this.entries.set(rel, entry);
+          if (st.isDirectory()) this.pending.push(rel);
+        } else if (this.deferHash) this.entries.set(rel, entry);
+        else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
+        else await this.hashLarge(entry);
       }
-      else if (st.isDirectory()) {
-        this.entries.set(rel, { path: rel, type: EntryType.DIR, size: 0, mtime: st.mtimeMs, mode: st.mode & 0o777, hash: '', ino: st.ino });
-        this.pending.push(rel);
-      } else if (st.isSymbolicLink()) this.symlink(rel, st);
-      else this.problem(rel, ErrorCode.UNSUPPORTED_FILE, `${JSON.stringify(rel)} is a socket, FIFO or device, which cannot be synced`);
-
-      if (performance.now() - this.sliceStart >= SCAN_SLICE_MS) {
-        await yieldToEventLoop();
-        this.sliceStart = performance.now();
-      }
+      await this.slicer.maybeYield();
     }
   }
 
-  /**
-   * Records a file whose hash is reused or small enough to compute in the
-   * slice (or that vanished); returns false, recording nothing, for a large
-   * file, which the caller hands to hashLarge.
-   */
-  private file(rel: string, st: Stats): boolean {
-    const prev = this.previous?.get(rel);
-    if (prev && prev.type === EntryType.FILE && prev.hash !== UNHASHED && prev.size === st.size && prev.mtime === st.mtimeMs && prev.ino === st.ino) {
-      this.reused++;
-      this.record(rel, st, { hash: prev.hash, size: st.size });
-      return true;
-    }
-    if (this.deferHash) {
-      this.record(rel, st, { hash: UNHASHED, size: st.size });
-      return true;
-    }
-    if (st.size > HASH_CHUNK_BYTES) return false;
-    let content: FileHash;
+  /** Hashes a file of at most one chunk within the slice. */
+  private hashSmall(entry: IndexEntry): void {
     try {
-      content = hashFileSync(this.abs(rel), this.hasher, this.buffer, st.size);
+      const content = hashFileSync(this.abs(entry.path), this.hasher, this.buffer, entry.size);
+      this.recordHashed(entry, content.hash, content.size);
     } catch (err) {
-      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'read', err);
-      return true;
+      if (!isVanished(err)) this.problems.push(ioProblem(entry.path, 'read', err));
     }
-    this.hashed++;
-    this.bytesHashed += content.size;
-    this.record(rel, st, content);
-    return true;
   }
 
   /** Starts hashing a large file once a slot is free; the walk goes on meanwhile. */
-  private async hashLarge(rel: string, st: Stats): Promise<void> {
+  private async hashLarge(entry: IndexEntry): Promise<void> {
     while (this.largeInFlight.size >= LARGE_FILE_CONCURRENCY) await Promise.race(this.largeInFlight);
     const buffer = this.largeBuffers.pop() ?? Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-    const job = hashFile(this.abs(rel), this.hasher, { buffer, expectedSize: st.size })
-      .then((content) => {
-        this.hashed++;
-        this.bytesHashed += content.size;
-        this.record(rel, st, content);
-      })
+    const job = hashFile(this.abs(entry.path), this.hasher, { buffer, expectedSize: entry.size })
+      .then((content) => this.recordHashed(entry, content.hash, content.size))
       .catch((err: unknown) => {
         // hashFile wraps the errno error as SKIFF_E_IO with it as cause.
         const cause = err instanceof SkiffError ? err.cause : err;
-        if (!VANISHED.has(errnoOf(cause) ?? '')) this.ioProblem(rel, 'read', cause);
+        if (!isVanished(cause)) this.problems.push(ioProblem(entry.path, 'read', cause));
       })
       .finally(() => {
         this.largeBuffers.push(buffer);
@@ -302,40 +266,14 @@ class Walk {
     this.largeInFlight.add(job);
   }
 
-  private record(rel: string, st: Stats, content: FileHash): void {
-    this.entries.set(rel, {
-      path: rel,
-      type: EntryType.FILE,
-      size: content.size,
-      mtime: st.mtimeMs,
-      mode: st.mode & 0o777,
-      hash: content.hash,
-      ino: st.ino,
-    });
-  }
-
-  private symlink(rel: string, st: Stats): void {
-    let target: string;
-    try {
-      target = readlinkSync(this.abs(rel));
-    } catch (err) {
-      if (!VANISHED.has(errnoOf(err) ?? '')) this.ioProblem(rel, 'read link', err);
-      return;
-    }
-    const escape = checkLinkTarget(rel, target);
-    if (escape) {
-      this.problem(rel, escape.code, escape.message);
-      return;
-    }
-    this.entries.set(rel, {
-      path: rel,
-      type: EntryType.SYMLINK,
-      size: Buffer.byteLength(target),
-      mtime: st.mtimeMs,
-      mode: st.mode & 0o777,
-      hash: '',
-      target,
-      ino: st.ino,
-    });
+  /**
+   * The size recorded is that of the bytes hashed, so size and hash always
+   * describe the same content; the mtime stays the one lstat saw before the
+   * read, so a file written meanwhile differs from its record next time.
+   */
+  private recordHashed(entry: IndexEntry, hash: string, size: number): void {
+    this.hashed++;
+    this.bytesHashed += size;
+    this.entries.set(entry.path, { ...entry, hash, size });
   }
 }

@@ -40,6 +40,8 @@ export interface SyncFinished {
   batch: number;
   reason: SyncReason;
   uploaded: number;
+  /** Files placed from content the agent already held (moves): no bytes sent. */
+  copied: number;
   deleted: number;
   bytes: number;
   durationMs: number;

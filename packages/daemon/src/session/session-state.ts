@@ -1,4 +1,4 @@
-import type { AppStatusHeader } from '@skiff/protocol';
+import type { AppStatusHeader, Problem } from '@skiff/protocol';
 import type { AgentState, SyncFinished } from './events.ts';
 
 /** Where a session is in its life. */
@@ -21,7 +21,7 @@ export interface SessionStatus {
   root: string;
   target: string;
   state: SessionState;
-  agent: { state: AgentState; url?: string; root?: string; pid?: number };
+  agent: { state: AgentState; url?: string; root?: string; pid?: number; description?: string };
   app: AppStatusHeader | null;
   urls: string[];
   entries: number;
@@ -31,6 +31,10 @@ export interface SessionStatus {
   watcher: 'native' | 'poll';
   clients: number;
   startedAt: number;
-  /** Why the session failed, when it did. */
+  /** Why the session failed or halted, when it did. */
   error: { code: string; message: string } | null;
+  /** Paths that cannot be synced right now and why (at most STATUS_PROBLEMS_MAX, by path). */
+  problems: Problem[];
+  /** How many paths have a problem, listed or not. */
+  problemCount: number;
 }

@@ -1,32 +1,49 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher } from '@skiff/protocol';
-import { loadProjectConfig, toAppConfig, type ProjectConfig } from '../config/project.ts';
+import { asSkiffError, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
+import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { ControlLog } from '../control/log.ts';
+import { needsSettle } from '../core/settle.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
-import { defaultLocalRoot, startLocalAgent, type LocalAgent } from '../targets/local.ts';
-import { assertRootsApart } from '../targets/root-overlap.ts';
-import { AgentClient } from '../transport/agent-client.ts';
-import type { BatchingWatcher } from '../watch/index.ts';
-import { watchBatches } from '../watch/index.ts';
-import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
+import { refreshPaths, replaceTree } from '../index/refresh.ts';
+import { countOps, type BatchOp } from '../sync/batch-ops.ts';
+import { SyncEngine, type SyncOutcome } from '../sync/engine.ts';
 import type { BatchProgress } from '../sync/send-batch.ts';
-import { OpKind, type BatchOp } from '../sync/batch-ops.ts';
+import { openTarget } from '../targets/open.ts';
+import type { AgentPlace, TargetDriver } from '../targets/target.ts';
+import { AgentClient } from '../transport/agent-client.ts';
+import { Backoff } from '../util/backoff.ts';
+import { BatchVerdict, gitBusy, watchBatches, type BatchInfo, type TreeWatcher } from '../watch/index.ts';
+import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import { Fanout } from './fanout.ts';
-import { listChildren, refreshPaths, replaceTree } from '../index/refresh.ts';
+import { ProblemSet } from './problems.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { SessionState, type SessionStatus } from './session-state.ts';
-import { SyncEngine, type SyncOutcome } from '../sync/engine.ts';
 
 /**
  * One project synced to one target, shared by every terminal attached to it.
  *
+ * The route of a save, in order (ARCHITECTURE.md follows it file by file):
+ *   watch   the watcher delivers a coalesced batch of paths (watch/batcher.ts)
+ *   refresh what those paths are now on disk (index/refresh.ts)
+ *   plan    what the agent must do for them (sync/engine.ts → sync/plan.ts)
+ *   settle  a structural batch is handed back to the coalescer to gather the
+ *           rest of its tree change (core/settle.ts)
+ *   send    the batch goes out and is confirmed (sync/send-batch.ts)
+ * All of it runs on one SerialQueue, with every full sync (start, reconnect,
+ * rescan, `skiff push`), so no two syncs interleave.
+ *
  * Order at start: rules → watcher ready → scan → agent → first sync. The
  * watcher is ready before the scan, so a change made during the scan is seen
- * twice at worst, never missed. Every sync, rescan and reconnect runs on one
- * SerialQueue; watcher batches that arrive while the agent is away update the
- * local tree only, and the reconnect's full verify sends what differs.
+ * twice at worst, never missed. Batches that arrive while the agent is away
+ * update the local tree only; the reconnect's verify sends what differs.
+ *
+ * Halted: a sync that would delete (nearly) everything on the agent stops
+ * with SKIFF_E_MASS_DELETION. From then on every batch is a full sync under
+ * the same guard, so nothing goes out as if the held deletions had been
+ * made: the session resumes, sending the whole difference, when the files
+ * come back or with --force.
  */
 
 /** First wait before reconnecting to a lost agent; doubles up to the cap. */
@@ -35,20 +52,6 @@ export const RECONNECT_MAX_MS = 5_000;
 /** First wait before recreating a failed watcher; doubles up to the cap. */
 export const REWATCH_BASE_MS = 1_000;
 export const REWATCH_MAX_MS = 60_000;
-/**
- * A structural batch — one that only deletes, or that creates directories —
- * waits this long after the last change before it goes out, merging what
- * follows. A tree being deleted (rm -rf, an unmounting volume) then reaches
- * the mass-deletion guard whole instead of losing its first files to a
- * leading-edge batch, and a tree being written (a checkout, an unpack, a
- * cp -r) is one batch and one restart even when its first directory came
- * alone. Saves create no directory and never wait here.
- */
-export const SETTLE_MS = 300;
-/** Longest a held batch waits while changes keep coming. */
-export const SETTLE_MAX_MS = 3_000;
-/** When a new directory is listed again after it appeared (see recheckNewDirs). */
-export const NEW_DIR_RECHECK_MS = [300, 1_500] as const;
 /** Smallest gap between two progress events of one sync. */
 export const PROGRESS_INTERVAL_MS = 100;
 /** The index is saved this long after the last confirmed batch: a save costs O(tree), a batch must not. */
@@ -56,7 +59,8 @@ export const INDEX_SAVE_DELAY_MS = 1_000;
 
 export interface SessionOptions {
   root: string;
-  target?: string;
+  /** Where the agent runs; decided by the caller (see targets/open.ts, resolveTarget). */
+  target: string;
   localRoot?: string;
   poll?: boolean;
   /** Let the first sync delete (nearly) everything on the agent. */
@@ -80,20 +84,21 @@ export class Session {
   private hasher!: Hasher;
   private matcher!: IgnoreMatcher;
   private engine!: SyncEngine;
-  private watcher: BatchingWatcher | null = null;
-  private agent: LocalAgent | null = null;
+  private driver: TargetDriver | null = null;
+  private watcher: TreeWatcher | null = null;
+  private place: AgentPlace | null = null;
   private client: AgentClient | null = null;
   private readonly queue = new SerialQueue();
   private readonly unconfirmed = new Set<string>();
+  private readonly problems = new ProblemSet();
+  /** Changed paths of a batch handed back to settle: they join the settled flush. */
+  private carried: Set<string> | null = null;
   private lastSync: SessionStatus['lastSync'] = null;
   private syncs = 0;
   private error: SessionStatus['error'] = null;
-  private reconnectDelay = RECONNECT_BASE_MS;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private rewatchDelay = REWATCH_BASE_MS;
-  private rewatchTimer: NodeJS.Timeout | null = null;
-  private readonly recheckTimers = new Set<NodeJS.Timeout>();
-  private held: { paths: Set<string>; since: number; timer: NodeJS.Timeout | null } | null = null;
+  private halted = false;
+  private readonly reconnect = new Backoff(RECONNECT_BASE_MS, RECONNECT_MAX_MS);
+  private readonly rewatch = new Backoff(REWATCH_BASE_MS, REWATCH_MAX_MS);
   private saveTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly startedAt = Date.now();
@@ -101,7 +106,7 @@ export class Session {
 
   constructor(private readonly opts: SessionOptions) {
     this.root = resolve(opts.root);
-    this.target = opts.target ?? 'local';
+    this.target = opts.target;
     this.id = sessionId(this.root, this.target);
     this.ready = this.start();
     this.ready.catch(() => undefined);
@@ -109,11 +114,14 @@ export class Session {
 
   private async start(): Promise<void> {
     try {
-      if (this.target !== 'local') {
-        throw new SkiffError(ErrorCode.USAGE, `target ${JSON.stringify(this.target)} is not available for sessions yet; use the local target`);
-      }
-      this.setState(SessionState.STARTING);
       this.config = await loadProjectConfig(this.root);
+      this.driver = openTarget(this.target, {
+        projectRoot: this.root,
+        config: this.config,
+        appSpec: toAppConfig(this.config),
+        localRoot: this.opts.localRoot,
+        log: this.opts.log,
+      });
       this.hasher = await loadHasher();
       this.matcher = await loadIgnoreMatcher(this.root);
       this.watcher = await this.watch();
@@ -121,15 +129,19 @@ export class Session {
       // arrive meanwhile wait for the engine instead of finding none.
       await this.queue.run(async () => {
         const saved = await loadIndex(this.root);
-        if (saved.warning) this.problem('.skiff/index.json', saved.warning);
+        if (saved.warning) this.report([{ path: '.skiff/index.json', code: saved.warning.code, message: saved.warning.message }]);
         const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true });
-        for (const p of scan.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
-        this.engine = new SyncEngine(this.root, this.hasher);
+        this.problems.replace(scan.problems);
+        this.report(scan.problems);
+        this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
         await this.connect();
         // An empty agent gets every file, hashed as it is read for sending.
         if (this.client!.hello.entries !== 0) await hashDeferred(this.root, scan.entries, this.hasher);
         for (const entry of scan.entries.values()) this.engine.local.set(entry);
-        await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force }));
+        await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force })).catch((err) => {
+          // A halted first sync leaves a live session that resumes when the files come back (or --force).
+          if (asSkiffError(err).code !== ErrorCode.MASS_DELETION) throw err;
+        });
       });
     } catch (err) {
       const e = asSkiffError(err);
@@ -141,166 +153,63 @@ export class Session {
     }
   }
 
-  private async watch(): Promise<BatchingWatcher> {
+  private async watch(): Promise<TreeWatcher> {
     const watcher = watchBatches(this.root, {
       isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir),
       poll: this.opts.poll,
-      onBatch: (paths) => this.onWatchBatch(paths),
+      busy: gitBusy(this.root),
+      onBatch: (paths, info) => this.onWatchBatch(paths, info),
       onError: (err) => this.watcherFailed(err),
     });
     await watcher.ready;
     return watcher;
   }
 
-  /**
-   * The watcher reported a failure (a watch limit, a lost subscription, the
-   * root removed): it may no longer see changes. It is recreated after a
-   * pause that grows with each failure, and the tree rescanned, so nothing
-   * that changed meanwhile is missed.
-   */
-  private watcherFailed(err: SkiffError): void {
-    this.problem('', err);
-    if (this.rewatchTimer || this.stopping) return;
-    const delay = this.rewatchDelay;
-    this.rewatchDelay = Math.min(this.rewatchDelay * 2, REWATCH_MAX_MS);
-    this.rewatchTimer = setTimeout(() => {
-      this.rewatchTimer = null;
-      this.queue
-        .run(async () => {
-          if (this.stopping) return;
-          await this.watcher?.close().catch(() => undefined);
-          this.watcher = await this.watch();
-          const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
-          replaceTree(this.engine.local, scan.entries);
-          if (this.client) await this.sync('rewatch', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
-          this.rewatchDelay = REWATCH_BASE_MS;
-        })
-        .catch((e) => this.watcherFailed(asSkiffError(e)));
-    }, delay);
-  }
+  // ---- the route of a save -------------------------------------------------
 
-  /** Starts the agent when this session manages it, then opens the connection. */
-  private async connect(): Promise<void> {
-    if (!this.agent) {
-      this.fanout.emit(SessionEvent.AGENT, { state: AgentState.STARTING });
-      const agentRoot = this.opts.localRoot ?? defaultLocalRoot(this.root);
-      assertRootsApart(this.root, agentRoot);
-      const agent = await startLocalAgent({ root: agentRoot, appConfig: toAppConfig(this.config) });
-      agent.child.once('exit', (code, signal) => {
-        if (this.agent !== agent) return;
-        this.agent = null;
-        if (!this.stopping) this.opts.log('warn', `session ${this.id}: the local agent exited (${signal ?? code}); starting a new one`);
-      });
-      this.agent = agent;
-    }
-    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTING, url: this.agent.url });
-    const client = await AgentClient.connect(this.agent.url, this.agent.token, {
-      appStatus: (status) => this.fanout.emit(SessionEvent.APP_STATUS, status),
-      log: (header, data) => this.fanout.emit(SessionEvent.APP_LOG, { stream: header.stream, ts: header.ts, text: Buffer.from(data).toString('utf8') }),
-      closed: (err) => this.clientClosed(client, err),
-    });
-    this.client = client;
-    this.engine.forgetRemote();
-    this.reconnectDelay = RECONNECT_BASE_MS;
-    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTED, url: this.agent.url });
-  }
-
-  private clientClosed(client: AgentClient, err: SkiffError | null): void {
-    if (this.client !== client) return;
-    this.client = null;
-    if (this.stopping) return;
-    this.setState(SessionState.DISCONNECTED);
-    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.DISCONNECTED, code: err?.code, message: err?.message });
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer || this.stopping) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.queue
-        .run(async () => {
-          if (this.stopping || this.client) return;
-          await this.connect();
-          await this.sync('reconnect', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
-        })
-        .catch((err) => {
-          this.opts.log('warn', `session ${this.id}: reconnect failed: ${asSkiffError(err).message}`);
-          this.fanout.emit(SessionEvent.AGENT, { state: AgentState.DISCONNECTED, code: asSkiffError(err).code, message: asSkiffError(err).message });
-          this.scheduleReconnect();
-        });
-    }, delay);
-  }
-
-  /** A coalesced watcher batch: refresh those paths, then send what changed. */
-  private onWatchBatch(paths: string[]): Promise<void> {
+  /** A coalesced watcher batch, through the queue. */
+  private onWatchBatch(paths: string[], info: BatchInfo): Promise<BatchVerdict> {
     // A failed sync is reported as sync.failed by sync(); it must not reach
     // the watcher's error path, which would recreate a healthy watcher.
-    return this.queue.run(() => this.watchBatch(paths)).catch(() => undefined);
+    return this.queue.run(() => this.watchBatch(paths, info)).catch(() => BatchVerdict.DONE);
   }
 
-  private watchBatch(paths: string[]): Promise<void> {
-    return (async () => {
-      if (this.stopping || !this.engine) return;
-      const changed = await this.refresh(paths);
-      if (changed.size === 0) return;
-      if (this.held) {
-        for (const p of changed) this.held.paths.add(p);
-        this.armHeld();
-        return;
-      }
-      // With the agent away the local tree is already up to date; the
-      // reconnect's full verify sends whatever differs.
-      if (!this.client) return;
-      const ops = this.engine.planPaths(changed);
-      if (ops !== null && ops.length > 0 && (ops.every((op) => op.kind === OpKind.DELETE) || ops.some((op) => op.kind === OpKind.MKDIR))) {
-        this.held = { paths: changed, since: performance.now(), timer: null };
-        this.armHeld();
-        return;
-      }
-      await this.sendPlanned(changed, ops);
-    })();
-  }
-
-  /**
-   * A directory that appears is listed at once, but a file written into it
-   * before the native watcher watches it (nested directories created in a
-   * burst) gets no event, and the listing may have run before the file
-   * existed. So each new directory is listed again once the watcher has
-   * certainly caught up, its children fed to the coalescer like watcher
-   * events: what turns up is synced like any change, and a re-listing that
-   * finds nothing new sends nothing.
-   */
-  private recheckNewDirs(dirs: readonly string[]): void {
-    for (const delay of NEW_DIR_RECHECK_MS) {
-      const timer = setTimeout(() => {
-        this.recheckTimers.delete(timer);
-        if (this.stopping) return;
-        const children = dirs.filter((d) => this.engine.local.get(d)?.type === EntryType.DIR).flatMap((d) => listChildren(this.root, d));
-        // Through the coalescer, so a re-listing during a storm joins its batch.
-        this.watcher?.inject(children);
-      }, delay);
-      this.recheckTimers.add(timer);
+  private async watchBatch(paths: string[], info: BatchInfo): Promise<BatchVerdict> {
+    if (this.stopping || !this.engine) return BatchVerdict.DONE;
+    // 1. refresh: what the paths are now (the settle's held paths join in).
+    const changed = await this.refresh(paths);
+    if (this.carried) for (const p of this.carried) changed.add(p);
+    this.carried = null;
+    if (changed.has(PROJECT_FILE)) await this.reloadConfig();
+    if (changed.size === 0) return BatchVerdict.DONE;
+    // With the agent away the local tree is already up to date; the
+    // reconnect's full verify sends whatever differs.
+    if (!this.client) return BatchVerdict.DONE;
+    // While halted, only a full sync under the guard may go out.
+    if (this.halted) {
+      await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+      return BatchVerdict.DONE;
     }
+    // 2. plan
+    const ops = this.engine.planPaths(changed);
+    // 3. settle: a tree change whose first part came alone waits for the rest.
+    if (!info.settled && ops !== null && needsSettle({ total: ops.length, ...countOps(ops) })) {
+      this.carried = changed;
+      return BatchVerdict.SETTLE;
+    }
+    // 4. send
+    await this.sendPlanned(changed, ops);
+    return BatchVerdict.DONE;
   }
 
-  /** (Re)starts the settle timer of the held batch; see SETTLE_MS. */
-  private armHeld(): void {
-    const held = this.held!;
-    if (held.timer) clearTimeout(held.timer);
-    const delay = Math.max(0, Math.min(SETTLE_MS, held.since + SETTLE_MAX_MS - performance.now()));
-    held.timer = setTimeout(() => {
-      this.queue.run(() => this.releaseHeld()).catch(() => undefined);
-    }, delay);
-  }
-
-  private async releaseHeld(): Promise<void> {
-    const held = this.held;
-    this.held = null;
-    if (!held || this.stopping || !this.client) return;
-    await this.sendPlanned(held.paths, this.engine.planPaths(held.paths));
+  /** Brings the local tree up to date for `paths`; returns what changed. */
+  private async refresh(paths: readonly string[]): Promise<Set<string>> {
+    const result = refreshPaths(this.root, paths, this.engine.local, this.matcher, this.hasher);
+    this.problems.update(result.examined, result.problems);
+    this.report(result.problems);
+    if (!result.rulesChanged) return result.changed;
+    // An ignore file changed: any path may have entered or left the sync.
+    return this.rescan();
   }
 
   /** Sends planned operations: a full verify when the agent's tree is unknown (null), nothing when the plan is empty. */
@@ -310,14 +219,15 @@ export class Session {
     else this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
   }
 
-  private async refresh(paths: readonly string[]): Promise<Set<string>> {
-    const result = refreshPaths(this.root, paths, this.engine.local, this.matcher, this.hasher);
-    for (const p of result.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
-    if (result.newDirs.length > 0) this.recheckNewDirs(result.newDirs);
-    if (!result.rulesChanged) return result.changed;
-    // An ignore file changed: any path may have entered or left the sync.
+  // ---- full syncs ------------------------------------------------------------
+
+  /** Rescans the whole tree into the local state; returns the paths that changed. */
+  private async rescan(): Promise<Set<string>> {
     const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
-    return replaceTree(this.engine.local, scan.entries);
+    this.problems.replace(scan.problems);
+    const changed = replaceTree(this.engine.local, scan.entries);
+    this.engine.rulesChanged();
+    return changed;
   }
 
   /** Rescans the whole tree and syncs it now (`skiff push` while a session runs; `force` lifts a halt). */
@@ -325,8 +235,7 @@ export class Session {
     return this.queue.run(async () => {
       await this.ready;
       if (!this.client) throw new SkiffError(ErrorCode.CONNECTION_LOST, 'the agent is not connected; skiff reconnects by itself, try again shortly');
-      const scan = await scanTree(this.root, { matcher: this.matcher, previous: this.engine.local.entries, hasher: this.hasher });
-      replaceTree(this.engine.local, scan.entries);
+      await this.rescan();
       return this.sync('push', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force }));
     });
   }
@@ -343,19 +252,37 @@ export class Session {
       const e = asSkiffError(err);
       this.fanout.emit(SessionEvent.SYNC_FAILED, { batch, code: e.code, message: e.message });
       if (e.code === ErrorCode.MASS_DELETION) {
-        // Nothing was sent: the agent's picture is still right. Later batches re-check.
+        // Nothing was sent: the agent's picture is still right, and stays so until a full sync goes through.
+        this.halted = true;
         this.error = { code: e.code, message: e.message };
         this.setState(SessionState.HALTED);
-      } else this.engine.forgetRemote();
+      } else {
+        this.engine.forgetRemote();
+        if (!this.halted) this.setState(SessionState.WATCHING);
+      }
       throw e;
     }
-    const finished: SyncFinished = { batch, reason, uploaded: outcome.uploaded, deleted: outcome.deleted, bytes: outcome.bytes, durationMs: Math.round(performance.now() - started), inSync: outcome.inSync, problems: outcome.problems };
+    const finished: SyncFinished = {
+      batch,
+      reason,
+      uploaded: outcome.uploaded,
+      copied: outcome.copied,
+      deleted: outcome.deleted,
+      bytes: outcome.bytes,
+      durationMs: Math.round(performance.now() - started),
+      inSync: outcome.inSync,
+      problems: outcome.problems,
+    };
     this.lastSync = { ...finished, at: Date.now() };
     this.fanout.emit(SessionEvent.SYNC_FINISHED, finished);
-    for (const p of outcome.problems) this.fanout.emit(SessionEvent.PROBLEM, p);
+    this.problems.update([], outcome.problems);
+    this.report(outcome.problems);
     if (reason !== 'watch' && outcome.inSync) this.unconfirmed.clear();
-    if (this.state === SessionState.HALTED) this.error = null;
     for (const p of outcome.unconfirmed) this.unconfirmed.add(p);
+    if (this.halted) {
+      this.halted = false;
+      this.error = null;
+    }
     this.setState(SessionState.WATCHING);
     this.scheduleIndexSave();
     return outcome;
@@ -364,12 +291,121 @@ export class Session {
   /** Progress for terminals, at most one event per PROGRESS_INTERVAL_MS and one at the end. */
   private progress(batch: number) {
     let last = 0;
-    return (p: { files: number; bytes: number; totalFiles: number; totalBytes: number }) => {
+    return (p: BatchProgress) => {
       const now = performance.now();
       if (p.files < p.totalFiles && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
       this.fanout.emit(SessionEvent.SYNC_PROGRESS, { batch, ...p });
     };
+  }
+
+  // ---- the agent -------------------------------------------------------------
+
+  /** Starts (or reuses) the agent's place through the target, then opens the connection. */
+  private async connect(): Promise<void> {
+    if (!this.place) {
+      this.fanout.emit(SessionEvent.AGENT, { state: AgentState.STARTING });
+      const place = await this.driver!.start();
+      this.place = place;
+      void place.gone.then(({ reason }) => {
+        if (this.place !== place) return;
+        this.place = null;
+        if (!this.stopping) this.opts.log('warn', `session ${this.id}: ${reason}; starting a new one`);
+      });
+    }
+    const place = this.place;
+    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTING, url: place.url });
+    const client = await AgentClient.connect(place.url, place.token, {
+      appStatus: (status) => this.fanout.emit(SessionEvent.APP_STATUS, status),
+      log: (header, data) => this.fanout.emit(SessionEvent.APP_LOG, { stream: header.stream, ts: header.ts, text: Buffer.from(data).toString('utf8') }),
+      closed: (err) => this.clientClosed(client, err),
+    });
+    this.client = client;
+    this.engine.agentConnected(client.hello);
+    this.reconnect.reset();
+    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTED, url: place.url });
+  }
+
+  private clientClosed(client: AgentClient, err: SkiffError | null): void {
+    if (this.client !== client) return;
+    this.client = null;
+    if (this.stopping) return;
+    if (!this.halted) this.setState(SessionState.DISCONNECTED);
+    this.fanout.emit(SessionEvent.AGENT, { state: AgentState.DISCONNECTED, code: err?.code, message: err?.message });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopping) return;
+    this.reconnect.schedule(() => {
+      this.queue
+        .run(async () => {
+          if (this.stopping || this.client) return;
+          await this.connect();
+          await this.sync('reconnect', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+        })
+        .catch((err) => {
+          const e = asSkiffError(err);
+          if (e.code === ErrorCode.MASS_DELETION) return; // connected, and halted: sync() said so
+          this.opts.log('warn', `session ${this.id}: reconnect failed: ${e.message}`);
+          this.fanout.emit(SessionEvent.AGENT, { state: AgentState.DISCONNECTED, code: e.code, message: e.message });
+          this.scheduleReconnect();
+        });
+    });
+  }
+
+  // ---- the watcher -----------------------------------------------------------
+
+  /**
+   * The watcher reported a failure (a watch limit, a lost subscription, the
+   * root removed): it may no longer see changes. It is recreated after a
+   * pause that grows with each failure, and the tree rescanned, so nothing
+   * that changed meanwhile is missed.
+   */
+  private watcherFailed(err: SkiffError): void {
+    this.report([{ path: '', code: err.code, message: err.message }]);
+    if (this.stopping) return;
+    this.rewatch.schedule(() => {
+      this.queue
+        .run(async () => {
+          if (this.stopping) return;
+          await this.watcher?.close().catch(() => undefined);
+          this.watcher = await this.watch();
+          await this.rescan();
+          if (this.client) await this.sync('rewatch', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
+          this.rewatch.reset();
+        })
+        .catch((e) => this.watcherFailed(asSkiffError(e)));
+    });
+  }
+
+  // ---- skiff.yaml --------------------------------------------------------------
+
+  /**
+   * skiff.yaml changed: the new app spec goes to the agent (one restart
+   * there when it differs). A broken file is a problem and the last good
+   * configuration stays.
+   */
+  private async reloadConfig(): Promise<void> {
+    let next: ProjectConfig;
+    try {
+      next = await loadProjectConfig(this.root);
+    } catch (err) {
+      const e = asSkiffError(err);
+      this.problems.update([], [{ path: PROJECT_FILE, code: e.code, message: e.message }]);
+      this.report([{ path: PROJECT_FILE, code: e.code, message: e.message }]);
+      return;
+    }
+    if (next.target !== this.config.target && next.target !== this.target) {
+      this.opts.log('warn', `session ${this.id}: ${PROJECT_FILE} now names target "${next.target}"; this session keeps "${this.target}" until it is stopped`);
+    }
+    this.config = next;
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------
+
+  private report(problems: readonly Problem[]): void {
+    for (const p of problems) this.fanout.emit(SessionEvent.PROBLEM, p);
   }
 
   private scheduleIndexSave(): void {
@@ -389,10 +425,6 @@ export class Session {
     }
   }
 
-  private problem(path: string, err: SkiffError): void {
-    this.fanout.emit(SessionEvent.PROBLEM, { path, code: err.code, message: err.message });
-  }
-
   private setState(state: SessionState): void {
     if (this.state === state || this.state === SessionState.STOPPED) return;
     // A halt lasts until a sync goes through (WATCHING), not through the SYNCING of each retry.
@@ -404,10 +436,8 @@ export class Session {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.rewatchTimer) clearTimeout(this.rewatchTimer);
-    if (this.held?.timer) clearTimeout(this.held.timer);
-    for (const timer of this.recheckTimers) clearTimeout(timer);
+    this.reconnect.cancel();
+    this.rewatch.cancel();
     await this.watcher?.close().catch(() => undefined);
     await this.queue.run(async () => undefined).catch(() => undefined);
     if (this.saveTimer) {
@@ -416,11 +446,17 @@ export class Session {
       await this.saveIndexNow();
     }
     await this.client?.close().catch(() => undefined);
-    await this.agent?.stop().catch(() => undefined);
+    await this.driver?.stop().catch(() => undefined);
     this.fanout.emit(SessionEvent.AGENT, { state: AgentState.STOPPED });
     if (this.state === SessionState.FAILED) return;
     this.state = SessionState.STOPPED;
     this.fanout.emit(SessionEvent.STATE, { state: SessionState.STOPPED });
+  }
+
+  /** Stops, then removes everything the target made for the project; one line per thing removed. */
+  async delete(): Promise<string[]> {
+    await this.stop();
+    return (await this.driver?.delete()) ?? [];
   }
 
   status(): SessionStatus {
@@ -431,17 +467,19 @@ export class Session {
       root: this.root,
       target: this.target,
       state: this.state,
-      agent: { state: agentState?.state ?? AgentState.STARTING, url: this.agent?.url, root: this.agent?.root, pid: this.agent?.pid },
+      agent: { state: agentState?.state ?? AgentState.STARTING, url: this.place?.url, root: this.place?.root, pid: this.place?.pid, description: this.place?.description },
       app: this.fanout.last(SessionEvent.APP_STATUS) ?? null,
-      urls: (this.config?.ports ?? []).map((p) => `http://127.0.0.1:${p.host ?? p.container}`),
+      urls: this.place?.appUrls ?? [],
       entries: this.engine?.local.size ?? 0,
       digest: this.engine?.local.digest ?? '',
-      inSync: this.lastSync?.inSync ?? false,
+      inSync: !this.halted && (this.lastSync?.inSync ?? false),
       lastSync: this.lastSync,
       watcher: this.opts.poll ? 'poll' : 'native',
       clients: this.fanout.size,
       startedAt: this.startedAt,
       error: this.error,
+      problems: this.problems.list(),
+      problemCount: this.problems.size,
     };
   }
 }

@@ -1,11 +1,12 @@
-import { EntryType, ErrorCode, SkiffError, type Entry, type Hasher, type Problem } from '@skiff/protocol';
+import { Capability, EMPTY_DIGEST, EntryType, ErrorCode, SkiffError, manifestDigest, xorDigest, type Entry, type Hasher, type HelloHeader, type Problem } from '@skiff/protocol';
+import { MIN_RENAME_BYTES } from '../core/diff.ts';
 import { findMassDeletion } from '../core/mass-deletion.ts';
 import { TreeState } from '../core/tree-state.ts';
-import { UNHASHED, type IndexEntry } from '../index/index.ts';
-import { OpKind, countOps, type BatchOp } from './batch-ops.ts';
-import { planOps } from './plan.ts';
-import { sendBatch, type BatchProgress } from './send-batch.ts';
+import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
+import { OpKind, countOps, type BatchOp } from './batch-ops.ts';
+import { planOps, visible } from './plan.ts';
+import { sendBatch, type BatchProgress, type SentBatch } from './send-batch.ts';
 
 /**
  * What the daemon knows of both trees: `local` (the project, kept current by
@@ -22,10 +23,20 @@ import type { AgentClient } from '../transport/agent-client.ts';
  * digest then differs from `remote`'s, the daemon's picture is wrong (files
  * changed behind its back, a path failed): `remote` is dropped and the next
  * sync is a full one.
+ *
+ * `remote` keeps what the agent holds under ignored paths (what `assemble`
+ * built: node_modules/, dist/), so that its digest stays the agent's; the
+ * plan never touches them (see plan.ts), whatever the route: a session, a
+ * one-shot push, a reconnect, a restart of either side. Their part of the
+ * agent's digest (`ignoredDigest`) is computed when the agent's tree is
+ * learnt or the rules change, and no batch changes it, so "in sync" (the
+ * agent's digest minus that part equals the project's) stays O(1).
  */
 export interface SyncOutcome {
   batch: number;
   uploaded: number;
+  /** Files placed from content the agent already held (moves): no bytes sent. */
+  copied: number;
   deleted: number;
   bytes: number;
   problems: Problem[];
@@ -40,17 +51,38 @@ export interface SendOptions {
   force?: boolean;
 }
 
+export interface EngineOptions {
+  /** Whether a path is ignored by the project's rules (itself or a directory above it). */
+  isIgnored?: (path: string, isDir: boolean) => boolean;
+}
+
+type Progress = ((p: BatchProgress) => void) | undefined;
+
 export class SyncEngine {
   readonly local: TreeState<IndexEntry>;
   private remote: TreeState<Entry> | null = null;
+  /** The agent's entries under ignored paths, as last learnt, and their share of its digest. */
+  private ignoredPart: { entries: Entry[]; digest: string } = { entries: [], digest: EMPTY_DIGEST };
+  private copies = false;
   private nextBatch = 1;
 
   constructor(
     private readonly root: string,
     private readonly hasher: Hasher,
     local: Iterable<IndexEntry> = [],
+    private readonly opts: EngineOptions = {},
   ) {
     this.local = new TreeState<IndexEntry>(hasher.h64, local);
+  }
+
+  /**
+   * A (re)connection said hello. The picture of the agent's tree survives it
+   * only when the agent reports the very digest that picture has (the same
+   * agent, nothing changed meanwhile): then a reconnect costs nothing.
+   */
+  agentConnected(hello: HelloHeader): void {
+    this.copies = hello.capabilities?.includes(Capability.COPY) ?? false;
+    if (this.remote !== null && hello.digest !== this.remote.digest) this.remote = null;
   }
 
   /** Forgets what the agent holds: the next sync verifies against it from scratch. */
@@ -58,22 +90,37 @@ export class SyncEngine {
     this.remote = null;
   }
 
-  get remoteKnown(): boolean {
-    return this.remote !== null;
+  /** The project's ignore rules changed: what counts as the agent's ignored part may have too. */
+  rulesChanged(): void {
+    if (this.remote !== null) this.learnIgnored(this.remote.values());
   }
 
   /** Syncs the whole tree (verify by digest; inventory on mismatch). */
-  async syncAll(client: AgentClient, onProgress?: (p: BatchProgress) => void, opts: SendOptions = {}): Promise<SyncOutcome> {
+  async syncAll(client: AgentClient, onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
     let inventoried = false;
-    if (client.hello.digest === this.local.digest && this.remote === null) {
-      this.remote = cloneAsRemote(this.local);
+    if (this.remote === null && client.hello.digest === xorDigest(this.local.digest, this.ignoredPart.digest)) {
+      // The agent holds the project plus what it held under ignored paths last time: no inventory needed.
+      this.remote = this.local.clone() as unknown as TreeState<Entry>;
+      for (const e of this.ignoredPart.entries) this.remote.set(e);
     } else if (this.remote === null) {
       this.remote = new TreeState<Entry>(this.hasher.h64, await client.inventory());
+      this.learnIgnored(this.remote.values());
       inventoried = true;
     }
     // Equal digests need no diff: the commit alone tells the agent the tree is ready.
-    const ops = this.remote.digest === this.local.digest ? [] : planOps(this.remote.entries, this.local.entries);
+    const ops = this.visibleDigest(this.remote.digest) === this.local.digest ? [] : this.plan(this.remote.entries, this.local.entries);
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
+  }
+
+  private learnIgnored(entries: Iterable<Entry>): void {
+    const isIgnored = this.opts.isIgnored;
+    const found = isIgnored ? [...entries].filter((e) => isIgnored(e.path, e.type === EntryType.DIR)) : [];
+    this.ignoredPart = { entries: found, digest: manifestDigest(found, this.hasher.h64) };
+  }
+
+  /** An agent digest without the agent's ignored part: what the project's digest must equal. */
+  private visibleDigest(agentDigest: string): string {
+    return xorDigest(agentDigest, this.ignoredPart.digest);
   }
 
   /**
@@ -84,13 +131,17 @@ export class SyncEngine {
   planPaths(paths: Iterable<string>): BatchOp[] | null {
     if (this.remote === null) return null;
     const affected = this.affected(paths, this.remote);
-    return planOps(subset(this.remote, affected), subset(this.local, affected));
+    return this.plan(subset(this.remote, affected), subset(this.local, affected));
   }
 
   /** Sends operations planned by planPaths. */
-  async sendOps(client: AgentClient, ops: BatchOp[], onProgress?: (p: BatchProgress) => void, opts: SendOptions = {}): Promise<SyncOutcome> {
+  async sendOps(client: AgentClient, ops: BatchOp[], onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
     if (this.remote === null) return this.syncAll(client, onProgress, opts);
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried: false };
+  }
+
+  private plan(remote: ReadonlyMap<string, Entry>, local: ReadonlyMap<string, Entry>): BatchOp[] {
+    return planOps(remote, local, { copies: this.copies, ignored: this.opts.isIgnored });
   }
 
   /** The touched paths plus the subtrees of directories that appeared, went away or changed type. */
@@ -108,12 +159,51 @@ export class SyncEngine {
     return out;
   }
 
-  private async send(client: AgentClient, ops: BatchOp[], onProgress: ((p: BatchProgress) => void) | undefined, opts: SendOptions): Promise<Omit<SyncOutcome, 'inventoried'>> {
+  private async send(client: AgentClient, ops: BatchOp[], onProgress: Progress, opts: SendOptions): Promise<Omit<SyncOutcome, 'inventoried'>> {
+    if (!opts.force) this.guardMassDeletion(ops, this.remote!);
+    const first = await this.sendOne(client, ops, onProgress);
+    // A copy whose source the agent no longer holds as announced: its bytes go now, in a batch of their own.
+    const retry = first.copyFailed.flatMap((path): BatchOp[] => {
+      const entry = this.local.get(path);
+      return entry?.type === EntryType.FILE ? [{ kind: OpKind.FILE, entry }] : [];
+    });
+    if (retry.length === 0 || this.remote === null) return first.outcome;
+    const second = await this.sendOne(client, retry, onProgress);
+    const a = first.outcome;
+    const b = second.outcome;
+    const unconfirmed = new Set([...[...a.unconfirmed].filter((p) => !first.copyFailed.includes(p)), ...b.unconfirmed]);
+    return {
+      batch: b.batch,
+      uploaded: a.uploaded + b.uploaded,
+      copied: a.copied,
+      deleted: a.deleted,
+      bytes: a.bytes + b.bytes,
+      problems: [...a.problems.filter((p) => p.code !== ErrorCode.COPY_SOURCE), ...b.problems],
+      inSync: b.inSync && unconfirmed.size === 0,
+      unconfirmed,
+    };
+  }
+
+  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
     const remote = this.remote!;
-    if (!opts.force) this.guardMassDeletion(ops, remote);
     const batch = this.nextBatch++;
     const counts = countOps(ops);
     const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress });
+    this.learn(remote, ops, sent);
+    const problems = [...sent.problems, ...sent.applied.problems];
+    const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
+    for (const path of unconfirmed) remote.delete(path);
+    const inSync = this.visibleDigest(sent.applied.digest) === this.local.digest;
+    if (sent.applied.digest !== remote.digest) this.remote = null;
+    const copyFailed = sent.applied.problems.filter((p) => p.code === ErrorCode.COPY_SOURCE).map((p) => p.path);
+    return {
+      outcome: { batch, uploaded: sent.files, copied: sent.copied - copyFailed.length, deleted: counts.deletes, bytes: sent.bytes, problems, inSync: inSync && unconfirmed.size === 0, unconfirmed },
+      copyFailed,
+    };
+  }
+
+  /** Brings `remote` up to date with what a batch did. */
+  private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: SentBatch): void {
     for (const op of ops) {
       if (op.kind === OpKind.DELETE) remote.deleteTree(op.path);
       else if (op.kind === OpKind.FILE) {
@@ -126,19 +216,19 @@ export class SyncEngine {
         }
       } else remote.set(op.entry);
     }
-    const problems = [...sent.problems, ...sent.applied.problems];
-    const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
-    for (const path of unconfirmed) remote.delete(path);
-    const inSync = sent.applied.digest === this.local.digest;
-    if (sent.applied.digest !== remote.digest) this.remote = null;
-    return { batch, uploaded: sent.files, deleted: counts.deletes, bytes: sent.bytes, problems, inSync: inSync && unconfirmed.size === 0, unconfirmed };
   }
 
   /** Refuses a plan that would delete (nearly) all the agent holds; see core/mass-deletion.ts. */
   private guardMassDeletion(ops: readonly BatchOp[], remote: TreeState<Entry>): void {
-    const roots = ops.flatMap((op) => (op.kind === OpKind.DELETE ? [op.path] : []));
+    const roots: string[] = [];
+    const kept = new Set<string>();
+    for (const op of ops) {
+      if (op.kind === OpKind.DELETE) roots.push(op.path);
+      else if ((op.kind === OpKind.FILE || op.kind === OpKind.COPY) && op.entry.size >= MIN_RENAME_BYTES && op.entry.hash !== UNHASHED) kept.add(op.entry.hash);
+    }
     if (roots.length === 0 && this.local.files > 0) return;
-    const found = findMassDeletion(remote.entries, roots, this.local.files);
+    const agentTree = this.opts.isIgnored ? visible(remote.entries, this.opts.isIgnored) : remote.entries;
+    const found = findMassDeletion(agentTree, roots, this.local.files, kept);
     if (!found) return;
     throw new SkiffError(
       ErrorCode.MASS_DELETION,
@@ -166,8 +256,4 @@ function subset<E extends Entry>(tree: TreeState<E>, paths: ReadonlySet<string>)
     if (e) out.set(path, e);
   }
   return out;
-}
-
-function cloneAsRemote(local: TreeState<IndexEntry>): TreeState<Entry> {
-  return local.clone() as unknown as TreeState<Entry>;
 }

@@ -25,6 +25,8 @@ export interface PushOptions {
 
 export interface PushResult {
   uploaded: number;
+  /** Files placed from content the agent already held (moves): no bytes sent. */
+  copied: number;
   deleted: number;
   bytes: number;
   durationMs: number;
@@ -76,7 +78,8 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     client = await opts.connect();
     checkDeadline();
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
-    const engine = new SyncEngine(root, hasher, scan.entries.values());
+    const engine = new SyncEngine(root, hasher, scan.entries.values(), { isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir) });
+    engine.agentConnected(client.hello);
     const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
     // An index that would be written back unchanged is left as it is: nothing
     // re-hashed, the same paths, nothing sent.
@@ -88,6 +91,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     }
     return {
       uploaded: result.uploaded,
+      copied: result.copied,
       deleted: result.deleted,
       bytes: result.bytes,
       durationMs: Math.round(performance.now() - started),

@@ -54,6 +54,8 @@ export interface SentBatch {
   problems: Problem[];
   files: number;
   bytes: number;
+  /** Files placed from content the agent already held (COPY): no bytes sent. */
+  copied: number;
   deleted: number;
 }
 
@@ -75,6 +77,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const problems: Problem[] = [];
   const progress: BatchProgress = { files: 0, bytes: 0, totalFiles: counts.files, totalBytes: counts.bytes };
   let deleted = 0;
+  let copied = 0;
 
   const push = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     const message = packer.add(kind, header, payload);
@@ -94,6 +97,11 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     if (op.kind === OpKind.MKDIR) {
       await push(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
       sent.set(op.entry.path, op.entry);
+    } else if (op.kind === OpKind.COPY) {
+      const e = op.entry;
+      await push(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
+      sent.set(e.path, e);
+      copied++;
     } else if (op.kind === OpKind.SYMLINK) {
       await push(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
       sent.set(op.entry.path, op.entry);
@@ -156,7 +164,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   await push(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
-  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, deleted };
+  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, copied, deleted };
 }
 
 /**

@@ -1,19 +1,35 @@
 import { asSkiffError, ErrorCode, type SkiffError } from '@skiff/protocol';
 import { Coalescer, DEFAULT_WINDOWS, type Decision, type Windows } from '../core/coalesce.ts';
-import { WatchEventKind, type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
+import { type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
 import { pollIntervalOf, watchTree } from './watch-tree.ts';
+
+/** What the consumer did with a batch. */
+export const BatchVerdict = {
+  /** Sent, or nothing to send. */
+  DONE: 'done',
+  /** Held back to settle (see core/coalesce.ts, "Settling"): flush again, `settled`, when the tree is quiet. */
+  SETTLE: 'settle',
+} as const;
+export type BatchVerdict = (typeof BatchVerdict)[keyof typeof BatchVerdict];
+
+export interface BatchInfo {
+  /** This flush ends a settle: send what was held plus these paths; never settle again. */
+  settled: boolean;
+}
 
 export interface BatcherOptions {
   /**
    * Sends one batch: the distinct, sorted wire paths touched since the last
-   * one (files or directories, existing or not: the consumer rescans them).
-   * Never called again before the previous call settled. A rejection is
-   * reported through onError and its paths are not retried here: the sync
-   * pipeline owns retries.
+   * one (files or directories, existing or not: the consumer rescans them;
+   * after a settle possibly none). Never called again before the previous
+   * call settled. A rejection is reported through onError and its paths are
+   * not retried here: the sync pipeline owns retries.
    */
-  onBatch(paths: string[]): Promise<void> | void;
+  onBatch(paths: string[], info: BatchInfo): Promise<BatchVerdict | void> | BatchVerdict | void;
   onError(err: SkiffError): void;
   windows?: Partial<Windows>;
+  /** Whether the tree is being written by a tool that holds a lock (see core/coalesce.ts, "Busy"). */
+  busy?: () => boolean;
   /** Monotonic clock in ms; injectable for tests. */
   now?: () => number;
 }
@@ -47,7 +63,7 @@ export class Batcher {
   private closed = false;
 
   constructor(private readonly opts: BatcherOptions) {
-    this.coalescer = new Coalescer(opts.windows);
+    this.coalescer = new Coalescer(opts.windows, opts.busy);
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -71,7 +87,7 @@ export class Batcher {
   private apply(decision: Decision): void {
     if (this.closed) return;
     this.schedule(decision.wakeAt);
-    if (decision.flush) this.start(decision.flush);
+    if (decision.flush) this.start(decision.flush, decision.settled === true);
   }
 
   /**
@@ -100,17 +116,19 @@ export class Batcher {
     this.immediate = null;
   }
 
-  private start(paths: string[]): void {
-    const run = async () => {
+  private start(paths: string[], settled: boolean): void {
+    const run = async (): Promise<BatchVerdict | void> => {
       try {
-        await this.opts.onBatch(paths);
+        return await this.opts.onBatch(paths, { settled });
       } catch (err) {
         this.report(asSkiffError(err, ErrorCode.IO));
       }
     };
-    this.inFlight = run().then(() => {
+    this.inFlight = run().then((verdict) => {
       this.inFlight = null;
-      this.guard(() => this.apply(this.coalescer.batchFinished(this.now())));
+      // A settled batch is never held again, whatever the consumer says.
+      const settle = verdict === BatchVerdict.SETTLE && !settled;
+      this.guard(() => this.apply(this.coalescer.batchFinished(this.now(), { settle })));
     });
   }
 
@@ -138,16 +156,12 @@ export type WatchBatchesOptions = Omit<WatchTreeOptions, 'onEvents' | 'onActivit
  * session. Polling gets windows stretched to its period (pollWindows)
  * unless `windows` says otherwise.
  */
-/** A batching watcher that also takes paths found by other means (a re-listing), coalesced like its own events. */
-export interface BatchingWatcher extends TreeWatcher {
-  inject(paths: readonly string[]): void;
-}
-
-export function watchBatches(root: string, opts: WatchBatchesOptions): BatchingWatcher {
+export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatcher {
   const interval = pollIntervalOf(opts.poll);
   const batcher = new Batcher({
     onBatch: opts.onBatch,
     onError: opts.onError,
+    busy: opts.busy,
     windows: { ...(interval === null ? {} : pollWindows(interval)), ...opts.windows },
   });
   const watcher = watchTree(root, {
@@ -160,9 +174,6 @@ export function watchBatches(root: string, opts: WatchBatchesOptions): BatchingW
   });
   return {
     ready: watcher.ready,
-    inject(paths) {
-      if (paths.length > 0) batcher.push(paths.map((path) => ({ kind: WatchEventKind.UPDATE, path })));
-    },
     async close() {
       await watcher.close();
       await batcher.close();

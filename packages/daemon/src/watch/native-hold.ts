@@ -1,12 +1,17 @@
+import { NATIVE_DEBOUNCE_MS } from '../core/coalesce.ts';
+
 /** Period of "still moving" signals while the native watcher owes a delivery; well under the coalescer's QUIET_MS. */
 export const OWED_HEARTBEAT_MS = 20;
+/** @parcel/watcher delivers at the first event this long after its last delivery, quiet or not. */
+export const NATIVE_MAX_HOLD_MS = 500;
 /**
- * Longest @parcel/watcher holds an event it has read: it delivers after 50 ms
- * of quiet in the whole tree, or at the first event 500 ms after its last
- * delivery; plus margin. Past this, what the probe saw was netted out (a
- * file created and removed) and no delivery is coming.
+ * Longest @parcel/watcher holds an event it has read: it delivers after
+ * NATIVE_DEBOUNCE_MS of quiet in the whole tree, or at the first event
+ * NATIVE_MAX_HOLD_MS after its last delivery; plus margin. Past this, what
+ * the probe saw was netted out (a file created and removed) and no delivery
+ * is coming.
  */
-export const NATIVE_HOLD_MAX_MS = 600;
+export const NATIVE_HOLD_MAX_MS = NATIVE_MAX_HOLD_MS + 2 * NATIVE_DEBOUNCE_MS;
 
 /**
  * Keeps the coalescer from ending a storm while the native watcher still

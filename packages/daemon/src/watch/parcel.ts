@@ -4,7 +4,7 @@ import parcelWatcher from '@parcel/watcher';
 import { checkRelPath, ErrorCode, parentOf, SkiffError } from '@skiff/protocol';
 import { LEADING_MAX_PATHS } from '../core/coalesce.ts';
 import { BurstProbe, PROBE_MAX_DIRS } from './burst-probe.ts';
-import { expandNewDir } from './expand-dir.ts';
+import { expandNewDir, NewDirRecheck } from './new-dirs.ts';
 import { NativeHold } from './native-hold.ts';
 import { PathFilter } from './path-filter.ts';
 import { WatchEventKind, type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
@@ -73,6 +73,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
   let subscription: parcelWatcher.AsyncSubscription | null = null;
   let chain: Promise<void> = Promise.resolve();
   let probe: BurstProbe | null = null;
+  let recheck: NewDirRecheck | null = null;
   const hold = opts.onActivity ? new NativeHold(() => signalActivity()) : null;
 
   const report = (err: unknown) => {
@@ -91,6 +92,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     if (isDir) {
       probe?.touch(rel);
       for (const path of await expandNewDir(absRoot, rel, filter)) out.push({ kind: WatchEventKind.CREATE, path });
+      recheck?.schedule(rel);
     }
     return out;
   };
@@ -108,6 +110,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
     const perEvent = await Promise.all(slots);
     if (closed) return;
     const out = perEvent.flat();
+    recheck?.saw(out.map((e) => e.path));
     if (out.length > 0) callSafely(() => opts.onEvents(out), opts.onError, absRoot);
   };
 
@@ -168,6 +171,9 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
   const ready = (async () => {
     try {
       absRoot = await realpath(absRoot);
+      recheck = new NewDirRecheck(absRoot, filter, (paths) => {
+        if (!closed) callSafely(() => opts.onEvents(paths.map((path) => ({ kind: WatchEventKind.CREATE, path }))), opts.onError, absRoot);
+      });
       if (hold) probe = new BurstProbe(absRoot, filter, () => hold.rawActivity());
       const ignore = await nativeIgnores(absRoot, filter, opts.ignoredDirs ?? []);
       const sub = await parcelWatcher.subscribe(absRoot, onNative, { ignore });
@@ -186,6 +192,7 @@ export function watchWithParcel(root: string, opts: WatchTreeOptions): TreeWatch
       closed = true;
       probe?.close();
       hold?.close();
+      recheck?.close();
       await ready.catch(() => {});
       const sub = subscription;
       subscription = null;
