@@ -9,6 +9,7 @@ import { jsonOf, runSkiff } from './support/run-cli.ts';
 interface PushJson {
   ok: boolean;
   uploaded: number;
+  copied: number;
   deleted: number;
   bytes: number;
   durationMs: number;

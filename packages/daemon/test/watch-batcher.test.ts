@@ -148,7 +148,7 @@ describe('Batcher with a real watcher', () => {
       isIgnored: rules(),
       onEvents: (e) => {
         events.push(e);
-        batcher.push(e);
+        batcher.events(e);
       },
       onActivity: () => batcher.activity(),
       onError: errors.error,

@@ -2,6 +2,7 @@
  * Limits enforced on decode by both sides. A peer that exceeds one gets an
  * error with a stable code; nothing is allocated past these bounds.
  */
+
 /** Longest relative path, in UTF-8 bytes (Linux PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
 /** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
@@ -19,3 +20,9 @@ export const FRAME_PREFIX_BYTES = 9;
 export const MAX_MESSAGE_BYTES = 4 * MAX_CHUNK_BYTES;
 /** Largest symlink target, in UTF-8 bytes. */
 export const MAX_LINK_TARGET_BYTES = 4096;
+/**
+ * Largest websocket message either side accepts. A packer closes a message
+ * once it passes its target (at most MAX_MESSAGE_BYTES), so a message may
+ * exceed that by one whole frame: a prefix, a header and a chunk.
+ */
+export const MAX_WS_PAYLOAD_BYTES = MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES + MAX_CHUNK_BYTES;

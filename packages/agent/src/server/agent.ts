@@ -4,9 +4,7 @@ import type { Duplex } from 'node:stream';
 import {
   Capability,
   ErrorCode,
-  FRAME_PREFIX_BYTES,
-  MAX_HEADER_BYTES,
-  MAX_MESSAGE_BYTES,
+  MAX_WS_PAYLOAD_BYTES,
   SkiffError,
   loadHasher,
 } from '@skiff/protocol';
@@ -51,8 +49,8 @@ export interface AgentHandle {
   close(): Promise<void>;
 }
 
-/** Largest websocket message accepted: a full message of frames plus one frame's prefix and header. */
-export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES;
+/** Largest websocket message accepted: the protocol's bound, shared with the daemon. */
+export const MAX_PAYLOAD_BYTES = MAX_WS_PAYLOAD_BYTES;
 
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));

@@ -4,16 +4,11 @@ import { join } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { GITIGNORE_FILE, ROOT_IGNORE_FILES } from './defaults.ts';
 import { createIgnoreMatcher, type IgnoreMatcher, type RootIgnoreFile } from './matcher.ts';
+import { isVanished } from '../index/vanished.ts';
 
 /** Directories listed at once while collecting `.gitignore` files. */
 export const LOAD_CONCURRENCY = 16;
 
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-/** Errors that mean "there is no such file here", not "it could not be read". */
-const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 /**
  * Reads the first of ROOT_IGNORE_FILES that exists at `root`, or null when
@@ -25,7 +20,7 @@ export async function readRootIgnore(root: string): Promise<RootIgnoreFile | nul
     try {
       return { name, text: await readFile(join(root, name), 'utf8') };
     } catch (err) {
-      if (ABSENT.has(errnoCode(err) ?? '')) continue;
+      if (isVanished(err)) continue;
       throw new SkiffError(ErrorCode.IO, `cannot read ${name} in ${root}`, { cause: err, path: name });
     }
   }

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { EntryType, type Hasher } from '@skiff/protocol';
 import { UNHASHED, type IndexEntry } from './entry.ts';
+import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync } from './hash-file.ts';
+import { isVanished } from './vanished.ts';
 
-/** Hashing runs in slices of this many ms between yields to the event loop. */
-export const HASH_SLICE_MS = 8;
+/** Hashing runs in slices between yields to the event loop (util/time-slicer.ts). */
+export const HASH_SLICE_MS = SLICE_MS;
 
 /**
  * Hashes, in place, the files a deferHash scan left UNHASHED. A file that
@@ -15,7 +17,7 @@ export const HASH_SLICE_MS = 8;
 export async function hashDeferred(root: string, entries: Map<string, IndexEntry>, hasher: Hasher): Promise<number> {
   const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   let hashed = 0;
-  let sliceStart = performance.now();
+  const slicer = new TimeSlicer(HASH_SLICE_MS);
   for (const [path, entry] of entries) {
     if (entry.type !== EntryType.FILE || entry.hash !== UNHASHED) continue;
     try {
@@ -23,13 +25,9 @@ export async function hashDeferred(root: string, entries: Map<string, IndexEntry
       entries.set(path, { ...entry, hash, size });
       hashed++;
     } catch (err) {
-      const code = ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') entries.delete(path);
+      if (isVanished((err as { cause?: unknown }).cause ?? err)) entries.delete(path);
     }
-    if (performance.now() - sliceStart > HASH_SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    await slicer.maybeYield();
   }
   return hashed;
 }

@@ -1,14 +1,14 @@
 import { SessionEvent, type AppLog, type EventPayloads, type Listener } from './events.ts';
 
+/** Log lines a late subscriber can replay. */
+export const LOG_BACKLOG_LINES = 1000;
+
 /**
  * Fans a session's events out to every attached terminal. Listeners must not
  * block (the control server's emit only queues); one that throws is dropped,
  * so a broken client never stops the others. App log lines are kept in a
  * bounded backlog so a terminal that attaches late sees the recent output.
  */
-/** Log lines a late subscriber can replay. */
-export const LOG_BACKLOG_LINES = 1000;
-
 export class Fanout {
   private listeners = new Set<Listener>();
   private backlog: AppLog[] = [];

@@ -21,31 +21,6 @@ import { ProblemSet } from './problems.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { SessionState, type SessionStatus } from './session-state.ts';
 
-/**
- * One project synced to one target, shared by every terminal attached to it.
- *
- * The route of a save, in order (ARCHITECTURE.md follows it file by file):
- *   watch   the watcher delivers a coalesced batch of paths (watch/batcher.ts)
- *   refresh what those paths are now on disk (index/refresh.ts)
- *   plan    what the agent must do for them (sync/engine.ts → sync/plan.ts)
- *   settle  a structural batch is handed back to the coalescer to gather the
- *           rest of its tree change (core/settle.ts)
- *   send    the batch goes out and is confirmed (sync/send-batch.ts)
- * All of it runs on one SerialQueue, with every full sync (start, reconnect,
- * rescan, `skiff push`), so no two syncs interleave.
- *
- * Order at start: rules → watcher ready → scan → agent → first sync. The
- * watcher is ready before the scan, so a change made during the scan is seen
- * twice at worst, never missed. Batches that arrive while the agent is away
- * update the local tree only; the reconnect's verify sends what differs.
- *
- * Halted: a sync that would delete (nearly) everything on the agent stops
- * with SKIFF_E_MASS_DELETION. From then on every batch is a full sync under
- * the same guard, so nothing goes out as if the held deletions had been
- * made: the session resumes, sending the whole difference, when the files
- * come back or with --force.
- */
-
 /** First wait before reconnecting to a lost agent; doubles up to the cap. */
 export const RECONNECT_BASE_MS = 100;
 export const RECONNECT_MAX_MS = 5_000;
@@ -74,6 +49,30 @@ export function sessionId(root: string, target: string): string {
   return createHash('sha256').update(`${resolve(root)}\0${target}`).digest('hex').slice(0, 12);
 }
 
+/**
+ * One project synced to one target, shared by every terminal attached to it.
+ *
+ * The route of a save, in order (ARCHITECTURE.md follows it file by file):
+ *   watch   the watcher delivers a coalesced batch of paths (watch/batcher.ts)
+ *   refresh what those paths are now on disk (index/refresh.ts)
+ *   plan    what the agent must do for them (sync/engine.ts → sync/plan.ts)
+ *   settle  a structural batch is handed back to the coalescer to gather the
+ *           rest of its tree change (core/settle.ts)
+ *   send    the batch goes out and is confirmed (sync/send-batch.ts)
+ * All of it runs on one SerialQueue, with every full sync (start, reconnect,
+ * rescan, `skiff push`), so no two syncs interleave.
+ *
+ * Order at start: rules → watcher ready → scan → agent → first sync. The
+ * watcher is ready before the scan, so a change made during the scan is seen
+ * twice at worst, never missed. Batches that arrive while the agent is away
+ * update the local tree only; the reconnect's verify sends what differs.
+ *
+ * Halted: a sync that would delete (nearly) everything on the agent stops
+ * with SKIFF_E_MASS_DELETION. From then on every batch is a full sync under
+ * the same guard, so nothing goes out as if the held deletions had been
+ * made: the session resumes, sending the whole difference, when the files
+ * come back or with --force.
+ */
 export class Session {
   readonly id: string;
   readonly root: string;

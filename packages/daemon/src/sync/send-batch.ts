@@ -13,27 +13,18 @@ import {
   type HeaderOf,
   type Problem,
 } from '@skiff/protocol';
+import { isVanished } from '../index/vanished.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
+import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
 import { countOps, OpKind, type BatchOp } from './batch-ops.ts';
 
 /**
- * Streams one batch to the agent and waits for its APPLIED.
- *
- * Small files are read by a bounded pool and packed many to a message; large
- * files follow one at a time, their chunks contiguous, so the agent holds at
- * most one partial file. Content is hashed as it is read, and the entry
- * reported back is what was actually sent: a file edited between scan and
- * read travels with its new hash, and a file that changed under a chunked
- * read is marked stale so the index does not record it.
- */
-
-/**
- * Small files are read with synchronous calls, in slices of this many ms
- * between yields to the event loop. Measured on 50,000 files of ~2 KiB:
+ * Small files are read with synchronous calls, in slices between yields to
+ * the event loop (util/time-slicer.ts). Measured on 50,000 files of ~2 KiB:
  * fs/promises readFile spent ~4.5 s in FileHandle open/fstat/read/close and
  * starved the agent; plain synchronous reads into one buffer take a fraction.
  */
-export const READ_SLICE_MS = 8;
+export const READ_SLICE_MS = SLICE_MS;
 /** Target size of one websocket message of packed frames. */
 export const MESSAGE_TARGET_BYTES = MAX_CHUNK_BYTES;
 
@@ -56,7 +47,6 @@ export interface SentBatch {
   bytes: number;
   /** Files placed from content the agent already held (COPY): no bytes sent. */
   copied: number;
-  deleted: number;
 }
 
 export interface SendBatchOptions {
@@ -68,6 +58,16 @@ export interface SendBatchOptions {
   onProgress?(progress: BatchProgress): void;
 }
 
+/**
+ * Streams one batch to the agent and waits for its APPLIED.
+ *
+ * Small files are read by a bounded pool and packed many to a message; large
+ * files follow one at a time, their chunks contiguous, so the agent holds at
+ * most one partial file. Content is hashed as it is read, and the entry
+ * reported back is what was actually sent: a file edited between scan and
+ * read travels with its new hash, and a file that changed under a chunked
+ * read is marked stale so the index does not record it.
+ */
 export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const { client, batch, root, ops, hasher } = opts;
   const counts = countOps(ops);
@@ -76,10 +76,9 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const stale = new Set<string>();
   const problems: Problem[] = [];
   const progress: BatchProgress = { files: 0, bytes: 0, totalFiles: counts.files, totalBytes: counts.bytes };
-  let deleted = 0;
   let copied = 0;
 
-  const push = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
+  const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     const message = packer.add(kind, header, payload);
     if (message) await client.send(message);
   };
@@ -90,20 +89,20 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     opts.onProgress?.(progress);
   };
 
-  await push(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes });
+  await queueFrame(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes });
   const small: Entry[] = [];
   const large: Entry[] = [];
   for (const op of ops) {
     if (op.kind === OpKind.MKDIR) {
-      await push(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
+      await queueFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
       sent.set(op.entry.path, op.entry);
     } else if (op.kind === OpKind.COPY) {
       const e = op.entry;
-      await push(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
+      await queueFrame(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
       sent.set(e.path, e);
       copied++;
     } else if (op.kind === OpKind.SYMLINK) {
-      await push(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
+      await queueFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
       sent.set(op.entry.path, op.entry);
     } else if (op.kind === OpKind.FILE) {
       (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
@@ -111,14 +110,13 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   }
 
   const readProblem = (entry: Entry, err: unknown): void => {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return; // vanished since the scan: the next scan tells
+    if (isVanished(err)) return; // vanished since the scan: the next scan tells
     problems.push({ path: entry.path, code: ErrorCode.IO, message: `cannot read ${entry.path}: ${(err as Error).message}` });
   };
 
   // One buffer for every small file: encodeFrame copies the payload out of it.
   const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
-  let sliceStart = performance.now();
+  const slicer = new TimeSlicer(READ_SLICE_MS);
   for (const entry of small) {
     let n: number;
     try {
@@ -133,17 +131,14 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     }
     const content = buf.subarray(0, n);
     const actual: Entry = { ...entry, size: n, hash: hasher.h64Bytes(content) };
-    await push(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
+    await queueFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
     fileDone(actual);
-    if (performance.now() - sliceStart > READ_SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    await slicer.maybeYield();
   }
 
   for (const entry of large) {
     try {
-      const actual = await sendLargeFile(join(root, entry.path), entry, batch, hasher, push, stale);
+      const actual = await sendLargeFile(join(root, entry.path), entry, batch, hasher, queueFrame, stale);
       fileDone(actual);
     } catch (err) {
       readProblem(entry, err);
@@ -152,8 +147,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   for (const op of ops) {
     if (op.kind !== OpKind.DELETE) continue;
-    await push(Kind.DELETE, { batch, path: op.path });
-    deleted++;
+    await queueFrame(Kind.DELETE, { batch, path: op.path });
   }
 
   const applied = client.applied(batch);
@@ -161,10 +155,10 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   // the pending APPLIED is rejected with the same failure and must not
   // surface as an unhandled rejection (it would end the daemon).
   applied.catch(() => undefined);
-  await push(Kind.COMMIT, { batch });
+  await queueFrame(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
-  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, copied, deleted };
+  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, copied };
 }
 
 /**
@@ -178,7 +172,7 @@ async function sendLargeFile(
   entry: Entry,
   batch: number,
   hasher: Hasher,
-  push: (kind: typeof Kind.FILE, header: FileHeader, payload: Uint8Array) => Promise<void>,
+  queueFrame: (kind: typeof Kind.FILE, header: FileHeader, payload: Uint8Array) => Promise<void>,
   stale: Set<string>,
 ): Promise<Entry> {
   let fh: FileHandle | undefined;
@@ -200,7 +194,7 @@ async function sendLargeFile(
       }
       const header = { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset };
       // The packer copies the chunk into its message, so `buf` can be reused.
-      await push(Kind.FILE, header, buf.subarray(0, want));
+      await queueFrame(Kind.FILE, header, buf.subarray(0, want));
       offset += want;
     } while (offset < actual.size);
     const after = await fh.stat();

@@ -6,12 +6,6 @@ import { basename, join, resolve } from 'node:path';
 import { APP_CONFIG_ENV, EXIT_WITH_STDIN_ENV, ErrorCode, SkiffError, TOKEN_ENV, type AppSpec } from '@skiff/protocol';
 import { agentCommand } from './agent-entry.ts';
 
-/**
- * The local target: the agent runs as a child process of the daemon (or of a
- * one-shot push), rooted in a private directory on this machine, listening on
- * loopback only. The token reaches it through its environment, never argv.
- */
-
 /** How long the agent may take to print its listening line. */
 export const AGENT_START_TIMEOUT_MS = 15_000;
 /** Bytes of token entropy (the protocol asks for at least 16). */
@@ -54,6 +48,11 @@ export function newToken(): string {
 /** The grace period between SIGTERM and SIGKILL when stopping the agent. */
 export const AGENT_STOP_GRACE_MS = 10_000;
 
+/**
+ * The local target: the agent runs as a child process of the daemon (or of a
+ * one-shot push), rooted in a private directory on this machine, listening on
+ * loopback only. The token reaches it through its environment, never argv.
+ */
 export async function startLocalAgent(opts: LocalAgentOptions): Promise<LocalAgent> {
   const root = resolve(opts.root);
   await mkdir(root, { recursive: true });

@@ -6,9 +6,7 @@ import {
   encodeFrame,
   ErrorCode,
   Kind,
-  MAX_CHUNK_BYTES,
-  MAX_HEADER_BYTES,
-  MAX_MESSAGE_BYTES,
+  MAX_WS_PAYLOAD_BYTES,
   PROTOCOL_VERSION,
   SKIFF_VERSION,
   SkiffError,
@@ -20,13 +18,6 @@ import {
   type HelloHeader,
   type LogHeader,
 } from '@skiff/protocol';
-
-/**
- * The daemon's end of one websocket to an agent. It performs the handshake,
- * answers request/response exchanges (inventory, commit → applied) and keeps
- * writes flowing under a bound on unacknowledged bytes, so a slow agent slows
- * the sender instead of filling memory.
- */
 
 /** Bytes handed to the socket but not yet written out, above which `send` waits. */
 export const HIGH_WATER_BYTES = 16 * 1024 * 1024;
@@ -45,6 +36,12 @@ interface Waiter<T> {
   reject(err: SkiffError): void;
 }
 
+/**
+ * The daemon's end of one websocket to an agent. It performs the handshake,
+ * answers request/response exchanges (inventory, commit → applied) and keeps
+ * writes flowing under a bound on unacknowledged bytes, so a slow agent slows
+ * the sender instead of filling memory.
+ */
 export class AgentClient {
   readonly hello: HelloHeader;
   private readonly ws: WebSocket;
@@ -68,7 +65,7 @@ export class AgentClient {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
         headers: { authorization: bearer(token) },
-        maxPayload: MAX_MESSAGE_BYTES + MAX_HEADER_BYTES + MAX_CHUNK_BYTES,
+        maxPayload: MAX_WS_PAYLOAD_BYTES,
         perMessageDeflate: false,
         // Masking guards browsers against proxy cache poisoning; this link is
         // token-authenticated daemon-to-agent, and unmasking costs the agent
@@ -112,10 +109,6 @@ export class AgentClient {
       };
       ws.on('message', onFirst);
     });
-  }
-
-  get open(): boolean {
-    return this.failure === null && this.ws.readyState === WebSocket.OPEN;
   }
 
   /** Sends one message, waiting first while too many bytes are unacknowledged. */

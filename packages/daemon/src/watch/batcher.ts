@@ -68,7 +68,7 @@ export class Batcher {
   }
 
   /** Records watcher events (the paths matter, not the kinds). */
-  push(events: readonly WatchEvent[]): void {
+  events(events: readonly WatchEvent[]): void {
     this.guard(() => this.apply(this.coalescer.add(events.map((e) => e.path), this.now())));
   }
 
@@ -168,7 +168,7 @@ export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatch
     isIgnored: opts.isIgnored,
     poll: opts.poll,
     ignoredDirs: opts.ignoredDirs,
-    onEvents: (events) => batcher.push(events),
+    onEvents: (events) => batcher.events(events),
     onActivity: () => batcher.activity(),
     onError: opts.onError,
   });
