@@ -2,6 +2,8 @@ import { isAbsolute } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { ControlClient, ControlHandlers } from '../control/index.ts';
 import { SessionMethod, type AttachParams, type LogsParams, type SessionRef, type StartParams } from '../control/session-api.ts';
+import { loadProjectConfig, Target } from '../config/project.ts';
+import { resolveTarget } from '../targets/open.ts';
 import type { SessionRegistry } from './registry.ts';
 import { SessionState } from './session-state.ts';
 
@@ -9,13 +11,26 @@ import { SessionState } from './session-state.ts';
  * The control methods of sessions. Parameters come from a local client but
  * are still checked: a malformed request gets SKIFF_E_USAGE, never a crash.
  */
-function ref(params: unknown): Required<SessionRef> {
+function ref(params: unknown): SessionRef {
   const p = (params ?? {}) as Record<string, unknown>;
   if (typeof p.root !== 'string' || !isAbsolute(p.root)) {
     throw new SkiffError(ErrorCode.USAGE, '"root" must be an absolute path');
   }
   if (p.target !== undefined && typeof p.target !== 'string') throw new SkiffError(ErrorCode.USAGE, '"target" must be a string');
-  return { root: p.root, target: (p.target as string | undefined) ?? 'local' };
+  return { root: p.root, target: p.target as string | undefined };
+}
+
+/**
+ * The target of a new session, decided once: the command line's, else
+ * skiff.yaml's (whose loader refuses an unknown one), else local. An unknown
+ * name from the command line is refused the same way.
+ */
+async function targetToStart(root: string, flag: string | undefined): Promise<string> {
+  const target = resolveTarget(flag, (await loadProjectConfig(root)).target);
+  if (!(Object.values(Target) as string[]).includes(target)) {
+    throw new SkiffError(ErrorCode.CONFIG, `unknown target "${target}"; known targets: ${Object.values(Target).join(', ')}`);
+  }
+  return target;
 }
 
 function optional<T>(params: unknown, name: string, type: 'boolean' | 'string' | 'number'): T | undefined {
@@ -27,7 +42,8 @@ function optional<T>(params: unknown, name: string, type: 'boolean' | 'string' |
 export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
   return {
     async [SessionMethod.START](params: unknown) {
-      const { root, target } = ref(params);
+      const { root, target: flag } = ref(params);
+      const target = await targetToStart(root, flag);
       const session = registry.open({
         root,
         target,

@@ -15,7 +15,7 @@ export class SessionRegistry {
 
   /** The session of `root`/`target`, created when none runs. */
   open(opts: Omit<SessionOptions, 'log'>): Session {
-    const id = sessionId(opts.root, opts.target ?? 'local');
+    const id = sessionId(opts.root, opts.target);
     const existing = this.sessions.get(id);
     // A failed session stays listed (with its error) until someone starts it again.
     if (existing && existing.status().state !== SessionState.FAILED) return existing;
@@ -24,14 +24,17 @@ export class SessionRegistry {
     return session;
   }
 
-  find(root: string, target = 'local'): Session | undefined {
-    return this.sessions.get(sessionId(resolve(root), target));
+  /** The session of `root` on `target`; without a target, the project's session whatever its target. */
+  find(root: string, target?: string): Session | undefined {
+    if (target !== undefined) return this.sessions.get(sessionId(resolve(root), target));
+    const abs = resolve(root);
+    return [...this.sessions.values()].find((s) => s.root === abs);
   }
 
-  get(root: string, target = 'local'): Session {
+  get(root: string, target?: string): Session {
     const session = this.find(root, target);
     if (!session) {
-      throw new SkiffError(ErrorCode.USAGE, `no session runs for ${resolve(root)} (target ${target}); start one with 'skiff dev'`);
+      throw new SkiffError(ErrorCode.USAGE, `no session runs for ${resolve(root)}${target ? ` (target ${target})` : ''}; start one with 'skiff dev'`);
     }
     return session;
   }
@@ -40,7 +43,7 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
-  async stop(root: string, target = 'local'): Promise<void> {
+  async stop(root: string, target?: string): Promise<void> {
     const session = this.get(root, target);
     await session.ready.catch(() => undefined);
     this.sessions.delete(session.id);
