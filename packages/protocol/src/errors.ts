@@ -35,6 +35,12 @@ export const ErrorCode = {
   /** A sync would delete (nearly) everything the agent holds; it needs --force. */
   MASS_DELETION: 'SKIFF_E_MASS_DELETION',
   UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
+  /** The target's engine or cluster cannot be reached (not running, no permission, no credentials). */
+  TARGET_UNAVAILABLE: 'SKIFF_E_TARGET_UNAVAILABLE',
+  /** The app's image is neither present nor pullable. */
+  IMAGE_MISSING: 'SKIFF_E_IMAGE_MISSING',
+  /** A port the app or agent needs on this machine is taken. */
+  PORT_IN_USE: 'SKIFF_E_PORT_IN_USE',
   /** A COPY whose source no longer holds the expected content on the agent: the daemon sends the bytes instead. */
   COPY_SOURCE: 'SKIFF_E_COPY_SOURCE',
   /** A file name whose bytes are not UTF-8: the wire carries UTF-8 paths only. */

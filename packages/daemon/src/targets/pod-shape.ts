@@ -1,0 +1,48 @@
+import type { AgentBundle } from './agent-bundle.ts';
+
+/**
+ * What the container targets deploy, the same for Docker and Kubernetes (odo's
+ * pod: init steps copy the agent in and seed the source, then the app
+ * container runs the agent as PID 1). Pure: names and argument lists only.
+ *
+ *   copy-agent            the agent image copies its bundle into the agent
+ *                         volume (its default command) and exits
+ *   copy-files-to-volume  the first time, the source volume is seeded with
+ *                         what the app image holds at `workdir`
+ *   app container         the user's image; entrypoint = the agent, through
+ *                         the bundle's loader, from the agent volume mounted
+ *                         read-only at AGENT_MOUNT; the source volume at
+ *                         `workdir`; the token in a file only the agent reads
+ */
+
+/** Where the agent volume is mounted in the app container. */
+export const AGENT_MOUNT = '/opt/skiff-agent';
+/** Where the agent image's copy-agent step writes the bundle (Dockerfile.agent's CMD). */
+export const COPY_AGENT_TARGET = '/mnt/skiff-agent';
+/** The agent's port inside the app container. */
+export const AGENT_PORT = 7070;
+/** The token file inside the app container, in a directory of its own. */
+export const TOKEN_DIR = '/.skiff-run';
+export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+/** Set in the app container so an app that reads HOST listens where a published or forwarded port reaches it. */
+export const HOST_ENV = 'HOST';
+
+/** The agent's command line in the app container: its loader, the node and the agent, from the agent volume. */
+export function agentEntrypoint(bundle: AgentBundle, opts: { workdir: string; host: string; port?: number }): string[] {
+  const at = (rel: string) => `${AGENT_MOUNT}/${rel}`;
+  return [
+    at(bundle.loader),
+    '--library-path',
+    at(bundle.libDir),
+    at(bundle.node),
+    at(bundle.entry),
+    '--root',
+    opts.workdir,
+    '--host',
+    opts.host,
+    '--port',
+    String(opts.port ?? AGENT_PORT),
+    '--token-file',
+    TOKEN_FILE,
+  ];
+}
