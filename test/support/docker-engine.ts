@@ -135,3 +135,22 @@ export async function removeTestResources(options: { run?: string; images?: bool
   }
   return removed;
 }
+
+/**
+ * Runs a container to its end (attached before it starts, so no output is
+ * missed) and removes it; its exit code and output.
+ */
+export async function runToEnd(options: Docker.ContainerCreateOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  const container = await docker.createContainer({ ...options, Labels: { ...options.Labels, ...runLabels() } });
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const { stdout, stderr } = demux(stream);
+    const output = Promise.all([readAll(stdout), readAll(stderr)]);
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const [out, err] = await output;
+    return { code: StatusCode, stdout: out, stderr: err };
+  } finally {
+    await container.remove({ force: true, v: true });
+  }
+}
