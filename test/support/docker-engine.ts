@@ -99,23 +99,25 @@ function isNotFoundOrBusy(err: unknown): boolean {
 
 /**
  * Removes what carries TEST_LABEL (narrowed to one run with `run`):
- * containers with their anonymous volumes, then named volumes, then, when
- * asked, images. An image or volume still in use by someone else's container
+ * containers with their anonymous volumes, then named volumes (unless
+ * `imagesOnly`), then, when asked, images. An image or volume still in use by someone else's container
  * is left (the engine refuses with 409), as is one already gone.
  */
-export async function removeTestResources(options: { run?: string; images?: boolean } = {}): Promise<{ containers: number; volumes: number; images: number }> {
+export async function removeTestResources(
+  options: { run?: string; images?: boolean; imagesOnly?: boolean } = {},
+): Promise<{ containers: number; volumes: number; images: number }> {
   const label = [`${TEST_LABEL}=1`, ...(options.run ? [`${RUN_LABEL}=${options.run}`] : [])];
   const removed = { containers: 0, volumes: 0, images: 0 };
   const tolerate = (err: unknown): void => {
     if (!isNotFoundOrBusy(err)) throw err;
   };
-  for (const info of await docker.listContainers({ all: true, filters: { label } })) {
+  for (const info of options.imagesOnly ? [] : await docker.listContainers({ all: true, filters: { label } })) {
     await docker
       .getContainer(info.Id)
       .remove({ force: true, v: true })
       .then(() => removed.containers++, tolerate);
   }
-  const { Volumes } = await docker.listVolumes({ filters: { label } });
+  const { Volumes } = options.imagesOnly ? { Volumes: [] } : await docker.listVolumes({ filters: { label } });
   for (const volume of Volumes ?? []) {
     await docker
       .getVolume(volume.Name)
