@@ -127,14 +127,21 @@ export function assembleAgentBundle({ warn = (m) => console.warn(m), info = (m) 
   const started = performance.now();
   const node = realpathSync(process.execPath);
   const natives = nativeFiles();
-  const deps = dependenciesOf([node, ...natives.map((n) => n.path)]);
+  let deps;
+  try {
+    deps = dependenciesOf([node, ...natives.map((n) => n.path)]);
+  } catch (err) {
+    // Like the addon: the rest of skiff builds and runs without it.
+    warn(`skiff: the self-contained agent bundle was not built (${err.message}); the Docker target needs it.`);
+    return null;
+  }
   const inputs = [THIS_SCRIPT, LDD_SCRIPT, node, AGENT_JS, ...natives.map((n) => n.path), ...deps.libs.values(), ...(deps.loader ? [deps.loader.path] : [])];
   const stamp = { inputs: Object.fromEntries(inputs.map((p) => [p, fingerprint(p)])), libs: Object.fromEntries(deps.libs), loader: deps.loader };
   const previous = readJson(STAMP);
   const current = readJson(join(BUNDLE_DIR, Layout.MANIFEST));
   if (current && previous && previous.version === current.version && JSON.stringify(previous.stamp) === JSON.stringify(stamp)) return current;
 
-  // Assembled aside and swapped in whole: a reader never sees half a bundle.
+  // Assembled aside and swapped in whole: a reader finds the old bundle, none or the new one, never half of one.
   const tmp = join(REPO, `packages/agent/dist/.bundle-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, Layout.LIB_DIR), { recursive: true });
