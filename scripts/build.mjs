@@ -39,3 +39,8 @@ const addon = 'packages/agent/native/build/Release/reaper.node';
 const addonSources = ['packages/agent/native/reaper.c', 'packages/agent/native/binding.gyp'];
 const addonCurrent = existsSync(addon) && addonSources.every((src) => statSync(src).mtimeMs <= statSync(addon).mtimeMs);
 if (!addonCurrent) spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });
+
+// The self-contained agent for container images (Dockerfile.agent), after the
+// addon it ships. Skipped when none of its inputs changed.
+const { assembleAgentBundle } = await import('./agent-bundle.mjs');
+assembleAgentBundle();

@@ -13,6 +13,7 @@ export const DEFAULT_PORT = 0;
 const MAX_PORT = 65_535;
 
 export const USAGE = `usage: skiff-agent [--root DIR] [--host HOST] [--port N] [--token-file FILE]
+       skiff-agent copy-to DIR
 
 Receives files from skiffd over an authenticated websocket and writes them under DIR.
 
@@ -22,13 +23,20 @@ Receives files from skiffd over an authenticated websocket and writes them under
   --token-file FILE  file holding the token, used when ${TOKEN_ENV} is not set
   --help             show this text
 
+  copy-to DIR        copy this self-contained agent bundle (node, libraries, agent)
+                     into DIR and exit: the agent image's default command
+
 When listening, prints one JSON line to stdout:
   {"event":"listening","host":...,"port":...,"root":...,"pid":...}
 `;
 
 export type CliCommand =
   | { kind: 'help' }
-  | { kind: 'run'; root: string; host: string; port: number; tokenFile?: string };
+  | { kind: 'run'; root: string; host: string; port: number; tokenFile?: string }
+  | { kind: 'copy-to'; dir: string };
+
+/** The sub-command that fills a volume with the agent bundle (see bundle/copy-to.ts). */
+export const COPY_TO = 'copy-to';
 
 const VALUE_FLAGS = ['--root', '--host', '--port', '--token-file'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
@@ -38,6 +46,7 @@ function isValueFlag(s: string): s is ValueFlag {
 }
 
 export function parseArgs(argv: readonly string[]): CliCommand {
+  if (argv[0] === COPY_TO) return parseCopyTo(argv.slice(1));
   const values: Partial<Record<ValueFlag, string>> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -63,6 +72,13 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   };
   if (values['--token-file'] !== undefined) cmd.tokenFile = values['--token-file'];
   return cmd;
+}
+
+function parseCopyTo(rest: readonly string[]): CliCommand {
+  if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };
+  if (rest.length === 0 || rest[0] === '') throw usage(`${COPY_TO} needs a directory`);
+  if (rest.length > 1) throw usage(`${COPY_TO} takes one directory, got ${JSON.stringify(rest.slice(1))} after it`);
+  return { kind: 'copy-to', dir: rest[0] };
 }
 
 function parsePort(s: string): number {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ErrorCode, EXIT_WITH_STDIN_ENV, TOKEN_ENV, asSkiffError, isSkiffError } from '@skiff/protocol';
+import { copyBundle } from './bundle/copy-to.ts';
 import { USAGE, parseArgs, resolveToken, type CliCommand } from './cli-args.ts';
 import { installInit } from './init/init.ts';
 import { startAgent } from './server/agent.ts';
@@ -23,6 +25,16 @@ function fail(err: unknown, exitCode: number): never {
   process.exit(exitCode);
 }
 
+/** `copy-to DIR` (the agent image's default command): the bundle is the directory of this bundled file. */
+async function copyTo(dir: string): Promise<void> {
+  try {
+    const copied = await copyBundle(fileURLToPath(new URL('.', import.meta.url)), resolve(dir));
+    process.stdout.write(`${JSON.stringify({ event: 'copied', ...copied })}\n`);
+  } catch (err) {
+    fail(err, EXIT_FAILURE);
+  }
+}
+
 async function main(): Promise<void> {
   let token: string;
   let cmd: Extract<CliCommand, { kind: 'run' }>;
@@ -30,6 +42,10 @@ async function main(): Promise<void> {
     const parsed = parseArgs(process.argv.slice(2));
     if (parsed.kind === 'help') {
       process.stdout.write(USAGE);
+      return;
+    }
+    if (parsed.kind === 'copy-to') {
+      await copyTo(parsed.dir);
       return;
     }
     cmd = parsed;

@@ -16,6 +16,8 @@ describe('parseArgs', () => {
     [['--token-file', '/run/secrets/token'], { ...defaults, tokenFile: '/run/secrets/token' }],
     [['--help'], { kind: 'help' }],
     [['--port', '1', '-h'], { kind: 'help' }],
+    [['copy-to', '/mnt/skiff-agent'], { kind: 'copy-to', dir: '/mnt/skiff-agent' }],
+    [['copy-to', '--help'], { kind: 'help' }],
   ];
   it.each(good)('parses %j', (argv, expected) => {
     expect(parseArgs(argv)).toEqual(expected);
@@ -32,6 +34,10 @@ describe('parseArgs', () => {
     [['--port', '1.5'], /--port must be/],
     [['--root', 'a', '--root', 'b'], /given twice/],
     [['--token', 'secret'], /unknown argument/],
+    [['copy-to'], /copy-to needs a directory/],
+    [['copy-to', ''], /copy-to needs a directory/],
+    [['copy-to', '/a', '/b'], /copy-to takes one directory/],
+    [['--root', '/a', 'copy-to', '/b'], /unknown argument/],
   ];
   it.each(bad)('refuses %j with SKIFF_E_USAGE', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);

@@ -16,9 +16,9 @@ export const REAPER_ADDON_VAR = 'SKIFF_AGENT_REAPER_ADDON';
 
 /**
  * Where reaper.node may be, first match wins: the explicit variable; next to
- * the running file (an agent bundle copied with the addon beside it); the
- * package's build output seen from the bundle (dist/) or from the source
- * (src/init/).
+ * the running file (the self-contained bundle, dist/bundle/ or wherever
+ * `copy-to` put it, ships the addon beside skiff-agent.js); the package's
+ * build output seen from dist/skiff-agent.js or from the source (src/init/).
  */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env, base: string = import.meta.url): string[] {
   const candidates: string[] = [];
