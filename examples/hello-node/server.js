@@ -3,13 +3,21 @@ import { createServer } from 'node:http';
 import { message } from './message.js';
 
 const port = Number(process.env.PORT ?? 8080);
+// Where to listen: skiff's container targets set HOST=0.0.0.0 so a published
+// or forwarded port reaches the app; on this machine, loopback only.
+const host = process.env.HOST ?? '127.0.0.1';
 const started = new Date().toISOString();
 
-createServer((req, res) => {
+const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(`${message}\n(started ${started}, pid ${process.pid})\n`);
-}).listen(port, '127.0.0.1', () => {
-  console.log(`hello-node listening on http://127.0.0.1:${port}`);
+}).listen(port, host, () => {
+  console.log(`hello-node listening on http://${host}:${port}`);
 });
 
-process.on('SIGTERM', () => process.exit(0));
+// A graceful stop: finish what is in flight, then exit.
+process.on('SIGTERM', () => {
+  console.log('hello-node: SIGTERM, closing');
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

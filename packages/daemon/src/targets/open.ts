@@ -1,5 +1,6 @@
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { Target } from '../config/project.ts';
+import { dockerTarget } from './docker/docker-target.ts';
 import { localTarget } from './local-target.ts';
 import type { TargetContext, TargetDriver } from './target.ts';
 
@@ -12,6 +13,7 @@ export function openTarget(kind: string, ctx: TargetContext): TargetDriver {
     case Target.LOCAL:
       return localTarget(ctx);
     case Target.DOCKER:
+      return dockerTarget(ctx);
     case Target.KUBERNETES:
       throw new SkiffError(ErrorCode.CONFIG, `target "${kind}" is not available in this version of skiff; use "local"`);
     default:

@@ -1,4 +1,4 @@
-import type { AgentBundle } from './agent-bundle.ts';
+import { bundleCommand, type BundleManifest } from '@skiff/agent/bundle-manifest';
 
 /**
  * What the container targets deploy, the same for Docker and Kubernetes (odo's
@@ -28,21 +28,6 @@ export const TOKEN_FILE = `${TOKEN_DIR}/token`;
 export const HOST_ENV = 'HOST';
 
 /** The agent's command line in the app container: its loader, the node and the agent, from the agent volume. */
-export function agentEntrypoint(bundle: AgentBundle, opts: { workdir: string; host: string; port?: number }): string[] {
-  const at = (rel: string) => `${AGENT_MOUNT}/${rel}`;
-  return [
-    at(bundle.loader),
-    '--library-path',
-    at(bundle.libDir),
-    at(bundle.node),
-    at(bundle.entry),
-    '--root',
-    opts.workdir,
-    '--host',
-    opts.host,
-    '--port',
-    String(opts.port ?? AGENT_PORT),
-    '--token-file',
-    TOKEN_FILE,
-  ];
+export function agentEntrypoint(manifest: BundleManifest, opts: { workdir: string; host: string; port?: number }): string[] {
+  return bundleCommand(manifest, AGENT_MOUNT, ['--root', opts.workdir, '--host', opts.host, '--port', String(opts.port ?? AGENT_PORT), '--token-file', TOKEN_FILE]);
 }

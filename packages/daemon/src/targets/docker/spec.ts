@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PortMapping } from '../../config/project.ts';
-import type { AgentBundle } from '../agent-bundle.ts';
+import type { BundleManifest } from '@skiff/agent/bundle-manifest';
 import type { Instance } from '../instance.ts';
 import { AGENT_MOUNT, AGENT_PORT, agentEntrypoint, HOST_ENV } from '../pod-shape.ts';
 
@@ -23,7 +23,7 @@ export interface DockerNames {
   agentImage: string;
 }
 
-export function dockerNames(instance: Instance, bundle: AgentBundle): DockerNames {
+export function dockerNames(instance: Instance, bundle: BundleManifest): DockerNames {
   return {
     container: instance.name,
     sourceVolume: `${instance.name}-src`,
@@ -35,7 +35,7 @@ export function dockerNames(instance: Instance, bundle: AgentBundle): DockerName
 export interface AppContainerInput {
   instance: Instance;
   names: DockerNames;
-  bundle: AgentBundle;
+  bundle: BundleManifest;
   image: string;
   workdir: string;
   ports: PortMapping[];
