@@ -84,7 +84,7 @@ describe('a git checkout during a session', () => {
     await writeFile(join(project, 'sentinel.txt'), 'after the checkout\n');
     const save = await t.waitFor((e) => e.event === 'sync.finished' && e !== checkout, 30_000, mark);
     const batches = t.events.slice(mark).filter((e) => e.event === 'sync.finished');
-    expect(batches.map((e) => e.data.uploaded + e.data.copied)).toEqual([20 * PER_DIR + 10 * PER_DIR, 1]);
+    expect(batches.map((e) => e.data.uploaded + (e.data.copied ?? 0))).toEqual([20 * PER_DIR + 10 * PER_DIR, 1]);
     expect(checkout.data).toMatchObject({ reason: 'watch', deleted: 10, inSync: true });
     expect(save.data).toMatchObject({ reason: 'watch', inSync: true });
     await t.waitFor((e) => running(e) && t.events.indexOf(e) > t.events.indexOf(save), 30_000, mark);
