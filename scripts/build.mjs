@@ -24,8 +24,9 @@ for (const { entry, outdir, name, splitting } of programs) {
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    // Native and optional modules stay outside the bundle and load from node_modules.
-    external: ['@parcel/watcher', 'bufferutil', 'utf-8-validate', 'fsevents', '*.node'],
+    // Native and optional modules stay outside the bundle and load from node_modules, and so do the
+    // container engines' clients, loaded on demand by their targets (their own dependencies expect CommonJS).
+    external: ['@parcel/watcher', 'bufferutil', 'utf-8-validate', 'fsevents', '*.node', 'dockerode', '@kubernetes/client-node'],
     // Bundled CommonJS dependencies call require(); give ESM output one.
     banner: { js: "import { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);" },
     logLevel: 'warning',

@@ -39,7 +39,7 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
   let docker: Docker | null = null;
 
   const engine = async (): Promise<Docker> => {
-    docker ??= openEngine();
+    docker ??= await openEngine();
     await pingEngine(docker);
     return docker;
   };

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 
 /**
@@ -14,8 +14,14 @@ export interface EngineError {
   message: string;
 }
 
-export function openEngine(): Docker {
-  return new Docker();
+/**
+ * Loaded on first use: only the docker target needs the Engine API client,
+ * and it stays outside the bundled programs (scripts/build.mjs), which keeps
+ * every other command's start as fast as before.
+ */
+export async function openEngine(): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  return new DockerClient();
 }
 
 /** Where the engine is expected, for messages. */
