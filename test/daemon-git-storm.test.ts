@@ -11,9 +11,16 @@ import { compareTrees } from './support/tree-compare.ts';
  * deletions) during a session is one batch and one restart of the app: the
  * app never starts on a half-checked-out tree. A save right after still goes
  * out on its own.
+ *
+ * A few files pass through a smudge filter that takes a while, as Git LFS
+ * does when it fetches content: git then pauses in the middle of the
+ * checkout for longer than any quiet window, while it holds the index lock.
  */
+const SLOW_FILTER = 'sleep 0.6; cat';
 const DIRS = 30;
 const PER_DIR = 100;
+/** Directories d10..d29 with d % 7 === 0 get a file through the slow filter: d14, d21, d28. */
+const SLOW_FILES = 3;
 
 function git(cwd: string, ...args: string[]): void {
   execFileSync('git', ['-c', 'user.name=skiff', '-c', 'user.email=skiff@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'ignore' });
@@ -35,7 +42,10 @@ describe('a git checkout during a session', () => {
     env = (await privateRuntime()).env;
     await mkdir(project);
     git(project, 'init', '-q');
+    git(project, 'config', 'filter.slow.smudge', SLOW_FILTER);
+    git(project, 'config', 'filter.slow.clean', 'cat');
     await writeFile(join(project, '.gitignore'), '.skiff/\n');
+    await writeFile(join(project, '.gitattributes'), '*.slow filter=slow\n');
     await writeFile(join(project, 'skiff.yaml'), `run: echo started >> ${starts}; exec sleep 600\n`);
     for (let d = 0; d < DIRS; d++) {
       await mkdir(join(project, `d${d}`));
@@ -51,6 +61,7 @@ describe('a git checkout during a session', () => {
         continue;
       }
       for (let i = 0; i < PER_DIR; i++) await writeFile(join(project, `d${d}`, `f${i}.txt`), `other ${d}/${i}\n`);
+      if (d % 7 === 0) await writeFile(join(project, `d${d}`, 'lfs.slow'), `large content ${d}\n`);
     }
     for (let d = 0; d < 10; d++) {
       await mkdir(join(project, `n${d}`, 'deep'), { recursive: true });
@@ -84,7 +95,7 @@ describe('a git checkout during a session', () => {
     await writeFile(join(project, 'sentinel.txt'), 'after the checkout\n');
     const save = await t.waitFor((e) => e.event === 'sync.finished' && e !== checkout, 30_000, mark);
     const batches = t.events.slice(mark).filter((e) => e.event === 'sync.finished');
-    expect(batches.map((e) => e.data.uploaded + (e.data.copied ?? 0))).toEqual([20 * PER_DIR + 10 * PER_DIR, 1]);
+    expect(batches.map((e) => e.data.uploaded + (e.data.copied ?? 0))).toEqual([20 * PER_DIR + 10 * PER_DIR + SLOW_FILES, 1]);
     expect(checkout.data).toMatchObject({ reason: 'watch', deleted: 10, inSync: true });
     expect(save.data).toMatchObject({ reason: 'watch', inSync: true });
     await t.waitFor((e) => running(e) && t.events.indexOf(e) > t.events.indexOf(save), 30_000, mark);
