@@ -1,3 +1,4 @@
+import type { Output } from '../output.ts';
 import { formatBytes } from './format.ts';
 import type { Style } from './style.ts';
 
@@ -31,11 +32,11 @@ export function progressLine(p: ProgressState, elapsedMs: number, style: Style):
   return `${bar} ${p.files}/${p.totalFiles} files ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)} ${formatBytes(rate)}/s ETA ${eta.toFixed(1)}s`;
 }
 
-export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, style: Style): Progress {
+export function createProgress(stream: Output, style: Style): Progress {
   const start = performance.now();
   let last = 0;
   let drawn = false;
-  const tty = stream.isTTY === true;
+  const tty = stream.isTTY;
   return {
     update(p) {
       const now = performance.now();
