@@ -39,5 +39,5 @@ starts it again or 'skiff stop' removes it; 'skiff status DIR' shows why.
 function sessionLine(s: SessionStatus): string {
   const app = isLive(s.state) ? (s.app?.state ?? '-') : '-';
   const why = s.state === SessionState.FAILED && s.error ? `  [${s.error.code}]` : '';
-  return `${s.id}  ${s.state.padEnd(12)} ${app.padEnd(16)} ${s.target.padEnd(6)} ${s.root}${why}`;
+  return `${s.id}  ${s.state.padEnd(12)} ${app.padEnd(16)} ${s.target.padEnd(10)} ${s.root}${why}`;
 }

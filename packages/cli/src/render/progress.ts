@@ -1,3 +1,4 @@
+import type { BatchProgress } from '@skiff/daemon';
 import type { Output } from '../output.ts';
 import { formatBytes } from './format.ts';
 import type { Style } from './style.ts';
@@ -10,20 +11,13 @@ export const TTY_REDRAW_MS = 100;
 export const PLAIN_LINE_MS = 2000;
 const BAR_WIDTH = 24;
 
-export interface ProgressState {
-  files: number;
-  bytes: number;
-  totalFiles: number;
-  totalBytes: number;
-}
-
 export interface Progress {
-  update(p: ProgressState): void;
+  update(p: BatchProgress): void;
   done(): void;
 }
 
 /** One progress line. Pure. */
-export function progressLine(p: ProgressState, elapsedMs: number, style: Style): string {
+export function progressLine(p: BatchProgress, elapsedMs: number, style: Style): string {
   const frac = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.totalFiles > 0 ? p.files / p.totalFiles : 1;
   const filled = Math.round(frac * BAR_WIDTH);
   const rate = elapsedMs > 0 ? (p.bytes / elapsedMs) * 1000 : 0;
