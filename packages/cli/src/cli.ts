@@ -9,7 +9,7 @@ import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { stopCommand } from './commands/stop.ts';
 import type { CommandContext } from './context.ts';
-import { EXIT, exitCodeOf } from './exit.ts';
+import { EXIT, exitCodeOf, isSignalExit } from './exit.ts';
 import { guardOutputs } from './output.ts';
 import { colourEnabled, makeStyle } from './render/style.ts';
 
@@ -31,8 +31,6 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 Run 'skiff <command> --help' for the options of a command.
 Colour follows the terminal; NO_COLOR=1 turns it off.
 `;
-
-export { EXIT } from './exit.ts';
 
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   const [command, ...rest] = argv;
@@ -77,6 +75,6 @@ export async function run(): Promise<void> {
   const code = await main(process.argv.slice(2), ctx);
   // An interrupted command may leave work it gave up on (a scan of a big
   // tree) still running; everything it started has been stopped: exit now.
-  if (code === EXIT.INTERRUPTED) process.exit(code);
+  if (isSignalExit(code)) process.exit(code);
   process.exitCode = code;
 }

@@ -6,9 +6,9 @@ import {
   SessionMethod,
   SessionState,
   errorFromWire,
+  Target,
   parseTarget,
   type ControlConnection,
-  type Target,
   type EventPayloads,
   type SessionRef,
   type SessionResults,
@@ -97,7 +97,7 @@ async function follow(conn: ControlConnection, params: StartParams, json: boolea
   const ref: SessionRef = { root: params.root, target: started.target as Target };
   const s = ctx.style;
   if (!json) {
-    const where = started.target === 'local' ? '' : ` → ${started.target}`;
+    const where = started.target === Target.LOCAL ? '' : ` → ${started.target}`;
     ctx.stdout.write(`${s.bold('skiff dev')} ${params.root}${where} ${s.dim(`(session ${started.id}, Ctrl-C detaches)`)}\n`);
   }
 
@@ -154,6 +154,7 @@ async function follow(conn: ControlConnection, params: StartParams, json: boolea
       ctx.stderr.write(s.dim('\ndetached; the session keeps syncing (skiff stop ends it)\n'));
       return EXIT.OK;
     case Ending.STOPPED:
+      return EXIT.OK;
     case Ending.OUTPUT_CLOSED:
       // Nobody reads this terminal's output any more: it detaches, the session goes on.
       return EXIT.OK;

@@ -6,7 +6,7 @@ import { SessionMethod, Target, isLive, parseTarget, resolveTarget, type Session
 import type { OptionSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { connectIfRunning } from '../daemon-connection.ts';
-import { EXIT } from '../exit.ts';
+import { EXIT, exitForSignal } from '../exit.ts';
 import { armInterrupt, type Interrupt } from '../interrupt.ts';
 import { projectRoot } from '../project.ts';
 import { formatBytes, formatDuration, plural } from '../render/format.ts';
@@ -144,12 +144,12 @@ async function pushOnce(args: PushArgs, ctx: CommandContext): Promise<number> {
       onWarning: (w) => ctx.stderr.write(`${ctx.style.yellow('warning')} ${w.message} [${w.code}]\n`),
     });
     pushing.catch(() => undefined); // an interrupt gives up on it
-    const result = await Promise.race([pushing, interrupt.received.then(() => null)]);
+    const result = await Promise.race([pushing, interrupt.received]);
     progress?.done();
-    if (result === null) {
+    if (typeof result === 'string') {
       await agent.stop();
       ctx.stderr.write(`${ctx.style.yellow('interrupted')} the push stopped; what was sent stays, no partial file is left\n`);
-      return EXIT.INTERRUPTED;
+      return exitForSignal(result);
     }
     if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: result.problems.length === 0, ...result })}\n`);
     else ctx.stdout.write(renderPush(result, agent.root ?? args.agent ?? '', ctx));
