@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
-import { ErrorCode, SKIFF_VERSION, SkiffError, asSkiffError } from '@skiff/protocol';
+import { SKIFF_VERSION, SkiffError, ErrorCode, asSkiffError } from '@skiff/protocol';
+import { parseCommandArgs } from './args.ts';
 import type { Command } from './command.ts';
 import { daemonCommand } from './commands/daemon.ts';
 import { devCommand } from './commands/dev.ts';
@@ -9,11 +9,15 @@ import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { stopCommand } from './commands/stop.ts';
 import type { CommandContext } from './context.ts';
+import { EXIT, exitCodeOf, isSignalExit } from './exit.ts';
+import { guardOutputs } from './output.ts';
 import { colourEnabled, makeStyle } from './render/style.ts';
 
 /**
  * The `skiff` command: parses arguments, runs one command, maps errors to a
- * message with its code and an exit status (1 failure, 2 usage).
+ * message with its code and an exit status (exit.ts). An error is printed
+ * once: as `error MESSAGE [CODE]` on stderr, or, when the command was asked
+ * for JSON, as `{"ok":false,"error":{code,message}}` on stdout alone.
  */
 export const COMMANDS: readonly Command[] = [devCommand, pushCommand, statusCommand, logsCommand, sessionsCommand, stopCommand, daemonCommand];
 
@@ -28,11 +32,10 @@ Run 'skiff <command> --help' for the options of a command.
 Colour follows the terminal; NO_COLOR=1 turns it off.
 `;
 
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
-
 export async function main(argv: string[], ctx: CommandContext): Promise<number> {
   const [command, ...rest] = argv;
-  const wantsJson = rest.includes('--json');
+  // Until the arguments are parsed, a --json among them is the best guess of what the caller reads.
+  let json = rest.includes('--json');
   try {
     switch (command) {
       case undefined:
@@ -47,44 +50,31 @@ export async function main(argv: string[], ctx: CommandContext): Promise<number>
         return EXIT.OK;
       default: {
         const cmd = COMMANDS.find((c) => c.name === command);
-        if (!cmd) throw new SkiffError(ErrorCode.USAGE, `unknown command ${JSON.stringify(command)}; run 'skiff --help'`);
-        const { values, positionals } = parse(rest, cmd.options, cmd.maxPositionals);
-        if (values.help) return help(ctx, cmd.help);
-        return await cmd.run(values as Record<string, string | boolean | undefined>, positionals, ctx);
+        if (!cmd) throw new SkiffError(ErrorCode.USAGE, `unknown command ${JSON.stringify(command)}; see 'skiff --help'`);
+        const { values, positionals } = parseCommandArgs(rest, { command: `skiff ${cmd.name}`, options: cmd.options, maxPositionals: cmd.maxPositionals });
+        json = values.json === true;
+        if (values.help) {
+          ctx.stdout.write(cmd.help);
+          return EXIT.OK;
+        }
+        return await cmd.run(values, positionals, ctx);
       }
     }
   } catch (err) {
     const e = asSkiffError(err);
-    if (wantsJson) ctx.stdout.write(`${JSON.stringify({ ok: false, error: e.toJSON() })}\n`);
-    ctx.stderr.write(`${ctx.style.red('error')} ${e.message} [${e.code}]\n`);
-    return e.code === ErrorCode.USAGE ? EXIT.USAGE : EXIT.FAILURE;
-  }
-}
-
-function help(ctx: CommandContext, text: string): number {
-  ctx.stdout.write(text);
-  return EXIT.OK;
-}
-
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-/** parseArgs with usage errors carrying SKIFF_E_USAGE and a bound on positionals. */
-function parse<O extends Options>(args: string[], options: O, maxPositionals: number) {
-  try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-    if (parsed.positionals.length > maxPositionals) {
-      throw new SkiffError(ErrorCode.USAGE, `unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])}`);
-    }
-    return parsed;
-  } catch (err) {
-    if (err instanceof SkiffError) throw err;
-    throw new SkiffError(ErrorCode.USAGE, (err as Error).message, { cause: err });
+    if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, error: e.toJSON() })}\n`);
+    else ctx.stderr.write(`${ctx.style.red('error')} ${e.message} [${e.code}]\n`);
+    return exitCodeOf(e.code);
   }
 }
 
 /** Entry point when run as a program. */
 export async function run(): Promise<void> {
-  const ctx: CommandContext = { stdout: process.stdout, stderr: process.stderr, env: process.env, style: makeStyle(colourEnabled(process.stderr)) };
-  process.exitCode = await main(process.argv.slice(2), ctx);
+  const { stdout, stderr, closed } = guardOutputs(process.stdout, process.stderr);
+  const ctx: CommandContext = { stdout, stderr, env: process.env, style: makeStyle(colourEnabled(process.stderr)), outputClosed: closed };
+  const code = await main(process.argv.slice(2), ctx);
+  // An interrupted command may leave work it gave up on (a scan of a big
+  // tree) still running; everything it started has been stopped: exit now.
+  if (isSignalExit(code)) process.exit(code);
+  process.exitCode = code;
 }
-

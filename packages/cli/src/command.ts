@@ -1,13 +1,13 @@
-import type { ParseArgsConfig } from 'node:util';
+import type { OptionSpecs, OptionValues } from './args.ts';
 import type { CommandContext } from './context.ts';
 
-/** One `skiff` command: its help, its options (node:util parseArgs) and what it does. */
+/** One `skiff` command: its help, its options and what it does. */
 export interface Command {
   name: string;
   summary: string;
   help: string;
-  options: NonNullable<ParseArgsConfig['options']>;
+  options: OptionSpecs;
   /** Most positionals accepted. */
   maxPositionals: number;
-  run(values: Record<string, string | boolean | undefined>, positionals: string[], ctx: CommandContext): Promise<number>;
+  run(values: OptionValues, positionals: string[], ctx: CommandContext): Promise<number>;
 }

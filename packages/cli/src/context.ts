@@ -1,9 +1,12 @@
+import type { Output } from './output.ts';
 import type { Style } from './render/style.ts';
 
 /** What a command needs from the process, passed in so tests can capture it. */
 export interface CommandContext {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdout: Output;
+  stderr: Output;
   env: NodeJS.ProcessEnv;
   style: Style;
+  /** Settles when stdout or stderr lost its reader (see output.ts). */
+  outputClosed: Promise<void>;
 }

@@ -1,3 +1,4 @@
+export * from './config/project.ts';
 export * from './config/duration.ts';
 export * from './sync/push.ts';
 export * from './sync/send-batch.ts';

@@ -34,6 +34,12 @@ export const ErrorCode = {
   DAEMON_RUNNING: 'SKIFF_E_DAEMON_RUNNING',
   /** A sync would delete (nearly) everything the agent holds; it needs --force. */
   MASS_DELETION: 'SKIFF_E_MASS_DELETION',
+  /** No session runs for the project (the CLI exits 3: nothing running). */
+  NO_SESSION: 'SKIFF_E_NO_SESSION',
+  /** The project's session already runs with other settings (another agent root). */
+  SESSION_CONFLICT: 'SKIFF_E_SESSION_CONFLICT',
+  /** The agent root is already the root (or overlaps the root) of another project's session. */
+  ROOT_IN_USE: 'SKIFF_E_ROOT_IN_USE',
   UNSUPPORTED_FILE: 'SKIFF_E_UNSUPPORTED_FILE',
   /** The target's engine or cluster cannot be reached (not running, no permission, no credentials). */
   TARGET_UNAVAILABLE: 'SKIFF_E_TARGET_UNAVAILABLE',

@@ -2,9 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { AgentClient, LocalAgent, PushResult } from '@skiff/daemon';
-import { SessionMethod } from '@skiff/daemon/control';
+import { SessionMethod, Target, isLive, parseTarget, resolveTarget, type SessionPushResult, type SessionResults } from '@skiff/daemon/control';
+import type { OptionSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { connectIfRunning } from '../daemon-connection.ts';
+import { EXIT, exitForSignal } from '../exit.ts';
+import { armInterrupt, type Interrupt } from '../interrupt.ts';
 import { projectRoot } from '../project.ts';
 import { formatBytes, formatDuration, plural } from '../render/format.ts';
 import { createProgress } from '../render/progress.ts';
@@ -18,7 +21,8 @@ skiff.yaml) into the agent once and exits. When a session runs for DIR
 push sends every file that is not ignored; later pushes send only what changed.
 
 Options:
-  --target local        where the agent runs (default: local)
+  --target TARGET       where the agent runs: local, docker or kubernetes
+                        (default: skiff.yaml's target, else local)
   --local-root DIR      the local target's agent root
                         (default: $XDG_CACHE_HOME/skiff/<project>-<id>/root)
   --agent ws://HOST:PORT  push to an agent that already runs (no target managed)
@@ -29,24 +33,28 @@ Options:
   --json                print one JSON object with the result
   -h, --help            show this help
 
+Ctrl-C stops a one-shot push: the agent it started is stopped, what was
+already sent stays, no partial file is left, and skiff exits 130.
+
 Environment:
   SKIFF_PUSH_TIMEOUT    bound on the whole push, Go duration syntax (default 15m);
                         CF_STARTUP_TIMEOUT and KF_STARTUP_TIMEOUT are read when it is unset
 `;
 
-export const PUSH_OPTIONS = {
-  target: { type: 'string', default: 'local' },
-  'local-root': { type: 'string' },
-  agent: { type: 'string' },
-  'token-file': { type: 'string' },
+export const PUSH_OPTIONS: OptionSpecs = {
+  target: { type: 'string', value: 'TARGET' },
+  'local-root': { type: 'string', value: 'DIR' },
+  agent: { type: 'string', value: 'ws://HOST:PORT' },
+  'token-file': { type: 'string', value: 'FILE' },
   json: { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
-} as const;
+};
 
 export interface PushArgs {
   dir: string;
-  target: string;
+  /** The --target flag; absent, skiff.yaml's target (else local) applies. */
+  target?: Target;
   localRoot?: string;
   agent?: string;
   tokenFile?: string;
@@ -64,7 +72,7 @@ export const pushCommand: Command = {
     push(
       {
         dir: positionals[0] ?? '.',
-        target: String(values.target ?? 'local'),
+        target: values.target === undefined ? undefined : parseTarget(values.target, '--target'),
         localRoot: values['local-root'] as string | undefined,
         agent: values.agent as string | undefined,
         tokenFile: values['token-file'] as string | undefined,
@@ -76,19 +84,57 @@ export const pushCommand: Command = {
 };
 
 async function push(args: PushArgs, ctx: CommandContext): Promise<number> {
+  if (args.agent !== undefined && args.target !== undefined) {
+    throw new SkiffError(ErrorCode.USAGE, '--agent pushes into an agent that already runs, wherever it is: leave --target out');
+  }
   if (args.agent === undefined && args.localRoot === undefined) {
     const viaSession = await pushThroughSession(projectRoot(args.dir), args, ctx);
     if (viaSession !== null) return viaSession;
   }
+  return pushOnce(args, ctx);
+}
+
+/** Pushes through the live session of `root` when the daemon runs one; null when none runs. */
+async function pushThroughSession(root: string, args: PushArgs, ctx: CommandContext): Promise<number | null> {
+  const conn = await connectIfRunning(ctx.env);
+  if (!conn) return null;
+  try {
+    const sessions = await conn.request<SessionResults[typeof SessionMethod.LIST]>(SessionMethod.LIST);
+    const session = sessions.find((s) => s.root === root && isLive(s.state) && (args.target === undefined || s.target === args.target));
+    if (!session) return null;
+    const started = performance.now();
+    const r = await conn.request<SessionPushResult>(SessionMethod.PUSH, { root, target: session.target, force: args.force });
+    const result = { ...r, durationMs: Math.round(performance.now() - started), session: true };
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: r.problems.length === 0, ...result })}\n`);
+    else {
+      const lines = [`${ctx.style.green('✓')} ${summary(r)} in ${formatDuration(result.durationMs)} ${ctx.style.dim('(through the running session)')}`, ...problemLines(r.problems, ctx)];
+      ctx.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return r.problems.length === 0 ? EXIT.OK : EXIT.FAILURE;
+  } finally {
+    await conn.close();
+  }
+}
+
+type Daemon = typeof import('@skiff/daemon');
+
+/**
+ * A one-shot push. Ctrl-C (or SIGTERM) abandons it: the connection is
+ * closed and the agent this push started is stopped — waited for, even when
+ * it was still starting — so that when skiff exits no agent is left and the
+ * agent has dropped the batch it was receiving (its temporary files with it).
+ */
+async function pushOnce(args: PushArgs, ctx: CommandContext): Promise<number> {
   // The one-shot path needs the whole sync pipeline: loaded only here.
-  const { pushTimeoutFromEnv, runPush } = await import('@skiff/daemon');
-  const timeout = pushTimeoutFromEnv(ctx.env);
+  const daemon = await import('@skiff/daemon');
+  const timeout = daemon.pushTimeoutFromEnv(ctx.env);
   const dir = resolve(args.dir);
-  let local: LocalAgent | undefined;
+  const interrupt = armInterrupt();
+  const agent = new AgentOfThisPush();
   const progress = args.json ? undefined : createProgress(ctx.stderr, ctx.style);
   try {
-    const connect = await connector(args, dir, ctx, (agent) => (local = agent));
-    const result = await runPush({
+    const connect = await connector(args, dir, ctx, daemon, agent, interrupt);
+    const pushing = daemon.runPush({
       dir,
       connect,
       timeoutMs: timeout.ms,
@@ -97,54 +143,76 @@ async function push(args: PushArgs, ctx: CommandContext): Promise<number> {
       onProgress: progress?.update,
       onWarning: (w) => ctx.stderr.write(`${ctx.style.yellow('warning')} ${w.message} [${w.code}]\n`),
     });
+    pushing.catch(() => undefined); // an interrupt gives up on it
+    const result = await Promise.race([pushing, interrupt.received]);
     progress?.done();
-    if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: result.problems.length === 0, ...result })}\n`);
-    else ctx.stdout.write(renderPush(result, local?.root ?? args.agent ?? '', ctx));
-    return result.problems.length === 0 ? 0 : 1;
-  } finally {
-    progress?.done();
-    await local?.stop();
-  }
-}
-
-/** Pushes through the session of `root` when the daemon runs one; null when none runs. */
-async function pushThroughSession(root: string, args: PushArgs, ctx: CommandContext): Promise<number | null> {
-  const conn = await connectIfRunning(ctx.env);
-  if (!conn) return null;
-  try {
-    const sessions = await conn.request<Array<{ root: string; state: string }>>(SessionMethod.LIST);
-    if (!sessions.some((s) => s.root === root && s.state !== 'failed' && s.state !== 'stopped')) return null;
-    const started = performance.now();
-    const r = await conn.request<{ uploaded: number; deleted: number; bytes: number; problems: PushResult['problems']; inSync: boolean }>(SessionMethod.PUSH, { root, force: args.force });
-    const result = { ...r, durationMs: Math.round(performance.now() - started), session: true };
-    if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: r.problems.length === 0, ...result })}\n`);
-    else {
-      const lines = [`${ctx.style.green('✓')} ${summary(r)} in ${formatDuration(result.durationMs)} ${ctx.style.dim('(through the running session)')}`, ...problemLines(r.problems, ctx)];
-      ctx.stdout.write(`${lines.join('\n')}\n`);
+    if (typeof result === 'string') {
+      await agent.stop();
+      ctx.stderr.write(`${ctx.style.yellow('interrupted')} the push stopped; what was sent stays, no partial file is left\n`);
+      return exitForSignal(result);
     }
-    return r.problems.length === 0 ? 0 : 1;
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: result.problems.length === 0, ...result })}\n`);
+    else ctx.stdout.write(renderPush(result, agent.root ?? args.agent ?? '', ctx));
+    return result.problems.length === 0 ? EXIT.OK : EXIT.FAILURE;
   } finally {
-    await conn.close();
+    progress?.done();
+    await agent.stop();
+    interrupt.dispose();
   }
 }
 
-async function connector(args: PushArgs, dir: string, ctx: CommandContext, started: (agent: LocalAgent) => void): Promise<() => Promise<AgentClient>> {
-  const { AgentClient, assertRootsApart, defaultLocalRoot, startLocalAgent } = await import('@skiff/daemon');
+/** The agent a one-shot push starts and connects to, and how to end both. */
+class AgentOfThisPush {
+  private starting: Promise<LocalAgent> | undefined;
+  private client: AgentClient | undefined;
+  root: string | undefined;
+
+  async start(daemon: Daemon, root: string): Promise<LocalAgent> {
+    this.starting = daemon.startLocalAgent({ root });
+    const agent = await this.starting;
+    this.root = agent.root;
+    return agent;
+  }
+
+  connected(client: AgentClient): AgentClient {
+    this.client = client;
+    return client;
+  }
+
+  /** Closes the connection (the agent drops an open batch), then stops the agent, waiting for one still starting. */
+  async stop(): Promise<void> {
+    await this.client?.close().catch(() => undefined);
+    const agent = await this.starting?.catch(() => undefined);
+    await agent?.stop();
+  }
+}
+
+async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemon: Daemon, agent: AgentOfThisPush, interrupt: Interrupt): Promise<() => Promise<AgentClient>> {
+  const { AgentClient, assertRootsApart, defaultLocalRoot, loadProjectConfig } = daemon;
+  const notInterrupted = () => {
+    if (interrupt.signal) throw new SkiffError(ErrorCode.CONNECTION_LOST, `the push was interrupted (${interrupt.signal})`);
+  };
   if (args.agent !== undefined) {
     if (!/^wss?:\/\/[^/]+/.test(args.agent)) throw new SkiffError(ErrorCode.USAGE, `--agent must be a ws://HOST:PORT URL, got ${JSON.stringify(args.agent)}`);
     const token = args.tokenFile !== undefined ? (await readFile(args.tokenFile, 'utf8')).trim() : ctx.env.SKIFF_AGENT_TOKEN;
     if (!token) throw new SkiffError(ErrorCode.AUTH, '--agent needs the agent token: pass --token-file FILE or set SKIFF_AGENT_TOKEN');
-    return () => AgentClient.connect(args.agent!, token);
+    return async () => {
+      notInterrupted();
+      return agent.connected(await AgentClient.connect(args.agent!, token));
+    };
   }
-  if (args.target !== 'local') {
-    throw new SkiffError(ErrorCode.USAGE, `target ${JSON.stringify(args.target)} is not available for push yet; use --target local or --agent ws://HOST:PORT`);
+  // skiff.yaml is read only when the command line leaves the target open.
+  const target = resolveTarget(args.target, args.target === undefined ? (await loadProjectConfig(dir)).target : undefined);
+  if (target !== Target.LOCAL) {
+    throw new SkiffError(ErrorCode.USAGE, `target ${JSON.stringify(target)} is not available for push yet; use --target local, or --agent ws://HOST:PORT with an agent you started`);
   }
   const root = args.localRoot !== undefined ? resolve(args.localRoot) : defaultLocalRoot(dir, ctx.env);
   assertRootsApart(dir, root);
   return async () => {
-    const agent = await startLocalAgent({ root });
-    started(agent);
-    return AgentClient.connect(agent.url, agent.token);
+    notInterrupted();
+    const local = await agent.start(daemon, root);
+    notInterrupted();
+    return agent.connected(await AgentClient.connect(local.url, local.token));
   };
 }
 
@@ -158,9 +226,12 @@ function renderPush(r: PushResult, where: string, ctx: CommandContext): string {
 }
 
 /** What a push did, in a few words. */
-function summary(r: { uploaded: number; deleted: number; bytes: number }): string {
-  if (r.uploaded === 0 && r.deleted === 0) return 'Already in sync';
-  return `Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})${r.deleted ? `, deleted ${plural(r.deleted, 'path')}` : ''}`;
+function summary(r: { uploaded: number; copied: number; deleted: number; bytes: number }): string {
+  if (r.uploaded === 0 && r.copied === 0 && r.deleted === 0) return 'Already in sync';
+  const parts = [`Sent ${plural(r.uploaded, 'file')} (${formatBytes(r.bytes)})`];
+  if (r.copied) parts.push(`moved ${plural(r.copied, 'file')} without sending them`);
+  if (r.deleted) parts.push(`deleted ${plural(r.deleted, 'path')}`);
+  return parts.join(', ');
 }
 
 function problemLines(problems: PushResult['problems'], ctx: CommandContext): string[] {

@@ -1,51 +1,60 @@
 import type { AppStatusHeader, Problem } from '@skiff/protocol';
+import { AgentState, ControlEvent, SessionEvent, SessionState, type EventPayloads } from '@skiff/daemon/control';
 import { formatBytes, formatDuration, plural } from './format.ts';
 import type { Style } from './style.ts';
 
 /**
  * One line per session event for a terminal (`skiff dev`, `skiff logs -f`).
  * Pure: returns the text, or null for events not worth a line (progress is
- * drawn by the progress bar). Kept in step with the daemon's SessionEvent names.
+ * drawn by the progress bar). Events and their payloads are the daemon's
+ * (SessionEvent, EventPayloads); `lagged` is the control layer's.
  */
+type Payload<E extends SessionEvent> = EventPayloads[E];
+
 export function renderEvent(event: string, data: unknown, s: Style): string | null {
-  const d = data as Record<string, unknown>;
   switch (event) {
-    case 'sync.started':
-      return d.reason === 'watch' ? null : s.dim(`⟳ ${d.reason} sync: checking ${plural(Number(d.paths), 'path')}`);
-    case 'sync.finished': {
-      const f = d as { uploaded: number; deleted: number; bytes: number; durationMs: number; inSync: boolean; reason: string };
+    case SessionEvent.SYNC_STARTED: {
+      const st = data as Payload<typeof SessionEvent.SYNC_STARTED>;
+      return st.reason === 'watch' ? null : s.dim(`⟳ ${st.reason} sync: checking ${plural(st.paths, 'path')}`);
+    }
+    case SessionEvent.SYNC_FINISHED: {
+      const f = data as Payload<typeof SessionEvent.SYNC_FINISHED>;
       if (f.uploaded === 0 && f.deleted === 0) return f.reason === 'watch' ? null : `${s.green('✓')} in sync ${s.dim(`(${formatDuration(f.durationMs)})`)}`;
       const parts = [f.uploaded ? `${plural(f.uploaded, 'file')} (${formatBytes(f.bytes)})` : '', f.deleted ? `${plural(f.deleted, 'delete')}` : ''].filter(Boolean);
       return `${s.green('✓')} synced ${parts.join(', ')} in ${formatDuration(f.durationMs)}${f.inSync ? '' : s.yellow(' (not yet in sync)')}`;
     }
-    case 'sync.failed':
-      return `${s.red('✗')} sync failed: ${String(d.message)} [${String(d.code)}]`;
-    case 'sync.problem': {
-      const p = d as unknown as Problem;
+    case SessionEvent.SYNC_FAILED: {
+      const f = data as Payload<typeof SessionEvent.SYNC_FAILED>;
+      return `${s.red('✗')} sync failed: ${f.message} [${f.code}]`;
+    }
+    case SessionEvent.PROBLEM: {
+      const p = data as Problem;
       return `${s.yellow('!')} ${p.path ? `${p.path}: ` : ''}${p.message} [${p.code}]`;
     }
-    case 'agent.state':
-      return renderAgent(d, s);
-    case 'app.status':
-      return renderApp(d as unknown as AppStatusHeader, s);
-    case 'app.log':
+    case SessionEvent.AGENT:
+      return renderAgent(data as Payload<typeof SessionEvent.AGENT>, s);
+    case SessionEvent.APP_STATUS:
+      return renderApp(data as AppStatusHeader, s);
+    case SessionEvent.APP_LOG:
       return null; // written raw by the caller
-    case 'session.state':
-      if (d.state === 'halted') return `${s.yellow('■')} syncing halted: nothing is sent until the project is back, or until 'skiff push --force'`;
-      return d.state === 'failed' || d.state === 'stopped' ? s.dim(`session ${String(d.state)}`) : null;
-    case 'lagged':
-      return s.yellow(`! this terminal fell behind; ${String(d.dropped)} events were skipped`);
+    case SessionEvent.STATE: {
+      const { state } = data as Payload<typeof SessionEvent.STATE>;
+      if (state === SessionState.HALTED) return `${s.yellow('■')} syncing halted: nothing is sent until the project is back, or until 'skiff push --force'`;
+      return state === SessionState.FAILED || state === SessionState.STOPPED ? s.dim(`session ${state}`) : null;
+    }
+    case ControlEvent.LAGGED:
+      return s.yellow(`! this terminal fell behind; ${(data as { dropped: number }).dropped} events were skipped`);
     default:
       return null;
   }
 }
 
-function renderAgent(d: Record<string, unknown>, s: Style): string | null {
+function renderAgent(d: Payload<typeof SessionEvent.AGENT>, s: Style): string | null {
   switch (d.state) {
-    case 'connected':
-      return s.dim(`agent connected (${String(d.url)})`);
-    case 'disconnected':
-      return `${s.yellow('!')} agent disconnected${d.message ? `: ${String(d.message)}` : ''}; reconnecting`;
+    case AgentState.CONNECTED:
+      return s.dim(`agent connected (${d.url})`);
+    case AgentState.DISCONNECTED:
+      return `${s.yellow('!')} agent disconnected${d.message ? `: ${d.message}` : ''}; reconnecting`;
     default:
       return null;
   }

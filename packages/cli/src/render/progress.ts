@@ -1,3 +1,5 @@
+import type { BatchProgress } from '@skiff/daemon';
+import type { Output } from '../output.ts';
 import { formatBytes } from './format.ts';
 import type { Style } from './style.ts';
 
@@ -9,20 +11,13 @@ export const TTY_REDRAW_MS = 100;
 export const PLAIN_LINE_MS = 2000;
 const BAR_WIDTH = 24;
 
-export interface ProgressState {
-  files: number;
-  bytes: number;
-  totalFiles: number;
-  totalBytes: number;
-}
-
 export interface Progress {
-  update(p: ProgressState): void;
+  update(p: BatchProgress): void;
   done(): void;
 }
 
 /** One progress line. Pure. */
-export function progressLine(p: ProgressState, elapsedMs: number, style: Style): string {
+export function progressLine(p: BatchProgress, elapsedMs: number, style: Style): string {
   const frac = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.totalFiles > 0 ? p.files / p.totalFiles : 1;
   const filled = Math.round(frac * BAR_WIDTH);
   const rate = elapsedMs > 0 ? (p.bytes / elapsedMs) * 1000 : 0;
@@ -31,11 +26,11 @@ export function progressLine(p: ProgressState, elapsedMs: number, style: Style):
   return `${bar} ${p.files}/${p.totalFiles} files ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)} ${formatBytes(rate)}/s ETA ${eta.toFixed(1)}s`;
 }
 
-export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, style: Style): Progress {
+export function createProgress(stream: Output, style: Style): Progress {
   const start = performance.now();
   let last = 0;
   let drawn = false;
-  const tty = stream.isTTY === true;
+  const tty = stream.isTTY;
   return {
     update(p) {
       const now = performance.now();

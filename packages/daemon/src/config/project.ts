@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ErrorCode, SkiffError, type AppSpec } from '@skiff/protocol';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isTarget, Target, targetChoices } from './target.ts';
 
 /**
  * `skiff.yaml` at the project root: what the project is called, where it runs
@@ -11,9 +12,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
  */
 export const PROJECT_FILE = 'skiff.yaml';
 
-export const Target = { LOCAL: 'local', DOCKER: 'docker', KUBERNETES: 'kubernetes' } as const;
-export type Target = (typeof Target)[keyof typeof Target];
-const TARGETS: readonly string[] = Object.values(Target);
+export { Target } from './target.ts';
 
 /** Where the source lands in a container unless `workdir` says otherwise (odo's convention). */
 export const DEFAULT_WORKDIR = '/tmp/src';
@@ -97,10 +96,8 @@ export function parseProjectConfig(text: string, dirName: string): ProjectConfig
   }
   const target = raw.target;
   if (target !== undefined && target !== null) {
-    if (typeof target !== 'string' || !TARGETS.includes(target)) {
-      fail(['target'], `"target" must be one of ${TARGETS.map((t) => `"${t}"`).join(', ')}, got ${describe(target)}`);
-    }
-    config.target = target as Target;
+    if (!isTarget(target)) fail(['target'], `"target" must be one of ${targetChoices()}, got ${describe(target)}`);
+    config.target = target;
   }
   const image = optionalString(raw, 'image', 'an image reference such as "node:20"', fail);
   if (image !== undefined) config.image = image;

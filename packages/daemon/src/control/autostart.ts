@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { ControlConnectError, connectControl, isDaemonNotRunning, type ControlConnection } from './client.ts';
 import { DaemonExit } from './daemon-api.ts';
 import { RUNTIME_DIR_ENV, ensureRuntimeDir, type RuntimePaths } from './runtime-paths.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * Starting the daemon from the CLI when none answers. The daemon is spawned
@@ -95,6 +94,8 @@ interface SpawnedDaemon {
 }
 
 async function spawnDaemon(paths: RuntimePaths, cmd: DaemonCommand): Promise<SpawnedDaemon> {
+  // Loaded here, not at the top: every skiff command loads this file, few start a daemon.
+  const { spawn } = await import('node:child_process');
   await ensureRuntimeDir(paths);
   const logOffset = await stat(paths.logFile).then((s) => s.size, () => 0);
   let logFd: number;

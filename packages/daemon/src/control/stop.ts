@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { connectControl, isDaemonNotRunning } from './client.ts';
 import { DaemonMethod } from './daemon-api.ts';
 import { isProcessAlive, readPidFile } from './pid-file.ts';
 import type { RuntimePaths } from './runtime-paths.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * `skiff daemon stop`: ask the daemon to stop and wait until its process is

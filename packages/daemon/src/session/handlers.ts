@@ -1,9 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { ControlClient, ControlHandlers } from '../control/index.ts';
-import { SessionMethod, type AttachParams, type LogsParams, type SessionRef, type StartParams } from '../control/session-api.ts';
-import { loadProjectConfig, Target } from '../config/project.ts';
-import { resolveTarget } from '../targets/open.ts';
+import { parseTarget, type Target } from '../config/target.ts';
+import { SessionMethod, type AttachParams, type LogsParams, type StartParams } from '../control/session-api.ts';
 import type { SessionRegistry } from './registry.ts';
 import { SessionState } from './session-state.ts';
 
@@ -11,26 +10,12 @@ import { SessionState } from './session-state.ts';
  * The control methods of sessions. Parameters come from a local client but
  * are still checked: a malformed request gets SKIFF_E_USAGE, never a crash.
  */
-function ref(params: unknown): SessionRef {
+function ref(params: unknown): { root: string; target: Target | undefined } {
   const p = (params ?? {}) as Record<string, unknown>;
   if (typeof p.root !== 'string' || !isAbsolute(p.root)) {
     throw new SkiffError(ErrorCode.USAGE, '"root" must be an absolute path');
   }
-  if (p.target !== undefined && typeof p.target !== 'string') throw new SkiffError(ErrorCode.USAGE, '"target" must be a string');
-  return { root: p.root, target: p.target as string | undefined };
-}
-
-/**
- * The target of a new session, decided once: the command line's, else
- * skiff.yaml's (whose loader refuses an unknown one), else local. An unknown
- * name from the command line is refused the same way.
- */
-async function targetToStart(root: string, flag: string | undefined): Promise<string> {
-  const target = resolveTarget(flag, (await loadProjectConfig(root)).target);
-  if (!(Object.values(Target) as string[]).includes(target)) {
-    throw new SkiffError(ErrorCode.CONFIG, `unknown target "${target}"; known targets: ${Object.values(Target).join(', ')}`);
-  }
-  return target;
+  return { root: p.root, target: p.target === undefined ? undefined : parseTarget(p.target, '"target"') };
 }
 
 function optional<T>(params: unknown, name: string, type: 'boolean' | 'string' | 'number'): T | undefined {
@@ -42,13 +27,15 @@ function optional<T>(params: unknown, name: string, type: 'boolean' | 'string' |
 export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
   return {
     async [SessionMethod.START](params: unknown) {
-      const { root, target: flag } = ref(params);
-      const target = await targetToStart(root, flag);
-      const session = registry.open({
+      const { root, target } = ref(params);
+      const localRoot = optional<string>(params, 'localRoot', 'string');
+      // Resolved against the daemon's directory, a relative root would land somewhere the user never meant.
+      if (localRoot !== undefined && !isAbsolute(localRoot)) throw new SkiffError(ErrorCode.USAGE, '"localRoot" must be an absolute path');
+      const session = await registry.open({
         root,
         target,
         poll: optional<boolean>(params, 'poll', 'boolean'),
-        localRoot: optional<string>(params, 'localRoot', 'string'),
+        localRoot,
         force: optional<boolean>(params, 'force', 'boolean'),
       } satisfies StartParams);
       // --force on a session that halted (it would have deleted the agent's tree) lifts the halt.

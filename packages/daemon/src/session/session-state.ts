@@ -14,6 +14,17 @@ export const SessionState = {
 } as const;
 export type SessionState = (typeof SessionState)[keyof typeof SessionState];
 
+/**
+ * A session that still works for its project (whatever it is doing now).
+ * A failed one stays listed, with its error, until it is started again or
+ * stopped, but it counts as nothing running: `skiff status` exits 1 on it,
+ * `skiff push` does not go through it, its agent root is free, and the next
+ * `skiff dev` replaces it with a fresh one.
+ */
+export function isLive(state: SessionState): boolean {
+  return state !== SessionState.FAILED && state !== SessionState.STOPPED;
+}
+
 /** What `skiff status` shows of one session. */
 export interface SessionStatus {
   id: string;

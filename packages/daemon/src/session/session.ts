@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { asSkiffError, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
 import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
+import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
 import { needsSettle } from '../core/settle.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
@@ -34,8 +35,8 @@ export const INDEX_SAVE_DELAY_MS = 1_000;
 
 export interface SessionOptions {
   root: string;
-  /** Where the agent runs; decided by the caller (see targets/open.ts, resolveTarget). */
-  target: string;
+  /** Where the agent runs; decided by the caller (see config/target.ts, resolveTarget). */
+  target: Target;
   localRoot?: string;
   poll?: boolean;
   /** Let the first sync delete (nearly) everything on the agent. */
@@ -76,7 +77,7 @@ export function sessionId(root: string, target: string): string {
 export class Session {
   readonly id: string;
   readonly root: string;
-  readonly target: string;
+  readonly target: Target;
   readonly fanout = new Fanout();
   private state: SessionState = SessionState.STARTING;
   private config!: ProjectConfig;

@@ -9,14 +9,24 @@ import { ErrorCode, SkiffError } from '@skiff/protocol';
  * symlinked spelling of the same directory is caught too.
  */
 export function assertRootsApart(project: string, agentRoot: string): void {
-  const a = realish(project);
-  const b = realish(agentRoot);
-  if (a === b || within(a, b) || within(b, a)) {
+  if (rootsOverlap(project, agentRoot)) {
     throw new SkiffError(
       ErrorCode.CONFIG,
       `the agent root ${agentRoot} and the project ${project} overlap; skiff would sync the project into itself or delete it: choose an agent root outside the project (or leave --local-root out)`,
     );
   }
+}
+
+/** Whether two directories are the same, or one holds the other (on real paths). */
+export function rootsOverlap(one: string, other: string): boolean {
+  const a = realish(one);
+  const b = realish(other);
+  return a === b || within(a, b) || within(b, a);
+}
+
+/** Whether two spellings name the same directory (on real paths). */
+export function sameRoot(one: string, other: string): boolean {
+  return realish(one) === realish(other);
 }
 
 function within(parent: string, child: string): boolean {
