@@ -6,3 +6,5 @@ export * from './targets/local.ts';
 export * from './targets/root-overlap.ts';
 export { Session, type SessionOptions } from './session/session.ts';
 export * from './transport/agent-client.ts';
+export { openTarget } from './targets/open.ts';
+export type { AgentPlace, TargetContext, TargetDriver } from './targets/target.ts';

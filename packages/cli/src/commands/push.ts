@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
-import type { AgentClient, LocalAgent, PushResult } from '@skiff/daemon';
+import type { AgentClient, AgentPlace, PushResult, TargetDriver } from '@skiff/daemon';
 import { SessionMethod, Target, isLive, parseTarget, resolveTarget, type SessionPushResult, type SessionResults } from '@skiff/daemon/control';
 import type { OptionSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -152,7 +152,7 @@ async function pushOnce(args: PushArgs, ctx: CommandContext): Promise<number> {
       return exitForSignal(result);
     }
     if (args.json) ctx.stdout.write(`${JSON.stringify({ ok: result.problems.length === 0, ...result })}\n`);
-    else ctx.stdout.write(renderPush(result, agent.root ?? args.agent ?? '', ctx));
+    else ctx.stdout.write(renderPush(result, agent.where ?? args.agent ?? '', ctx));
     return result.problems.length === 0 ? EXIT.OK : EXIT.FAILURE;
   } finally {
     progress?.done();
@@ -161,17 +161,19 @@ async function pushOnce(args: PushArgs, ctx: CommandContext): Promise<number> {
   }
 }
 
-/** The agent a one-shot push starts and connects to, and how to end both. */
+/** The agent a one-shot push starts (through its target) and connects to, and how to end both. */
 class AgentOfThisPush {
-  private starting: Promise<LocalAgent> | undefined;
+  private driver: TargetDriver | undefined;
+  private starting: Promise<AgentPlace> | undefined;
   private client: AgentClient | undefined;
-  root: string | undefined;
+  where: string | undefined;
 
-  async start(daemon: Daemon, root: string): Promise<LocalAgent> {
-    this.starting = daemon.startLocalAgent({ root });
-    const agent = await this.starting;
-    this.root = agent.root;
-    return agent;
+  async start(driver: TargetDriver): Promise<AgentPlace> {
+    this.driver = driver;
+    this.starting = driver.start();
+    const place = await this.starting;
+    this.where = place.description === undefined ? place.root : `${place.root} (${place.description})`;
+    return place;
   }
 
   connected(client: AgentClient): AgentClient {
@@ -179,16 +181,20 @@ class AgentOfThisPush {
     return client;
   }
 
-  /** Closes the connection (the agent drops an open batch), then stops the agent, waiting for one still starting. */
+  /**
+   * Closes the connection (the agent drops an open batch), then stops an
+   * agent that would not outlive this process (the local target's child),
+   * waiting for one still starting. A container keeps running its app.
+   */
   async stop(): Promise<void> {
     await this.client?.close().catch(() => undefined);
-    const agent = await this.starting?.catch(() => undefined);
-    await agent?.stop();
+    await this.starting?.catch(() => undefined);
+    if (this.driver && !this.driver.detached) await this.driver.stop().catch(() => undefined);
   }
 }
 
 async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemon: Daemon, agent: AgentOfThisPush, interrupt: Interrupt): Promise<() => Promise<AgentClient>> {
-  const { AgentClient, assertRootsApart, defaultLocalRoot, loadProjectConfig } = daemon;
+  const { AgentClient, loadProjectConfig, openTarget, toAppConfig } = daemon;
   const notInterrupted = () => {
     if (interrupt.signal) throw new SkiffError(ErrorCode.CONNECTION_LOST, `the push was interrupted (${interrupt.signal})`);
   };
@@ -201,18 +207,15 @@ async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemo
       return agent.connected(await AgentClient.connect(args.agent!, token));
     };
   }
-  // skiff.yaml is read only when the command line leaves the target open.
-  const target = resolveTarget(args.target, args.target === undefined ? (await loadProjectConfig(dir)).target : undefined);
-  if (target !== Target.LOCAL) {
-    throw new SkiffError(ErrorCode.USAGE, `target ${JSON.stringify(target)} is not available for push yet; use --target local, or --agent ws://HOST:PORT with an agent you started`);
-  }
-  const root = args.localRoot !== undefined ? resolve(args.localRoot) : defaultLocalRoot(dir, ctx.env);
-  assertRootsApart(dir, root);
+  const config = await loadProjectConfig(dir);
+  const target = resolveTarget(args.target, config.target);
+  const localRoot = args.localRoot !== undefined ? resolve(args.localRoot) : target === Target.LOCAL ? daemon.defaultLocalRoot(dir, ctx.env) : undefined;
+  const driver = openTarget(target, { projectRoot: dir, config, appSpec: toAppConfig(config), localRoot });
   return async () => {
     notInterrupted();
-    const local = await agent.start(daemon, root);
+    const place = await agent.start(driver);
     notInterrupted();
-    return agent.connected(await AgentClient.connect(local.url, local.token));
+    return agent.connected(await AgentClient.connect(place.url, place.token));
   };
 }
 

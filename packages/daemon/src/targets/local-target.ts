@@ -18,6 +18,7 @@ export function localTarget(ctx: TargetContext): TargetDriver {
 
   const driver: TargetDriver = {
     kind: Target.LOCAL,
+    detached: false,
     async start(): Promise<AgentPlace> {
       if (agent && agent.child.exitCode === null && agent.child.signalCode === null) return placeOf(agent);
       agent = await startLocalAgent({ root, appConfig: ctx.appSpec });

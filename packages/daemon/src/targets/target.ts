@@ -34,6 +34,12 @@ export interface TargetDriver {
   /** The target's name, as `--target` and skiff.yaml spell it. */
   readonly kind: string;
   /**
+   * Whether the agent's place keeps running without this process: a
+   * container or a pod does (a one-shot push leaves the app running there,
+   * as `odo push` did); the local target's agent is this process's child.
+   */
+  readonly detached: boolean;
+  /**
    * Starts the place where the agent runs, or reuses the one that runs, and
    * resolves once the agent listens. Bounded by the driver's own start timeout.
    */

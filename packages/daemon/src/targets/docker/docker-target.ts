@@ -46,6 +46,7 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
 
   return {
     kind: Target.DOCKER,
+    detached: true,
 
     async start(): Promise<AgentPlace> {
       const d = await engine();
