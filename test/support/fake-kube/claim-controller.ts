@@ -1,4 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { Component, type EventRecorder } from './event-recorder.ts';
 import { POD, PVC } from './resources.ts';
 import { isRecord, type KubeObject, type PodSpec } from './shapes.ts';
@@ -30,7 +31,8 @@ export class ClaimController {
   ) {
     this.unsubscribe = store.subscribe((change) => {
       if (change.resource === PVC) {
-        if (change.type === WatchEventType.DELETED) void rm(layout.claimDir(change.object.metadata.uid!), { recursive: true, force: true });
+        // Removed before any client hears of the deletion: once a claim is seen DELETED, its data is gone.
+        if (change.type === WatchEventType.DELETED) rmSync(layout.claimDir(change.object.metadata.uid!), { recursive: true, force: true });
         else if (change.type === WatchEventType.ADDED) this.provision(change.object);
         else this.release(change.object);
       } else if (change.resource === POD && change.type === WatchEventType.DELETED) {

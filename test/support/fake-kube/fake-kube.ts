@@ -19,7 +19,7 @@ import type { ContainerLauncher } from './launcher.ts';
 import type { ContainerProcess } from './container-process.ts';
 import { DEFAULT_BACKOFF, type Backoff } from './pod-worker.ts';
 import { PortForwarder, type PortForwardSession } from './portforward.ts';
-import { NAMESPACE } from './resources.ts';
+import { NAMESPACE, PVC } from './resources.ts';
 import { nowIso } from './shapes.ts';
 import { ObjectStore } from './store.ts';
 import { makeServerTls } from './tls.ts';
@@ -69,6 +69,8 @@ export interface FakeKube {
   killContainer(namespace: string, pod: string, container: string, signal?: NodeJS.Signals): boolean;
   /** Holds claims Pending (one by name, or every new claim), or lets them bind (pending=false). */
   setClaimsPending(pending: boolean, name?: string): void;
+  /** The directory of this machine that holds a claim's volume (undefined when no such claim exists). */
+  claimDirectory(namespace: string, claim: string): string | undefined;
   /** The running process of a container, if any. */
   containerProcess(namespace: string, pod: string, container: string): ContainerProcess | undefined;
 
@@ -164,6 +166,10 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
     setCrashing: (container, crashing = true) => kubelet.setCrashing(container, crashing),
     killContainer: (namespace, pod, container, signal) => kubelet.worker(namespace, pod)?.kill(container, signal) ?? false,
     setClaimsPending: (pending, name) => claims.setPending(pending, name),
+    claimDirectory: (namespace, claim) => {
+      const pvc = store.get(PVC, namespace, claim);
+      return pvc === undefined ? undefined : layout.claimDir(pvc.metadata.uid!);
+    },
     containerProcess: (namespace, pod, container) => kubelet.worker(namespace, pod)?.processOf(container),
     expireWatches: (plural) => hub.expire(plural, store.currentRevision()),
     closeWatches: (plural) => hub.close(plural),
