@@ -67,38 +67,47 @@ export function waitForObject<T extends KubernetesObject>(
 
 export interface ForwardedPort {
   port: number;
-  /** Text written to PortForward's error stream, per accepted connection. */
+  /** Text written to PortForward's error stream, per accepted connection, in order. */
   errors: string[];
-  sockets: Socket[];
+  /** Resolves with the first error text of the `index`-th accepted connection. */
+  errorOf(index: number): Promise<string>;
   close(): Promise<void>;
 }
 
 /**
  * `kubectl port-forward` with client-node: a local server on 127.0.0.1:0
  * whose every connection gets its own PortForward websocket to `podPort`,
- * the socket being both the input and the output stream.
+ * the socket being both the input and the output stream. client-node leaves
+ * two ends loose, which this ties as kubectl does: when the websocket
+ * closes, the local connection is ended (client-node ends no stream on
+ * close); when the local connection closes without an 'end' (destroyed,
+ * reset), the websocket is closed (client-node only listens for 'end').
  */
 export async function forwardPort(kc: KubeConfig, namespace: string, pod: string, podPort: number): Promise<ForwardedPort> {
   const forward = new PortForward(kc);
   const errors: string[] = [];
-  const sockets: Socket[] = [];
+  const errorWaiters = new Map<number, (text: string) => void>();
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
-    sockets.push(socket);
+    sockets.add(socket);
     // client-node attaches no error handler to the streams it is given.
     socket.on('error', () => undefined);
-    const err = new PassThrough();
-    let text = '';
     const at = errors.length;
     errors.push('');
+    const err = new PassThrough();
     err.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-      errors[at] = text;
+      errors[at] += c.toString('utf8');
+      errorWaiters.get(at)?.(errors[at]);
+      errorWaiters.delete(at);
     });
     forward.portForward(namespace, pod, [podPort], socket, err, socket).then(
       (ws) => {
-        // client-node ends nothing when the websocket closes: do what kubectl does and end the local connection.
-        const w = ws as unknown as { on?(event: string, f: () => void): void; addEventListener?(event: string, f: () => void): void };
-        if (typeof w.on === 'function') w.on('close', () => socket.end());
+        const w = ws as unknown as { on(event: 'close', f: () => void): void; close(): void };
+        w.on('close', () => socket.end());
+        socket.on('close', () => {
+          sockets.delete(socket);
+          w.close();
+        });
       },
       () => socket.destroy(),
     );
@@ -107,7 +116,8 @@ export async function forwardPort(kc: KubeConfig, namespace: string, pod: string
   return {
     port: (server.address() as AddressInfo).port,
     errors,
-    sockets,
+    errorOf: (index) =>
+      errors[index] ? Promise.resolve(errors[index]) : new Promise<string>((resolve) => errorWaiters.set(index, resolve)),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

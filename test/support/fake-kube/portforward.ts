@@ -54,12 +54,17 @@ export interface PortForwardSession {
   sendError(message: string, opts?: { portIndex?: number; close?: boolean }): void;
 }
 
+/**
+ * The `ports` query parameter, repeated for several ports (`?ports=80&ports=443`),
+ * as the API server's PodPortForwardOptions decodes it; one integer per value.
+ */
 function parsePorts(query: URLSearchParams): number[] {
-  const raw = query.getAll('ports').flatMap((v) => v.split(','));
-  if (raw.length === 0) throw badRequest('query parameter "port" is required');
+  const raw = query.getAll('ports');
+  if (raw.length === 0) throw badRequest('at least one port must be given: the "ports" query parameter is required');
   return raw.map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 1 || n > 65_535) throw badRequest(`invalid port ${JSON.stringify(s)}: must be between 1 and 65535`);
+    const n = /^\d{1,5}$/.test(s) ? Number(s) : NaN;
+    if (Number.isNaN(n)) throw badRequest(`unable to parse "ports" query parameter: strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
+    if (n < 1 || n > 65_535) throw badRequest(`invalid port ${n}: must be between 1 and 65535`);
     return n;
   });
 }
