@@ -249,6 +249,37 @@ describe('list and watch', () => {
     expect(seen).toEqual(['ADDED during', 'MODIFIED during', 'DELETED during']);
   });
 
+  it('with a label selector, sends DELETED when an object stops matching and ADDED when it matches again; BOOKMARKs when allowed', async () => {
+    const ns = await namespace('watch-selector');
+    const seen: string[] = [];
+    const waiters: (() => void)[] = [];
+    const until = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`watch saw only ${seen.join(', ')}`)), WAIT_MS);
+        const check = () => (seen.length >= n ? (clearTimeout(timer), resolve()) : waiters.push(check));
+        check();
+      });
+    const controller = await new Watch(kc).watch(
+      `/api/v1/namespaces/${ns}/secrets`,
+      { labelSelector: 'tier=web', allowWatchBookmarks: 'true' },
+      (type, obj: KubernetesObject) => {
+        seen.push(type === 'BOOKMARK' ? `BOOKMARK ${obj.metadata?.resourceVersion}` : `${type} ${obj.metadata?.name} ${obj.metadata?.labels?.tier}`);
+        for (const w of waiters.splice(0)) w();
+      },
+      () => undefined,
+    );
+    await apply(secret(ns, 's', { tier: 'web' }, 'w'.repeat(32)));
+    await until(1);
+    await apply(secret(ns, 's', { tier: 'db' }, 'w'.repeat(32)));
+    await until(2);
+    await apply(secret(ns, 's', { tier: 'web' }, 'w'.repeat(32)));
+    await until(3);
+    kube.sendBookmarks();
+    await until(4);
+    controller.abort();
+    expect(seen).toEqual(['ADDED s web', 'DELETED s db', 'ADDED s web', `BOOKMARK ${kube.resourceVersion()}`]);
+  });
+
   it('answers a watch from a compacted resourceVersion with an ERROR event carrying 410 Expired', async () => {
     const ns = await namespace('watch-expired');
     await apply(secret(ns, 'one', {}, 'd'.repeat(32)));

@@ -60,8 +60,8 @@ function apply(obj: object): Promise<KubernetesObject> {
 }
 
 /** The objects of the target's pod shape, applied the way the target applies them. */
-async function deploy(ns: string, image = 'node:20-alpine'): Promise<void> {
-  await core.createNamespace({ body: { metadata: { name: ns } } });
+async function deploy(ns: string, image = 'node:20-alpine', extraEnv: { name: string; value: string }[] = []): Promise<void> {
+  if ((await core.listNamespace({ fieldSelector: `metadata.name=${ns}` })).items.length === 0) await core.createNamespace({ body: { metadata: { name: ns } } });
   const meta = (name: string) => ({ name, namespace: ns, labels: LABELS });
   await apply({ apiVersion: 'v1', kind: 'Secret', metadata: meta('demo-agent-token'), stringData: { token: TOKEN } });
   await apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('demo-source'), spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
@@ -91,7 +91,7 @@ async function deploy(ns: string, image = 'node:20-alpine'): Promise<void> {
               image,
               command: ['/skiff/lib/ld-linux.so', '/skiff/bin/node', '/skiff/skiff-agent.js'],
               args: ['--root', '/tmp/src', '--host', '127.0.0.1', '--port', String(AGENT_PORT)],
-              env: [{ name: 'SKIFF_AGENT_TOKEN', valueFrom: { secretKeyRef: { name: 'demo-agent-token', key: 'token' } } }],
+              env: [{ name: 'SKIFF_AGENT_TOKEN', valueFrom: { secretKeyRef: { name: 'demo-agent-token', key: 'token' } } }, ...extraEnv],
               ports: [{ name: 'agent', containerPort: AGENT_PORT }],
               volumeMounts: [
                 { name: 'skiff-agent', mountPath: '/skiff' },
@@ -219,6 +219,25 @@ describe('a Deployment of the target pod shape', () => {
     } finally {
       await again.close();
     }
+  });
+});
+
+describe('a changed template', () => {
+  it('rolls out per Recreate: the old pod goes first, then a pod of the new template runs', async () => {
+    const ns = 'rollout';
+    await deploy(ns);
+    const first = await readyPod(ns);
+    const firstHash = first.metadata!.labels!['pod-template-hash'];
+    const firstGone = waitForObject<V1Pod>(kc, podsPath(ns), {}, (type, p) => type === 'DELETED' && p.metadata?.name === first.metadata?.name, 'the old pod deleted');
+    await deploy(ns, 'node:20-alpine', [{ name: 'GREETING', value: 'hello' }]);
+    const second = await readyPod(ns, (p) => p.metadata?.labels?.['pod-template-hash'] !== firstHash);
+    await firstGone;
+    const deployment = await apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
+    expect(deployment.metadata?.generation).toBe(2);
+    expect(deployment.status?.observedGeneration).toBe(2);
+    expect(second.spec?.containers[0].env?.map((e) => e.name)).toContain('GREETING');
+    const scaling = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.kind=Deployment,reason=ScalingReplicaSet' })).items.map((e) => e.message);
+    expect(scaling).toEqual(expect.arrayContaining([`Scaled down replica set demo-${firstHash} from 1 to 0`]));
   });
 });
 
