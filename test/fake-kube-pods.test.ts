@@ -60,7 +60,17 @@ function apply(obj: object): Promise<KubernetesObject> {
 }
 
 /** The objects of the target's pod shape, applied the way the target applies them. */
-async function deploy(ns: string, image = 'node:20-alpine', extraEnv: { name: string; value: string }[] = []): Promise<void> {
+interface DeployOptions {
+  image?: string;
+  extraEnv?: { name: string; value: string }[];
+  /** The agent reads its token from a file of a secret volume rather than from its environment. */
+  tokenFile?: boolean;
+}
+
+async function deploy(ns: string, opts: DeployOptions = {}): Promise<void> {
+  const { image = 'node:20-alpine', extraEnv = [], tokenFile = false } = opts;
+  const tokenEnv = tokenFile ? [] : [{ name: 'SKIFF_AGENT_TOKEN', valueFrom: { secretKeyRef: { name: 'demo-agent-token', key: 'token' } } }];
+  const tokenArgs = tokenFile ? ['--token-file', '/etc/skiff/token'] : [];
   if ((await core.listNamespace({ fieldSelector: `metadata.name=${ns}` })).items.length === 0) await core.createNamespace({ body: { metadata: { name: ns } } });
   const meta = (name: string) => ({ name, namespace: ns, labels: LABELS });
   await apply({ apiVersion: 'v1', kind: 'Secret', metadata: meta('demo-agent-token'), stringData: { token: TOKEN } });
@@ -80,6 +90,7 @@ async function deploy(ns: string, image = 'node:20-alpine', extraEnv: { name: st
           volumes: [
             { name: 'skiff-agent', emptyDir: {} },
             { name: 'source', persistentVolumeClaim: { claimName: 'demo-source' } },
+            ...(tokenFile ? [{ name: 'token', secret: { secretName: 'demo-agent-token' } }] : []),
           ],
           initContainers: [
             { name: 'copy-agent', image: 'skiff-agent:0.1.0', command: ['cp', '-a', '/opt/skiff/.', '/skiff/'], volumeMounts: [{ name: 'skiff-agent', mountPath: '/skiff' }] },
@@ -90,12 +101,13 @@ async function deploy(ns: string, image = 'node:20-alpine', extraEnv: { name: st
               name: 'app',
               image,
               command: ['/skiff/lib/ld-linux.so', '/skiff/bin/node', '/skiff/skiff-agent.js'],
-              args: ['--root', '/tmp/src', '--host', '127.0.0.1', '--port', String(AGENT_PORT)],
-              env: [{ name: 'SKIFF_AGENT_TOKEN', valueFrom: { secretKeyRef: { name: 'demo-agent-token', key: 'token' } } }, ...extraEnv],
+              args: ['--root', '/tmp/src', '--host', '127.0.0.1', '--port', String(AGENT_PORT), ...tokenArgs],
+              env: [...tokenEnv, ...extraEnv],
               ports: [{ name: 'agent', containerPort: AGENT_PORT }],
               volumeMounts: [
                 { name: 'skiff-agent', mountPath: '/skiff' },
                 { name: 'source', mountPath: '/tmp/src' },
+                ...(tokenFile ? [{ name: 'token', mountPath: '/etc/skiff', readOnly: true }] : []),
               ],
             },
           ],
@@ -188,6 +200,20 @@ describe('a Deployment of the target pod shape', () => {
     }
   });
 
+  it('runs an agent that reads its token from a secret volume (--token-file)', async () => {
+    const ns = 'token-file';
+    await deploy(ns, { tokenFile: true });
+    const pod = await readyPod(ns);
+    const forwarded = await forwardPort(kc, ns, pod.metadata!.name!, AGENT_PORT);
+    try {
+      const client = await AgentClient.connect(`ws://127.0.0.1:${forwarded.port}`, TOKEN);
+      expect(client.hello).toBeTruthy();
+      await client.close();
+    } finally {
+      await forwarded.close();
+    }
+  });
+
   it('comes back after its pod is deleted: a new pod, a new agent process, the same claim', async () => {
     const ns = 'replace';
     await deploy(ns);
@@ -229,7 +255,7 @@ describe('a changed template', () => {
     const first = await readyPod(ns);
     const firstHash = first.metadata!.labels!['pod-template-hash'];
     const firstGone = waitForObject<V1Pod>(kc, podsPath(ns), {}, (type, p) => type === 'DELETED' && p.metadata?.name === first.metadata?.name, 'the old pod deleted');
-    await deploy(ns, 'node:20-alpine', [{ name: 'GREETING', value: 'hello' }]);
+    await deploy(ns, { extraEnv: [{ name: 'GREETING', value: 'hello' }] });
     const second = await readyPod(ns, (p) => p.metadata?.labels?.['pod-template-hash'] !== firstHash);
     await firstGone;
     const deployment = await apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
@@ -247,7 +273,7 @@ describe('what a cluster shows when a pod cannot run', () => {
     const image = 'registry.example.test/team/app:does-not-exist';
     kube.setImageMissing(image);
     try {
-      await deploy(ns, image);
+      await deploy(ns, { image });
       const failedEvent = waitForObject<CoreV1Event>(
         kc,
         `/api/v1/namespaces/${ns}/events`,
@@ -301,6 +327,18 @@ describe('what a cluster shows when a pod cannot run', () => {
     }
     const recovered = await readyPod(ns, (pod) => pod.metadata?.name === name);
     expect(recovered.status?.containerStatuses?.[0].restartCount).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a killed container process is restarted in the same pod, with restartCount 1', async () => {
+    const ns = 'kill';
+    await deploy(ns);
+    const pod = await readyPod(ns);
+    const name = pod.metadata!.name!;
+    const before = kube.containerProcess(ns, name, 'app')!;
+    expect(kube.killContainer(ns, name, 'app')).toBe(true);
+    const restarted = await readyPod(ns, (p) => p.metadata?.name === name && p.status?.containerStatuses?.[0].restartCount === 1);
+    expect(restarted.status?.containerStatuses?.[0].lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(kube.containerProcess(ns, name, 'app')!.pid).not.toBe(before.pid);
   });
 
   it('a claim that does not bind: the pod stays unscheduled with FailedScheduling until it binds', async () => {

@@ -202,6 +202,25 @@ describe('refusals before the upgrade', () => {
     expect(comma.code).toBe(400);
     expect((await refusal(pod, '', [V4_PROTOCOL])).code).toBe(400);
   });
+
+  it('400 for a pod not yet scheduled', async () => {
+    kube.setClaimsPending(true, 'held');
+    try {
+      await core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'held' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+      await core.createNamespacedPod({
+        namespace: NS,
+        body: {
+          metadata: { name: 'unscheduled' },
+          spec: { volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'held' } }], containers: [{ name: 'a', image: 'echo:1', command: ['echo-server'], ports: [{ containerPort: ECHO_PORT_A }] }] },
+        },
+      });
+      const refused = await refusal('unscheduled', `ports=${ECHO_PORT_A}`, [V4_PROTOCOL]);
+      expect(refused.code).toBe(400);
+      expect(JSON.parse(refused.body).message).toBe('pod unscheduled does not have a host assigned');
+    } finally {
+      kube.setClaimsPending(false, 'held');
+    }
+  });
 });
 
 describe('with client-node PortForward', () => {

@@ -320,6 +320,7 @@ export class PodWorker {
       terminated: { exitCode: code, reason: code === 0 ? ContainerReason.Completed : ContainerReason.Error, ...(message ? { message } : {}), startedAt, finishedAt: nowIso(), containerID: s.model.containerID },
     };
     s.model.ready = false;
+    s.model.started = false;
     s.process = undefined;
     this.publish();
     return code;
@@ -411,6 +412,7 @@ export class PodWorker {
             const code = exitCodeOf(exit);
             s.model.state = { terminated: { exitCode: code, reason: code === 0 ? ContainerReason.Completed : ContainerReason.Error, startedAt, finishedAt: nowIso(), containerID: s.model.containerID } };
             s.model.ready = false;
+            s.model.started = false;
           })(),
         );
       }
