@@ -94,7 +94,7 @@ export class ClaimController {
         message: `Successfully provisioned volume ${volume}`,
         component: Component.VolumeController,
       });
-    });
+    }, (err: unknown) => console.error(`fake-kube: cannot make the directory of claim ${pvc.metadata.name}:`, err));
   }
 
   /** A deleted claim loses its protection finalizer once no pod uses it. */

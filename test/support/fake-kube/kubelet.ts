@@ -27,6 +27,10 @@ export const FORCE_DELETE_GRACE_MS = 2_000;
 /** Grace given to every container when the double stops, so that an agent can stop its app. */
 export const SHUTDOWN_GRACE_MS = 5_000;
 
+function reportStopFailure(err: unknown): void {
+  console.error('fake-kube: stopping a pod failed:', err);
+}
+
 export interface KubeletDeps {
   store: ObjectStore;
   events: EventRecorder;
@@ -57,12 +61,12 @@ export class Kubelet implements ImageState {
         // Gone from the API (a force delete, or the end of a graceful one): stop what may still run.
         const w = this.workers.get(uid);
         this.workers.delete(uid);
-        void w?.terminate(FORCE_DELETE_GRACE_MS, false);
+        w?.terminate(FORCE_DELETE_GRACE_MS, false).catch(reportStopFailure);
       } else if (pod.metadata.deletionTimestamp !== undefined) {
         const w = this.workers.get(uid);
         const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
         if (w === undefined) deps.deleter.finishPod(pod.metadata.namespace!, pod.metadata.name!, uid);
-        else void w.terminate(graceMs, true);
+        else w.terminate(graceMs, true).catch(reportStopFailure);
       }
     });
   }
