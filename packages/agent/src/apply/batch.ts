@@ -22,6 +22,18 @@ import { appendChunk, discardIncoming, finishIncoming, openIncoming, writeWholeF
 import { isReservedPath, tempName } from './temp-name.ts';
 import { TreeGuard } from './tree-guard.ts';
 
+/** Files a peer may have half-sent at once; each holds a descriptor. */
+export const MAX_OPEN_FILES = 256;
+
+export interface BatchOutcome {
+  written: number;
+  deleted: number;
+  bytes: number;
+  problems: Problem[];
+  /** Wire paths written, created or deleted. */
+  paths: string[];
+}
+
 /**
  * One batch being applied: the FILE, SYMLINK, MKDIR and DELETE frames between
  * BATCH_BEGIN and COMMIT.
@@ -38,18 +50,6 @@ import { TreeGuard } from './tree-guard.ts';
  * are set at commit too, so a read-only directory can still be filled first.
  * Whatever is aborted leaves no temporary file behind.
  */
-/** Files a peer may have half-sent at once; each holds a descriptor. */
-export const MAX_OPEN_FILES = 256;
-
-export interface BatchOutcome {
-  written: number;
-  deleted: number;
-  bytes: number;
-  problems: Problem[];
-  /** Wire paths written, created or deleted. */
-  paths: string[];
-}
-
 export class Batch {
   private readonly ctx: ApplyContext;
   private readonly open = new Map<string, IncomingFile>();
