@@ -1,4 +1,5 @@
-export { Supervisor, describeExit, type OutputSink, type SupervisorOptions } from './supervisor.ts';
+export { Supervisor, describeExit, type SupervisorOptions } from './supervisor.ts';
+export { AppFeed, type OutputSink } from './feed.ts';
 export { activateSpec, appEnvironment, type ActiveSpec } from './active-spec.ts';
 export { APP_CONFIG_VAR, appConfigFromEnv, parseAppConfig, type AppConfig } from './config.ts';
 export * from './constants.ts';

@@ -2,29 +2,16 @@ import { APP_SPEC_FIELDS, AppState, LogStream, appSpecEquals, normaliseAppSpec, 
 import type { AppEvents, AppHooks, CommittedBatch } from '../hooks.ts';
 import { activateSpec, type ActiveSpec } from './active-spec.ts';
 import { backoffDelay, nextFailures } from './backoff.ts';
-import { LogBacklog } from './backlog.ts';
 import { resolveCommands, type ResolvedCommands } from './commands.ts';
 import type { AppConfig } from './config.ts';
-import {
-  ASSEMBLE_TAIL_CHARS,
-  ASSEMBLE_TAIL_LINES,
-  DEFAULT_TIMING,
-  LOG_BACKLOG_BYTES,
-  LOG_BACKLOG_LINES,
-  OUTPUT_DRAIN_MS,
-  type SupervisorTiming,
-} from './constants.ts';
+import { ASSEMBLE_TAIL_CHARS, ASSEMBLE_TAIL_LINES, DEFAULT_TIMING, OUTPUT_DRAIN_MS, type SupervisorTiming } from './constants.ts';
 import { BatchAction, decideBatch } from './decide.ts';
+import { AppFeed, type OutputSink } from './feed.ts';
 import { stopGroup, within, type StopResult } from './group-stop.ts';
 import { findLauncher, type LauncherLoad } from './launcher.ts';
 import { foldBatch, foldSpecChange, type PendingWork } from './pending.ts';
 import { signalGroup, spawnGroup, type ExitInfo, type GroupProcess } from './process-group.ts';
 import { OutputTail } from './tail.ts';
-
-/** Anything with a write(): the agent's own stdout/stderr by default. */
-export interface OutputSink {
-  write(chunk: Uint8Array | string): unknown;
-}
 
 export interface SupervisorOptions {
   /** The initial app spec (SKIFF_APP) and the directory the app runs in. */
@@ -52,9 +39,6 @@ interface RunningApp {
   stopping: Promise<StopResult> | null;
 }
 
-/** Prefix of the supervisor's own lines on the agent's stderr. */
-const SYSTEM_PREFIX = 'skiff-agent: ';
-
 /**
  * Runs the app: starts it after the first committed batch, restarts it once
  * per batch or app spec change (after assemble when needed), keeps it up with
@@ -73,17 +57,12 @@ const SYSTEM_PREFIX = 'skiff-agent: ';
 export class Supervisor implements AppHooks {
   private readonly workdir: string;
   private readonly timing: SupervisorTiming;
-  private readonly stdout: OutputSink;
-  private readonly stderr: OutputSink;
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly now: () => number;
   /** Path of skiff-launch; undefined: apps run under plain /bin/sh. */
   private readonly launcher: string | undefined;
   private active: ActiveSpec;
-
-  private readonly subscribers = new Set<AppEvents>();
-  private readonly backlog = new LogBacklog(LOG_BACKLOG_LINES, LOG_BACKLOG_BYTES);
-  private current: AppStatusHeader;
+  private readonly feed: AppFeed;
 
   private app: RunningApp | null = null;
   private assembling: GroupProcess | null = null;
@@ -105,12 +84,11 @@ export class Supervisor implements AppHooks {
     const { workdir, ...spec } = options.config;
     this.workdir = workdir;
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
-    this.stdout = options.stdout ?? process.stdout;
-    this.stderr = options.stderr ?? process.stderr;
     this.now = options.now ?? Date.now;
     this.baseEnv = options.baseEnv ?? process.env;
     this.active = activateSpec(normaliseAppSpec(spec), this.baseEnv);
-    this.current = { state: AppState.WAITING, restarts: 0, since: this.now(), message: 'waiting for the first sync' };
+    const waiting: AppStatusHeader = { state: AppState.WAITING, restarts: 0, since: this.now(), message: 'waiting for the first sync' };
+    this.feed = new AppFeed(waiting, options.stdout ?? process.stdout, options.stderr ?? process.stderr, this.now);
     const launcher = options.launcher ?? findLauncher(this.baseEnv);
     this.launcher = launcher.ok ? launcher.path : undefined;
     if (!launcher.ok) {
@@ -121,7 +99,7 @@ export class Supervisor implements AppHooks {
 
   /** The current status (a copy). */
   get status(): AppStatusHeader {
-    return { ...this.current };
+    return this.feed.status;
   }
 
   /** Pid of the running app's command (the shell), as the status reports it, once known. */
@@ -161,12 +139,7 @@ export class Supervisor implements AppHooks {
   }
 
   subscribe(events: AppEvents): () => void {
-    deliver(() => events.status(this.status));
-    for (const entry of this.backlog.entries()) deliver(() => events.log(entry.stream, entry.data, entry.ts));
-    this.subscribers.add(events);
-    return () => {
-      this.subscribers.delete(events);
-    };
+    return this.feed.subscribe(events);
   }
 
   /** Forwards `signal` to the app's process group. False when no app is running. */
@@ -441,35 +414,15 @@ export class Supervisor implements AppHooks {
     if (fields.exitCode !== undefined) status.exitCode = fields.exitCode;
     if (fields.signal !== undefined) status.signal = fields.signal;
     if (fields.message !== undefined) status.message = fields.message;
-    this.current = status;
-    for (const events of this.subscribers) deliver(() => events.status({ ...status }));
+    this.feed.setStatus(status);
   }
 
-  /** App or assemble output: written through to the agent's own stream, kept, published. */
   private output(stream: typeof LogStream.STDOUT | typeof LogStream.STDERR, chunk: Buffer): void {
-    (stream === LogStream.STDOUT ? this.stdout : this.stderr).write(chunk);
-    this.publishLog(stream, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.feed.output(stream, chunk);
   }
 
-  /** A line about what the supervisor does, on the agent's stderr and to subscribers. */
   private system(text: string): void {
-    const line = Buffer.from(`${SYSTEM_PREFIX}${text}\n`);
-    this.stderr.write(line);
-    this.publishLog(LogStream.SYSTEM, new Uint8Array(line.buffer, line.byteOffset, line.byteLength));
-  }
-
-  private publishLog(stream: LogStream, data: Uint8Array, ts = this.now()): void {
-    this.backlog.push({ stream, data, ts });
-    for (const events of this.subscribers) deliver(() => events.log(stream, data, ts));
-  }
-}
-
-/** Calls a subscriber; one that throws must not stop the others or the supervisor. */
-function deliver(call: () => void): void {
-  try {
-    call();
-  } catch {
-    // The subscriber's own failure is its to report; the app is unaffected.
+    this.feed.system(text);
   }
 }
 
