@@ -110,6 +110,29 @@ describe('a storm of batches', () => {
     expect(supervisor.status).toMatchObject({ state: 'running', restarts: 2 });
   });
 
+  it('a spec change during a restart joins the fold: one more restart, with the new spec', async () => {
+    const { supervisor, rec, release } = await setup({ run: `${NODE} app.js`, hotReload: ['public/'] });
+    supervisor.committed({ batch: 1, paths: [] });
+    await rec.until('start 1', () => rec.text('stdout').includes('start 1\n'));
+    supervisor.committed({ batch: 2, paths: ['a.js'] });
+    await rec.nth('stopping', 1);
+    await nextTurn();
+    supervisor.applySpec({ run: `echo "new spec"; exec ${NODE} app.js`, hotReload: ['public/'] });
+    await nextTurn();
+    supervisor.committed({ batch: 3, paths: ['b.js'] });
+    await release();
+    await rec.nth('stopping', 2);
+    await release();
+    await rec.until('the app of the new spec', () => rec.text('stdout').includes('new spec\n'));
+    await rec.until('it to run', () => supervisor.status.state === 'running' && supervisor.status);
+    await settle(supervisor, rec, 4);
+
+    expect(rec.text('stdout').match(/new spec/g)).toHaveLength(1);
+    expect(rec.statuses.filter((s) => s.state === 'starting')).toHaveLength(3);
+    expect(rec.text('system')).toContain('restarting (the app spec changed)');
+    expect(supervisor.status.message).toBe(`echo "new spec"; exec ${NODE} app.js`);
+  });
+
   it('during an assemble: one more cycle, which assembles because one of the folded batches needs it', async () => {
     const { supervisor, rec, starts, assembles, release } = await setup({
       run: `${NODE} app.js`,

@@ -107,11 +107,6 @@ export class Supervisor implements AppHooks {
     return this.app?.pid;
   }
 
-  /** The app spec in force: the latest one received, which the next start uses. */
-  get spec(): AppSpec {
-    return structuredClone(this.active.spec);
-  }
-
   committed(batch: CommittedBatch): void {
     if (this.shuttingDown) return;
     this.synced = true;
