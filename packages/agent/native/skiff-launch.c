@@ -15,7 +15,9 @@
  *   agent and holds its port. This is the only job that needs a process of
  *   our own: nothing in Node can run after a SIGKILL.
  * - The launcher writes lines to the link: "pid <n>\n" once PROGRAM's
- *   process exists (the pid the agent reports as the app's), then, when
+ *   process exists (the pid the agent reports as the app's; PROGRAM is held
+ *   back until it is written, so the agent learns it before any of the
+ *   app's output), then, when
  *   PROGRAM ends, exactly how it ended: "exit <code>\n" or
  *   "signal <number>\n". It does not exit then:
  *   it stays in the group, so the tie holds while the rest of the group
@@ -155,12 +157,22 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &all, &inherited);
   set_handlers(on_signal);
 
+  /* The child waits on this pipe until its pid is on the link. */
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) != 0) {
+    fprintf(stderr, "skiff-launch: pipe: %s\n", strerror(errno));
+    return EXIT_CANNOT_RUN;
+  }
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "skiff-launch: fork: %s\n", strerror(errno));
     return EXIT_CANNOT_RUN;
   }
   if (child == 0) {
+    close(gate[1]);
+    char byte;
+    while (read(gate[0], &byte, 1) < 0 && errno == EINTR) continue;
+    close(gate[0]);
     /* Defaults first, then unblock: a signal that arrived meanwhile acts as
      * it would on PROGRAM instead of vanishing in a handler. */
     set_handlers(SIG_DFL);
@@ -171,7 +183,9 @@ int main(int argc, char **argv) {
     _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
   }
 
+  close(gate[0]);
   if (link >= 0) report_pid(link, child);
+  close(gate[1]); /* end-of-file: the child goes on to exec */
 
   /* The app's output pipes must close when the app's processes close them,
    * not when the launcher ends: the launcher's copies go. */

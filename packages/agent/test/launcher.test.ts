@@ -91,6 +91,25 @@ describe('skiff-launch and its link', () => {
     expect(await launcherEnd).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
+  it.skipIf(!launcher.ok)('the command\'s pid is known before any of its output is delivered', async () => {
+    // Node may read the output pipe before the link; the output is held until the pid is out.
+    for (let i = 0; i < 30; i++) {
+      const events: string[] = [];
+      const proc = spawnGroup('echo ok', {
+        cwd: tmpdir(),
+        env: process.env,
+        launcher: launcher.ok ? launcher.path : undefined,
+        onStdout: () => events.push('output'),
+        onStderr: () => undefined,
+      });
+      void proc.commandPid.then(() => events.push('pid'));
+      await proc.exited;
+      await proc.closed;
+      process.kill(-proc.pid!, 'SIGKILL');
+      expect(events).toEqual(['pid', 'output']);
+    }
+  });
+
   it.skipIf(!launcher.ok)('a command killed by a signal is reported as that signal', async () => {
     const proc = spawnGroup('kill -USR2 $$', { cwd: tmpdir(), env: process.env, launcher: launcher.ok ? launcher.path : undefined, onStdout: () => undefined, onStderr: () => undefined });
     expect(await proc.exited).toEqual({ code: null, signal: 'SIGUSR2' });

@@ -57,8 +57,6 @@ export function spawnGroup(command: string, options: SpawnGroupOptions): GroupPr
     stdio: launched ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
   });
   trackOwnChild(child);
-  child.stdout?.on('data', options.onStdout);
-  child.stderr?.on('data', options.onStderr);
   const leaderExited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     // 'error' without a pid is a failed spawn: no 'exit' will follow. With a pid
@@ -69,7 +67,30 @@ export function spawnGroup(command: string, options: SpawnGroupOptions): GroupPr
   });
   const link = child.stdio[3] as Readable | null | undefined;
   const reported = launched && child.pid !== undefined && link ? readLink(link, leaderExited) : { pid: Promise.resolve(child.pid), exited: leaderExited };
-  const closed = new Promise<void>((resolve) => {
+  // Output waits until whoever waits for the pid has it: the launcher writes
+  // the pid before the command runs, but Node may read the output pipe first,
+  // and the app's first lines must not come before its running status.
+  const held: Array<() => void> = [];
+  let holding = true;
+  const deliver =
+    (to: (chunk: Buffer) => void) =>
+    (chunk: Buffer): void => {
+      if (holding) held.push(() => to(chunk));
+      else to(chunk);
+    };
+  const released = reported.pid.then(
+    () =>
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          holding = false;
+          for (const flush of held.splice(0)) flush();
+          resolve();
+        }),
+      ),
+  );
+  child.stdout?.on('data', deliver(options.onStdout));
+  child.stderr?.on('data', deliver(options.onStderr));
+  const pipesClosed = new Promise<void>((resolve) => {
     let open = 2;
     const one = () => {
       if (--open === 0) resolve();
@@ -84,7 +105,10 @@ export function spawnGroup(command: string, options: SpawnGroupOptions): GroupPr
       if (info.error !== undefined) resolve();
     });
   });
-  return { pid: child.pid, launched, child, commandPid: reported.pid, exited: reported.exited, closed };
+  const closed = Promise.all([pipesClosed, released]).then(() => undefined);
+  // Nor may the end of what it printed so far come after the end of the command.
+  const exited = Promise.all([reported.exited, released]).then(([info]) => info);
+  return { pid: child.pid, launched, child, commandPid: reported.pid, exited, closed };
 }
 
 /**
