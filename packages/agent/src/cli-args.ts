@@ -1,12 +1,7 @@
 import { ErrorCode, SkiffError, TOKEN_ENV } from '@skiff/protocol';
 import { DEFAULT_HOST } from './server/defaults.ts';
 
-/**
- * The agent's command line, parsed without touching the process: argv in,
- * options out, a SKIFF_E_USAGE error for anything else. The token never comes
- * from argv (a command line is visible to every process): it comes from the
- * environment or from a file.
- */
+/** The sync root unless --root says otherwise (odo's source directory in a container). */
 export const DEFAULT_ROOT = '/tmp/src';
 /** 0: any free port; the listening line reports the real one. */
 export const DEFAULT_PORT = 0;
@@ -45,6 +40,12 @@ function isValueFlag(s: string): s is ValueFlag {
   return (VALUE_FLAGS as readonly string[]).includes(s);
 }
 
+/**
+ * The agent's command line, parsed without touching the process: argv in,
+ * options out, a SKIFF_E_USAGE error for anything else. The token never comes
+ * from argv (a command line is visible to every process): it comes from the
+ * environment or from a file.
+ */
 export function parseArgs(argv: readonly string[]): CliCommand {
   if (argv[0] === COPY_TO) return parseCopyTo(argv.slice(1));
   const values: Partial<Record<ValueFlag, string>> = {};

@@ -2,7 +2,7 @@ export { startAgent, MAX_PAYLOAD_BYTES, type AgentOptions, type AgentHandle } fr
 export { CloseCode, closeCodeFor } from './server/close-codes.ts';
 export { DEFAULT_HOST } from './server/defaults.ts';
 export { noopHooks } from './server/noop-hooks.ts';
-export { AGENT_CAPABILITIES, AGENT_SOFTWARE } from './server/session.ts';
+export { AGENT_CAPABILITIES, AGENT_SOFTWARE } from './server/daemon-connection.ts';
 export { Manifest } from './manifest/manifest.ts';
 export { scanRoot, type ScanResult } from './manifest/scan.ts';
 export { TEMP_PREFIX } from './apply/temp-name.ts';

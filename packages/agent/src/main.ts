@@ -9,14 +9,9 @@ import { startAgent } from './server/agent.ts';
 import { appConfigFromEnv } from './supervisor/config.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
-/**
- * skiff-agent: parse the command line, read the token, start receiving, print
- * the listening line. stdout carries only that JSON line (the daemon parses
- * it); everything else goes to stderr. The token is never printed, and it is
- * removed from the environment so that processes started later do not inherit it.
- */
+/** Exit code for a bad command line or a missing token (the shells' usage code). */
 const EXIT_USAGE = 2;
-
+/** Exit code for any other failure to start. */
 const EXIT_FAILURE = 1;
 
 function fail(err: unknown, exitCode: number): never {
@@ -35,6 +30,12 @@ async function copyTo(dir: string): Promise<void> {
   }
 }
 
+/**
+ * skiff-agent: parse the command line, read the token, start receiving, print
+ * the listening line. stdout carries only that JSON line (the daemon parses
+ * it); everything else goes to stderr. The token is never printed, and it is
+ * removed from the environment so that processes started later do not inherit it.
+ */
 async function main(): Promise<void> {
   let token: string;
   let cmd: Extract<CliCommand, { kind: 'run' }>;

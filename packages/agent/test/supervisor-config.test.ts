@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appConfigFromEnv } from '../src/supervisor/config.ts';
 import { resolveCommands, shellQuote } from '../src/supervisor/commands.ts';
-import { appEnvironment } from '../src/supervisor/supervisor.ts';
+import { appEnvironment } from '../src/supervisor/active-spec.ts';
 
 describe('appConfigFromEnv', () => {
   it('unset or empty SKIFF_APP is an empty config rooted at the sync root', () => {
@@ -30,7 +30,7 @@ describe('appConfigFromEnv', () => {
     ['{"env":[]}', /"env" must be an object of strings/],
     ['{"env":{"PORT":8080}}', /"env.PORT" must be a string, got 8080/],
     ['{"env":{"A=B":"x"}}', /"env" must be variable names without "=" or NUL/],
-    ['{"workdir":"/x"}', /unknown field "workdir"; known fields: run, assemble, assembleOn, hotReload, env/],
+    ['{"workdir":"/x"}', /"workdir" must be absent \(not a known field; known fields: run, assemble, assembleOn, hotReload, env\), got "\/x"/],
   ])('%s is rejected', (text, message) => {
     expect(() => appConfigFromEnv({ SKIFF_APP: text }, '/r')).toThrowError(expect.objectContaining({ code: 'SKIFF_E_CONFIG', message: expect.stringMatching(message) }));
   });

@@ -80,6 +80,9 @@ describe('pattern matching', () => {
 describe('decideBatch', () => {
   const base: BatchFacts = {
     paths: ['src/a.js'],
+    batches: 1,
+    specChanged: false,
+    assembleChanged: false,
     hasRun: true,
     hasAssemble: false,
     appActive: true,
@@ -107,12 +110,22 @@ describe('decideBatch', () => {
     ['last assemble failed: assemble again whatever changed', { hasAssemble: true, assembleOn: deps, assembleDirty: true }, ASSEMBLE_AND_RESTART],
     ['hot reload wins over a dirty assemble while up', { hasAssemble: true, assembleDirty: true, hotReload: css, paths: ['a.css'] }, NONE],
     ['assembleOn without an assemble command does nothing', { assembleOn: deps, paths: ['package.json'] }, RESTART],
+    ['a spec change alone restarts an app that is up', { specChanged: true, batches: 0, paths: [] }, RESTART],
+    ['a spec change restarts even when every path hot-reloads', { specChanged: true, paths: ['a.css'], hotReload: css }, RESTART],
+    ['a spec change alone does not assemble just because assembleOn is absent', { specChanged: true, batches: 0, paths: [], hasAssemble: true }, RESTART],
+    ['a changed assemble command assembles', { specChanged: true, assembleChanged: true, batches: 0, paths: [], hasAssemble: true, assembleOn: deps }, ASSEMBLE_AND_RESTART],
+    ['a spec change folded with a batch that needs assemble assembles', { specChanged: true, paths: ['package.json'], hasAssemble: true, assembleOn: deps }, ASSEMBLE_AND_RESTART],
+    ['a spec change folded with a batch, no assembleOn: assemble as for any batch', { specChanged: true, hasAssemble: true }, ASSEMBLE_AND_RESTART],
+    ['a spec change after a failed assemble assembles', { specChanged: true, batches: 0, paths: [], hasAssemble: true, assembleDirty: true }, ASSEMBLE_AND_RESTART],
+    ['a spec without run: no command', { specChanged: true, batches: 0, paths: [], hasRun: false }, NO_COMMAND],
   ];
   it.each(table)('%s', (_name, facts, action) => {
     expect(decideBatch({ ...base, ...facts }).action).toBe(action);
   });
   it('explains itself', () => {
     expect(decideBatch({ ...base, hasAssemble: true, assembleOn: deps, paths: ['package.json'] }).reason).toBe('package.json matches assembleOn');
+    expect(decideBatch({ ...base, specChanged: true, batches: 0, paths: [] }).reason).toBe('the app spec changed');
+    expect(decideBatch({ ...base, specChanged: true, assembleChanged: true, hasAssemble: true }).reason).toBe('the assemble command changed');
   });
 });
 

@@ -4,7 +4,7 @@ import { FRAME_PREFIX_BYTES, MAX_CHUNK_BYTES, MAX_HEADER_BYTES, MAX_MESSAGE_BYTE
 import { KIND_NAMES, Kind, type Frame, type HeaderOf } from './messages.ts';
 import { isKnownKind, validateEntry, validateHeader } from './validate.ts';
 
-/**
+/*
  * Binary frame codec. A frame is
  *
  *   u8 kind | u32 BE header length | u32 BE payload length | JSON header | payload

@@ -9,3 +9,5 @@ export * from './validate.ts';
 export * from './version.ts';
 export * from './hash.ts';
 export * from './agent-env.ts';
+export * from './app-spec.ts';
+export * from './agent-stop.ts';

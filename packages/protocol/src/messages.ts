@@ -1,3 +1,4 @@
+import type { AppSpec } from './app-spec.ts';
 import type { Entry } from './entry.ts';
 import type { ErrorCode } from './errors.ts';
 
@@ -12,6 +13,8 @@ import type { ErrorCode } from './errors.ts';
  *   daemon → BATCH_BEGIN, FILE/COPY/SYMLINK/MKDIR/DELETE..., COMMIT
  *   agent → APPLIED (per-path problems, new digest)
  *   agent → APP_STATUS and LOG whenever the app changes or prints
+ *   daemon → APP_SPEC at any time after its HELLO, to an agent whose HELLO
+ *     lists Capability.APP_SPEC: the app spec to run from now on
  */
 export const Kind = {
   HELLO: 1,
@@ -27,7 +30,7 @@ export const Kind = {
   ERROR: 11,
   APP_STATUS: 12,
   LOG: 13,
-  /** 14 is reserved for APP_SPEC. */
+  APP_SPEC: 14,
   COPY: 15,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
@@ -178,6 +181,13 @@ export interface LogHeader {
   ts: number;
 }
 
+/**
+ * The app spec the agent runs from now on (an AppSpec; no payload). One that
+ * differs from the agent's current spec restarts the app once (assemble runs
+ * again when `assemble` changed); an equal one changes nothing.
+ */
+export type AppSpecHeader = AppSpec;
+
 /** Header type of each kind. */
 export interface HeaderOf {
   [Kind.HELLO]: HelloHeader;
@@ -194,6 +204,7 @@ export interface HeaderOf {
   [Kind.APP_STATUS]: AppStatusHeader;
   [Kind.LOG]: LogHeader;
   [Kind.COPY]: CopyHeader;
+  [Kind.APP_SPEC]: AppSpecHeader;
 }
 
 /** A decoded frame, discriminated on kind. */

@@ -1,9 +1,10 @@
+import { appSpecProblem } from './app-spec.ts';
 import { EntryType, type Entry } from './entry.ts';
 import { ErrorCode, SkiffError, isErrorCode } from './errors.ts';
 import { Kind, AppState, LogStream, type HeaderOf } from './messages.ts';
 import { checkLinkTarget, checkRelPath } from './paths.ts';
 
-/**
+/*
  * Header validation per kind. Every field a peer sends is checked for type and
  * range before anyone acts on it: the decoder hands out only frames whose
  * headers match their kind's shape, with paths already proven safe.
@@ -43,6 +44,13 @@ function fields(spec: Record<string, (v: unknown) => boolean>, optional: Record<
 const str = (v: unknown) => typeof v === 'string';
 const bool = (v: unknown) => typeof v === 'boolean';
 const path = (h: Obj) => checkRelPath(h.path);
+
+/** The AppSpec check shared with SKIFF_APP, worded for a frame. */
+const appSpec: Check = (h) => {
+  const problem = appSpecProblem(h);
+  if (problem === null) return null;
+  return new SkiffError(ErrorCode.FRAME_MALFORMED, `APP_SPEC frame has an invalid "${problem.field}": it must be ${problem.expected}`);
+};
 
 const CHECKS: Record<number, Check[]> = {
   [Kind.HELLO]: [
@@ -96,6 +104,7 @@ const CHECKS: Record<number, Check[]> = {
     ),
   ],
   [Kind.LOG]: [fields({ stream: (v) => typeof v === 'string' && LOG_STREAMS.has(v), ts: isTime })],
+  [Kind.APP_SPEC]: [appSpec],
 };
 
 function isObj(v: unknown): v is Obj {

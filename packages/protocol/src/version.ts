@@ -11,5 +11,7 @@ export const Capability = {
   COPY: 'copy',
   /** The agent supervises an app and streams its status and logs. */
   SUPERVISOR: 'supervisor',
+  /** The agent takes APP_SPEC frames: its app spec can change while it runs. */
+  APP_SPEC: 'app-spec',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];

@@ -71,7 +71,7 @@ export function skiffAgentLauncher(opts: SkiffAgentLauncherOptions = {}): Contai
     } catch {
       return { kind: PlanKind.Process, command, args: [...entry, ...given], env, ...(cwd ? { cwd } : {}) };
     }
-    if (parsed.kind === 'help') return { kind: PlanKind.Process, command, args: [...entry, ...given], env };
+    if (parsed.kind !== 'run') return { kind: PlanKind.Process, command, args: [...entry, ...given], env };
     const podPort = parsed.port !== 0 ? parsed.port : (opts.defaultPort ?? c.ports?.[0]?.containerPort ?? 0);
     const args = [...entry, '--root', ctx.hostPath(parsed.root ?? DEFAULT_ROOT), '--host', '127.0.0.1', '--port', '0'];
     if (parsed.tokenFile !== undefined) args.push('--token-file', ctx.hostPath(parsed.tokenFile));

@@ -1,12 +1,7 @@
 import { ErrorCode, SkiffError, type Problem } from '@skiff/protocol';
 import { errnoOf } from './fs-ops.ts';
 
-/**
- * Turns what the filesystem threw while applying one path into the problem the
- * daemon sees for that path. A full disk gets its own code because the daemon
- * and the person react differently (free space, then retry) from any other
- * I/O failure.
- */
+/** errno codes that have a code of their own; every other failure is SKIFF_E_IO. */
 const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
   ENOSPC: ErrorCode.DISK_FULL,
   EDQUOT: ErrorCode.DISK_FULL,
@@ -14,6 +9,12 @@ const ERRNO_CODES: Readonly<Record<string, ErrorCode>> = {
   ELOOP: ErrorCode.SYMLINK_ESCAPE,
 };
 
+/**
+ * Turns what the filesystem threw while applying one path into the problem the
+ * daemon sees for that path. A full disk gets its own code because the daemon
+ * and the person react differently (free space, then retry) from any other
+ * I/O failure.
+ */
 export function ioError(err: unknown, path: string, action: string): SkiffError {
   if (err instanceof SkiffError) return err;
   const code = ERRNO_CODES[errnoOf(err) ?? ''] ?? ErrorCode.IO;

@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { ApplyContext } from './context.ts';
 import { errnoOf } from './fs-ops.ts';
 
+/** What rename(2) says when a directory stands at the final name. */
+const DIR_IN_THE_WAY: ReadonlySet<string> = new Set(['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR']);
+
 /**
  * Moves a finished temporary file or link to its real name in one rename, so
  * the name shows either the old content or the new, never a part. rename(2)
@@ -11,8 +14,6 @@ import { errnoOf } from './fs-ops.ts';
  * entry wins, so the directory (and its subtree) is removed first. rmSync
  * unlinks symlinks inside it rather than following them.
  */
-const DIR_IN_THE_WAY: ReadonlySet<string> = new Set(['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR']);
-
 export function placeIntoRoot(ctx: ApplyContext, tmpAbs: string, path: string): void {
   const abs = join(ctx.root, path);
   try {

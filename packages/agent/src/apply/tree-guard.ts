@@ -4,6 +4,11 @@ import type { Manifest } from '../manifest/manifest.ts';
 import { dirEntry } from '../manifest/entries.ts';
 import type { FsOps } from './fs-ops.ts';
 
+/** Mode of a parent directory the guard creates, or makes traversable again. */
+export const DEFAULT_DIR_MODE = 0o755;
+
+export type ParentState = 'present' | 'absent';
+
 /**
  * Keeps the apply step from ever writing, creating, chmodding or deleting
  * through a symlink.
@@ -22,10 +27,6 @@ import type { FsOps } from './fs-ops.ts';
  * in 4,000 directories cost 4,000 lstat calls, not 200,000; anything the batch
  * removes is forgotten from the cache at once.
  */
-export const DEFAULT_DIR_MODE = 0o755;
-
-export type ParentState = 'present' | 'absent';
-
 export class TreeGuard {
   /** Wire paths proven to be real directories during this batch. */
   private readonly dirs = new Set<string>();

@@ -1,5 +1,16 @@
 import { constants } from 'node:os';
 
+/** How the app ended, as the supervisor's stop reports it. */
+export interface AppEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lost?: boolean;
+}
+
+export function signalNumber(signal: NodeJS.Signals): number {
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
 /**
  * The agent's exit code after a shutdown signal. Pure.
  *
@@ -11,16 +22,6 @@ import { constants } from 'node:os';
  * - No app was running: 128 + the number of the signal the agent received,
  *   the shell convention for "terminated by this signal".
  */
-export interface AppEnd {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  lost?: boolean;
-}
-
-export function signalNumber(signal: NodeJS.Signals): number {
-  return (constants.signals as Record<string, number>)[signal] ?? 0;
-}
-
 export function shutdownExitCode(received: NodeJS.Signals, app: AppEnd | null): number {
   if (app === null) return 128 + signalNumber(received);
   if (app.lost === true) return 128 + signalNumber('SIGKILL');

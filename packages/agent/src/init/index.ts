@@ -1,4 +1,4 @@
-export { installInit, FORWARDED_SIGNALS, SHUTDOWN_SIGNALS, SHUTDOWN_DEADLINE_MS, type InitOptions, type SupervisedApp } from './init.ts';
+export { installInit, FORWARDED_SIGNALS, SHUTDOWN_SIGNALS, type InitOptions, type SupervisedApp } from './init.ts';
 export { shutdownExitCode, signalNumber, type AppEnd } from './exit-code.ts';
 export { Reaper, startReaping, selectReapable, REAP_CONFIRM_MS, REAP_ENV_VAR, REAP_SWEEP_INTERVAL_MS, type ReapedProcess, type ReapingHandle } from './reaper.ts';
 export { loadReaperAddon, addonCandidates, REAPER_ADDON_VAR, type ReaperAddon } from './addon.ts';

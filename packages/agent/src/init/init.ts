@@ -1,29 +1,11 @@
-import { KILL_WAIT_MS, STOP_GRACE_MS } from '../supervisor/constants.ts';
+import { AGENT_SHUTDOWN_DEADLINE_MS } from '@skiff/protocol';
 import { shutdownExitCode, type AppEnd } from './exit-code.ts';
 import { startReaping, type ReapedProcess } from './reaper.ts';
 
-/**
- * PID-1 duties: signals and zombies.
- *
- * As PID 1 the kernel delivers only the signals we handle (the default action
- * of every other signal is ignored for init), so each signal the agent should
- * react to needs a listener here:
- * - FORWARDED_SIGNALS go to the app's process group as they are (reload,
- *   log reopen, thread dumps: the app decides what they mean);
- * - SHUTDOWN_SIGNALS stop the app with that same signal (SIGKILL after
- *   STOP_GRACE_MS), then the agent exits with the code from exit-code.ts;
- *   a second shutdown signal kills the app at once.
- * A SIGUSR1 listener also keeps Node from opening its inspector on SIGUSR1
- * (measured), which a container must not do.
- */
+/** Signals that go to the app's process group as they are (reload, log reopen, thread dumps: the app decides what they mean). */
 export const FORWARDED_SIGNALS = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+/** Signals that stop the app with that same signal, then the agent. */
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
-/**
- * Bound on the whole shutdown (app stop plus `onShutdown`): past it the agent
- * exits anyway, since an init that hangs keeps the container from stopping.
- */
-export const SHUTDOWN_DEADLINE_MS = STOP_GRACE_MS + KILL_WAIT_MS + 3_000;
 
 /** What init needs from the supervisor. */
 export interface SupervisedApp {
@@ -42,10 +24,25 @@ export interface InitOptions {
   /** Runs after the app stopped, before exit: close servers, flush. */
   onShutdown?: () => Promise<void> | void;
   onReaped?: (reaped: ReapedProcess) => void;
-  /** Default SHUTDOWN_DEADLINE_MS. */
+  /** Bound on the whole shutdown (app stop plus `onShutdown`); default AGENT_SHUTDOWN_DEADLINE_MS. */
   shutdownDeadlineMs?: number;
 }
 
+/**
+ * PID-1 duties: signals and zombies.
+ *
+ * As PID 1 the kernel delivers only the signals we handle (the default action
+ * of every other signal is ignored for init), so each signal the agent should
+ * react to needs a listener here:
+ * - FORWARDED_SIGNALS go to the app's process group as they are;
+ * - SHUTDOWN_SIGNALS stop the app with that same signal (SIGKILL after the
+ *   grace period, APP_STOP_GRACE_MS), then the agent exits with the code from
+ *   exit-code.ts; a second shutdown signal kills the app at once. Past
+ *   AGENT_SHUTDOWN_DEADLINE_MS the agent exits anyway, since an init that
+ *   hangs keeps the container from stopping.
+ * A SIGUSR1 listener also keeps Node from opening its inspector on SIGUSR1
+ * (measured), which a container must not do.
+ */
 export function installInit(options: InitOptions): { dispose(): void } {
   const { supervisor, log } = options;
   const exit = options.exit ?? ((code: number) => process.exit(code));
@@ -65,10 +62,10 @@ export function installInit(options: InitOptions): { dispose(): void } {
     shuttingDown = true;
     log(`received ${signal}: stopping the app`);
     const deadline = setTimeout(() => {
-      log(`shutdown took longer than ${options.shutdownDeadlineMs ?? SHUTDOWN_DEADLINE_MS} ms: exiting anyway`);
+      log(`shutdown took longer than ${options.shutdownDeadlineMs ?? AGENT_SHUTDOWN_DEADLINE_MS} ms: exiting anyway`);
       supervisor.kill();
       exit(shutdownExitCode(signal, { code: null, signal: null, lost: true }));
-    }, options.shutdownDeadlineMs ?? SHUTDOWN_DEADLINE_MS);
+    }, options.shutdownDeadlineMs ?? AGENT_SHUTDOWN_DEADLINE_MS);
     void (async () => {
       let end: AppEnd | null = null;
       try {

@@ -1,10 +1,4 @@
-/**
- * /proc/<pid>/stat, the fields the reaper needs. Pure.
- *
- * The command name (field 2) is in parentheses and may itself contain spaces
- * and ')' (a process can name itself "a) Z 1"), so the fields after it are
- * found from the LAST ')' on the line, never by splitting the whole line.
- */
+/** The fields of /proc/<pid>/stat that the reaper and the stop need. */
 export interface ProcStat {
   pid: number;
   comm: string;
@@ -22,6 +16,12 @@ const FIELD_PPID = 4;
 const FIELD_PGRP = 5;
 const FIELD_STARTTIME = 22;
 
+/**
+ * Parses one /proc/<pid>/stat. Pure. The command name (field 2) is in
+ * parentheses and may itself contain spaces and ')' (a process can name itself
+ * "a) Z 1"), so the fields after it are found from the LAST ')' on the line,
+ * never by splitting the whole line.
+ */
 export function parseProcStat(text: string): ProcStat | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');

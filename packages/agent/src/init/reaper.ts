@@ -3,7 +3,7 @@ import { isOwnChild } from './own-children.ts';
 import type { ProcStat } from './proc-stat.ts';
 import { listZombieChildren } from './zombies.ts';
 
-/**
+/*
  * Zombie reaping for an agent that runs as PID 1 (or as a child subreaper).
  *
  * Node as PID 1 does not reap orphans: libuv collects only the children it

@@ -1,11 +1,14 @@
 import { EntryType, type Entry } from '@skiff/protocol';
 
-/**
+/*
  * Entry constructors for what the agent writes. Modes keep only the permission
  * bits (mode & 0o777), as the digest does; a symlink's size is the byte length
  * of its target and its mode is what Linux reports for every symlink.
  */
+
+/** The mode bits an entry keeps, as the digest does. */
 export const PERMISSION_BITS = 0o777;
+/** What Linux reports as every symlink's mode. */
 export const SYMLINK_MODE = 0o777;
 
 export function fileEntry(path: string, size: number, mtime: number, mode: number, hash: string): Entry {

@@ -1,5 +1,8 @@
 import { EMPTY_DIGEST, EntryType, entryLine, parentOf, xorDigest, type Entry } from '@skiff/protocol';
 
+/** Hash of one entry line (the protocol hasher's xxhash64). */
+export type LineHash = (line: string) => string;
+
 /**
  * The agent's view of its root: every path under it with what it is, plus the
  * manifest digest (XOR of the hash of every entry line, see protocol entry.ts).
@@ -10,8 +13,6 @@ import { EMPTY_DIGEST, EntryType, entryLine, parentOf, xorDigest, type Entry } f
  * rescan. A children index per directory makes a recursive delete cost the
  * size of the subtree, not the size of the manifest.
  */
-export type LineHash = (line: string) => string;
-
 export class Manifest {
   private readonly byPath = new Map<string, Entry>();
   /** Directory path ('' for the root) → wire paths of its direct children. */

@@ -5,14 +5,7 @@ import { isTempName } from '../apply/temp-name.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 
-/**
- * Builds the manifest of a root at startup, before anyone can connect, so it
- * runs synchronously. File contents are hashed in 1 MiB chunks (one huge buffer
- * is several times slower); a file that fits one read is hashed in one call.
- * Leftover temporary files of an earlier agent (killed mid-batch) are removed
- * on the way, never recorded. Sockets, FIFOs, devices and names that are not
- * valid wire paths are skipped: they can never be synced.
- */
+/** Read size for hashing: one huge buffer is several times slower than 1 MiB chunks. */
 export const HASH_CHUNK_BYTES = 1024 * 1024;
 
 export interface ScanResult {
@@ -23,6 +16,14 @@ export interface ScanResult {
   skipped: string[];
 }
 
+/**
+ * Builds the manifest of a root at startup, before anyone can connect, so it
+ * runs synchronously. File contents are hashed in 1 MiB chunks (one huge buffer
+ * is several times slower); a file that fits one read is hashed in one call.
+ * Leftover temporary files of an earlier agent (killed mid-batch) are removed
+ * on the way, never recorded. Sockets, FIFOs, devices and names that are not
+ * valid wire paths are skipped: they can never be synced.
+ */
 export function scanRoot(root: string, hasher: Hasher): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);

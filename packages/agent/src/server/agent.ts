@@ -17,18 +17,8 @@ import { CloseCode } from './close-codes.ts';
 import { DEFAULT_HOST } from './defaults.ts';
 import { noopHooks } from './noop-hooks.ts';
 import { prepareRoot } from './root.ts';
-import { AGENT_CAPABILITIES, HEARTBEAT_MS, Session } from './session.ts';
+import { AGENT_CAPABILITIES, DaemonConnection, HEARTBEAT_MS } from './daemon-connection.ts';
 
-/**
- * The agent's receiving end: an HTTP server whose websocket upgrade is the
- * only way in, and only with the right bearer token.
- *
- * One daemon at a time: a new authenticated connection replaces the current
- * one, which is closed with CloseCode.REPLACED (its open batch aborted, its
- * temporary files removed). The newest daemon wins because the usual reason
- * for a second connection is the same daemon reconnecting over a link the
- * agent has not yet noticed is dead.
- */
 export interface AgentOptions {
   root: string;
   host?: string;
@@ -52,6 +42,16 @@ export interface AgentHandle {
 /** Largest websocket message accepted: the protocol's bound, shared with the daemon. */
 export const MAX_PAYLOAD_BYTES = MAX_WS_PAYLOAD_BYTES;
 
+/**
+ * The agent's receiving end: an HTTP server whose websocket upgrade is the
+ * only way in, and only with the right bearer token.
+ *
+ * One daemon at a time: a new authenticated connection replaces the current
+ * one, which is closed with CloseCode.REPLACED (its open batch aborted, its
+ * temporary files removed). The newest daemon wins because the usual reason
+ * for a second connection is the same daemon reconnecting over a link the
+ * agent has not yet noticed is dead.
+ */
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const checkToken = tokenCheck(opts.token);
@@ -62,12 +62,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   log(`skiff-agent: root ${root}: ${scan.manifest.size} entries${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`);
   if (scan.skipped.length > 0) log(`skiff-agent: ${scan.skipped.length} paths under the root cannot be synced and are left out`);
 
-  const capabilities = hooks === noopHooks ? AGENT_CAPABILITIES : [...AGENT_CAPABILITIES, Capability.SUPERVISOR];
-  const sessions = new Set<Session>();
-  let current: Session | null = null;
-  let connections = 0;
+  const capabilities = [...AGENT_CAPABILITIES];
+  if (hooks !== noopHooks) capabilities.push(Capability.SUPERVISOR);
+  if (hooks.applySpec !== undefined) capabilities.push(Capability.APP_SPEC);
+  const connections = new Set<DaemonConnection>();
+  let current: DaemonConnection | null = null;
+  let accepted = 0;
 
-  const sessionDeps = {
+  const connectionDeps = {
     root,
     manifest: scan.manifest,
     fs: opts.fs ?? realFs,
@@ -76,9 +78,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
     log,
   };
-  const sessionOnEnd = (s: Session) => {
-    sessions.delete(s);
-    if (current === s) current = null;
+  const connectionOnEnd = (c: DaemonConnection) => {
+    connections.delete(c);
+    if (current === c) current = null;
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES, perMessageDeflate: false });
@@ -105,17 +107,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   }
 
   function wsOnConnection(ws: WebSocket, peer: string): void {
-    connections += 1;
-    const label = `skiff-agent: connection ${connections} from ${peer}`;
+    accepted += 1;
+    const label = `skiff-agent: connection ${accepted} from ${peer}`;
     if (current !== null) {
-      log(`${current.label}: replaced by connection ${connections}`);
+      log(`${current.label}: replaced by connection ${accepted}`);
       current.close(CloseCode.REPLACED, 'replaced by a newer daemon connection');
     }
-    const session = new Session(ws, { ...sessionDeps, onEnd: sessionOnEnd }, label);
-    sessions.add(session);
-    current = session;
+    const connection = new DaemonConnection(ws, { ...connectionDeps, onEnd: connectionOnEnd }, label);
+    connections.add(connection);
+    current = connection;
     log(`${label}: accepted`);
-    session.start();
+    connection.start();
   }
 
   server.on('upgrade', httpOnUpgrade);
@@ -129,7 +131,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     root,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        for (const s of sessions) s.close(CloseCode.GOING_AWAY, 'the agent is shutting down');
+        for (const c of connections) c.close(CloseCode.GOING_AWAY, 'the agent is shutting down');
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();

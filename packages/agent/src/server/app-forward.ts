@@ -1,14 +1,7 @@
 import { Kind, LogStream, MAX_CHUNK_BYTES, encodeFrame, type AppStatusHeader } from '@skiff/protocol';
 import type { AppEvents } from '../hooks.ts';
 
-/**
- * Turns the supervisor's app status and output into frames for the connected
- * daemon. A daemon that stops reading must not make the agent buffer an app's
- * output without bound: past LOG_BACKLOG_BYTES of unsent data, log chunks are
- * dropped and counted, and one system line says so once the daemon catches up.
- * Status frames are small and always sent. Nothing thrown here reaches the
- * supervisor that called.
- */
+/** Unsent bytes on the connection past which app output is dropped (and counted) rather than queued. */
 export const LOG_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 export interface Outlet {
@@ -19,6 +12,14 @@ export interface Outlet {
 
 const encoder = new TextEncoder();
 
+/**
+ * Turns the supervisor's app status and output into frames for the connected
+ * daemon. A daemon that stops reading must not make the agent buffer an app's
+ * output without bound: past LOG_BACKLOG_BYTES of unsent data, log chunks are
+ * dropped and counted, and one system line says so once the daemon catches up.
+ * Status frames are small and always sent. Nothing thrown here reaches the
+ * supervisor that called.
+ */
 export function appEventsTo(out: Outlet, log: (line: string) => void): AppEvents {
   let dropped = 0;
   const guarded =

@@ -1,6 +1,10 @@
 import { MAX_HEADER_BYTES, type AppliedHeader, type Problem } from '@skiff/protocol';
 import type { BatchOutcome } from '../apply/batch.ts';
 
+/** Room left in the header for everything but the problems. */
+const HEADER_RESERVE_BYTES = 1024;
+export const PROBLEMS_BUDGET_BYTES = MAX_HEADER_BYTES - HEADER_RESERVE_BYTES;
+
 /**
  * The APPLIED header of a batch. Its problems travel in the JSON header, which
  * may not exceed MAX_HEADER_BYTES: a batch where every one of 50,000 files
@@ -8,10 +12,6 @@ import type { BatchOutcome } from '../apply/batch.ts';
  * a budget; the rest are folded into one last problem that says how many were
  * left out, carrying the code and path of the first one omitted.
  */
-/** Room left in the header for everything but the problems. */
-const HEADER_RESERVE_BYTES = 1024;
-export const PROBLEMS_BUDGET_BYTES = MAX_HEADER_BYTES - HEADER_RESERVE_BYTES;
-
 export function appliedHeader(batch: number, outcome: BatchOutcome, digest: string, entries: number): AppliedHeader {
   return {
     batch,

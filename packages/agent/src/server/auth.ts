@@ -2,17 +2,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, SkiffError, TOKEN_MIN_BYTES, parseBearer } from '@skiff/protocol';
 
+/** Tokens are hex: TOKEN_MIN_BYTES bytes of entropy are twice as many characters. */
+export const TOKEN_MIN_CHARS = TOKEN_MIN_BYTES * 2;
+
+export type TokenCheck = (authorization: string | undefined) => boolean;
+
 /**
  * Token check of the HTTP upgrade, done before any websocket exists. Both
  * tokens are reduced to sha256 digests and compared in constant time, so
  * neither the content nor the length of the expected token leaks through
  * timing. A refused request gets a bare 401 and its socket is destroyed.
  */
-/** Tokens are hex: TOKEN_MIN_BYTES bytes of entropy are twice as many characters. */
-export const TOKEN_MIN_CHARS = TOKEN_MIN_BYTES * 2;
-
-export type TokenCheck = (authorization: string | undefined) => boolean;
-
 export function tokenCheck(token: string): TokenCheck {
   if (parseBearer(`Bearer ${token}`) !== token || token.length < TOKEN_MIN_CHARS) {
     throw new SkiffError(

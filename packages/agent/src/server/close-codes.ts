@@ -1,9 +1,9 @@
 import { ErrorCode } from '@skiff/protocol';
 
 /**
- * Websocket close codes the agent ends a session with. The ERROR frame sent
+ * Websocket close codes the agent ends a daemon connection with. The ERROR frame sent
  * just before carries the stable SKIFF_E_* code; the close code tells a peer
- * that never parsed it what class of failure ended the session.
+ * that never parsed it what class of failure ended the connection.
  */
 export const CloseCode = {
   NORMAL: 1000,
@@ -35,7 +35,7 @@ const BY_ERROR: Partial<Record<ErrorCode, CloseCode>> = {
   [ErrorCode.INTERNAL]: CloseCode.INTERNAL_ERROR,
 };
 
-/** The close code for a session ended by `code`; path and link refusals are policy violations. */
+/** The close code for a connection ended by `code`; path and link refusals are policy violations. */
 export function closeCodeFor(code: ErrorCode): CloseCode {
   return BY_ERROR[code] ?? CloseCode.POLICY_VIOLATION;
 }

@@ -2,14 +2,15 @@ import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 
+/** Mode of a root the agent creates. */
+export const ROOT_DIR_MODE = 0o755;
+
 /**
  * The root the agent writes under: created when missing, then resolved to its
  * real path once, so that every later check (no symlink in a parent) starts
  * from a real directory. The operator chose the root; only what is under it
  * comes from the wire.
  */
-export const ROOT_DIR_MODE = 0o755;
-
 export function prepareRoot(root: string): string {
   const wanted = resolve(root);
   try {

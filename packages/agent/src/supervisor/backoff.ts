@@ -1,4 +1,4 @@
-/**
+/*
  * Restart backoff for an app that exits on its own. Pure.
  *
  * `failures` counts consecutive short runs, including the one that just ended:

@@ -1,29 +1,26 @@
-/**
+import { APP_KILL_WAIT_MS, APP_STOP_GRACE_MS } from '@skiff/protocol';
+
+/*
  * Timing and size bounds of the app supervisor. Each is a policy choice; the
- * comment says what it trades.
+ * comment says what it trades. The stop grace period and the kill wait are
+ * shared with the agent's and the daemon's shutdown bounds, so they live in
+ * the protocol package (agent-stop.ts).
  */
 
 /**
- * How long a stopping app gets between SIGTERM (to its whole process group) and
- * SIGKILL. Long enough for a server to close its listeners and flush; short
- * enough that a save-and-restart loop stays interactive. Docker's own
- * `docker stop` default is 10 s; a dev loop wants less.
- */
-export const STOP_GRACE_MS = 5_000;
-
-/**
- * After SIGKILL, how long to wait for the exit to be reported before giving up
- * on the process (a process stuck in uninterruptible sleep cannot be killed).
- */
-export const KILL_WAIT_MS = 2_000;
-
-/**
- * How often a stop looks whether the stopped group's last members are gone
- * (bounded by KILL_WAIT_MS). Members die within a scheduler tick or two of
- * SIGKILL; polling is the only way to see it for processes that are not our
- * children.
+ * How often a stop looks whether the stopped group's members are gone, at
+ * first: members die within a scheduler tick or two of a signal they do not
+ * handle, and polling is the only way to see it for processes that are not
+ * our children.
  */
 export const GROUP_EXIT_POLL_MS = 10;
+
+/**
+ * The poll interval doubles up to this while an app takes its time to close
+ * (each look reads /proc): the stop then ends at most this long after the
+ * app's last process did.
+ */
+export const GROUP_EXIT_POLL_MAX_MS = 100;
 
 /** First delay before restarting an app that exited on its own. */
 export const BACKOFF_BASE_MS = 500;
@@ -39,10 +36,11 @@ export const STABLE_RUN_MS = 10_000;
 
 /**
  * Backlog replayed to a new subscriber (a terminal that attaches later sees
- * recent output). Bounded by both lines and bytes, whichever is hit first, so
- * neither many short lines nor a few huge ones grow it without limit.
+ * recent output), in lines. Bounded by both lines and bytes, whichever is hit
+ * first, so neither many short lines nor a few huge ones grow it without limit.
  */
 export const LOG_BACKLOG_LINES = 1_000;
+/** The backlog's bound in bytes (see LOG_BACKLOG_LINES). */
 export const LOG_BACKLOG_BYTES = 256 * 1024;
 
 /** Lines of assemble output quoted in an 'assemble-failed' status message. */
@@ -60,15 +58,15 @@ export interface SupervisorTiming {
 }
 
 export const DEFAULT_TIMING: SupervisorTiming = {
-  stopGraceMs: STOP_GRACE_MS,
-  killWaitMs: KILL_WAIT_MS,
+  stopGraceMs: APP_STOP_GRACE_MS,
+  killWaitMs: APP_KILL_WAIT_MS,
   backoffBaseMs: BACKOFF_BASE_MS,
   backoffCapMs: BACKOFF_CAP_MS,
   stableRunMs: STABLE_RUN_MS,
 };
 
 /**
- * After a command's leader exited, how long to wait for the rest of its output
+ * After a command ended, how long to wait for the rest of its output
  * (its pipes close a moment later). Bounded because a leftover background
  * process may hold the pipe open indefinitely.
  */

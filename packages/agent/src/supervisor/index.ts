@@ -1,4 +1,6 @@
-export { Supervisor, appEnvironment, describeExit, type OutputSink, type SupervisorOptions } from './supervisor.ts';
+export { Supervisor, describeExit, type SupervisorOptions } from './supervisor.ts';
+export { AppFeed, type OutputSink } from './feed.ts';
+export { activateSpec, appEnvironment, type ActiveSpec } from './active-spec.ts';
 export { APP_CONFIG_VAR, appConfigFromEnv, parseAppConfig, type AppConfig } from './config.ts';
 export * from './constants.ts';
 export { BatchAction, decideBatch, type BatchDecision, type BatchFacts } from './decide.ts';
@@ -6,4 +8,8 @@ export { backoffDelay, nextFailures } from './backoff.ts';
 export { compilePatterns, allMatch, someMatch, type PathMatcher } from './patterns.ts';
 export { LogBacklog, type LogEntry } from './backlog.ts';
 export { resolveCommands, S2I_ASSEMBLE, S2I_RUN, CommandSource, shellQuote } from './commands.ts';
-export { groupHasLiveMembers, signalGroup, spawnGroup, stopGroup, type ExitInfo, type GroupProcess, type StopResult } from './process-group.ts';
+export { signalGroup, spawnGroup, type ExitInfo, type GroupProcess } from './process-group.ts';
+export { groupHasLiveMembers, stopGroup, within, type StopResult } from './group-stop.ts';
+export { findLauncher, launcherCandidates, LAUNCHER_NAME, LAUNCHER_VAR, LAUNCHER_VERSION, type LauncherLoad } from './launcher.ts';
+export { parseLinkLine, readLink, type LinkLine } from './launch-link.ts';
+export { emptyWork, foldBatch, foldSpecChange, type PendingWork } from './pending.ts';

@@ -1,24 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { trackOwnChild } from '../init/own-children.ts';
-import { ZOMBIE_STATE } from '../init/proc-stat.ts';
-import { readProcTable } from '../init/proc-table.ts';
-import { GROUP_EXIT_POLL_MS } from './constants.ts';
-
-/**
- * A shell command line running as the leader of its own process group
- * (`detached: true` is setsid(): new session, pgid = pid). Signals go to the
- * whole group, so `sh -c 'a | b'`, npm's child node, or a background job the
- * app started all get them, and a stop leaves nothing behind.
- */
-export interface GroupProcess {
-  /** Undefined when the spawn itself failed (e.g. the working directory is missing). */
-  readonly pid: number | undefined;
-  readonly child: ChildProcess;
-  /** Settles once, when the leader has exited (or the spawn failed). Never rejects. */
-  readonly exited: Promise<ExitInfo>;
-  /** Settles when stdout and stderr are closed: all output has been delivered. Never rejects. */
-  readonly closed: Promise<void>;
-}
+import { readLink } from './launch-link.ts';
 
 export interface ExitInfo {
   code: number | null;
@@ -27,25 +10,54 @@ export interface ExitInfo {
   error?: Error;
 }
 
+/**
+ * A shell command line running in a process group of its own (`detached:
+ * true` is setsid(): new session, pgid = the spawned pid). Signals go to the
+ * whole group, so `sh -c 'a | b'`, npm's child node, or a background job the
+ * app started all get them, and a stop leaves nothing behind.
+ *
+ * With skiff-launch the group's leader is the launcher and the shell its
+ * child: the launcher reports the shell's pid and end over its link (fd 3)
+ * and stays in the group until the group is killed, so that the agent's
+ * death, even by SIGKILL, takes the whole group down (skiff-launch.c).
+ * Without it the shell itself leads the group.
+ */
+export interface GroupProcess {
+  /** Pid of the group's leader, which is the group id. Undefined when the spawn itself failed (e.g. the working directory is missing). */
+  readonly pid: number | undefined;
+  /** True when the leader is skiff-launch: it stays in the group until the group is killed, and is not part of the app. */
+  readonly launched: boolean;
+  readonly child: ChildProcess;
+  /** Settles with the pid of the command (the shell) once it runs; undefined when it never did. Never rejects. */
+  readonly commandPid: Promise<number | undefined>;
+  /** Settles once, when the command (the shell) has ended, or the spawn failed. Never rejects. */
+  readonly exited: Promise<ExitInfo>;
+  /** Settles when stdout and stderr are closed: all output has been delivered. Never rejects. */
+  readonly closed: Promise<void>;
+}
+
 export interface SpawnGroupOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
+  /** Path of skiff-launch; absent: the shell leads the group itself. */
+  launcher?: string;
 }
 
 export function spawnGroup(command: string, options: SpawnGroupOptions): GroupProcess {
-  const child = spawn('/bin/sh', ['-c', command], {
+  const shell = ['/bin/sh', '-c', command];
+  const launched = options.launcher !== undefined;
+  const child = spawn(launched ? options.launcher! : shell[0], launched ? shell : shell.slice(1), {
     cwd: options.cwd,
     env: options.env,
     detached: true,
-    // No terminal and no input: the app must not compete with the agent for stdin.
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // No terminal and no input: the app must not compete with the agent for
+    // stdin. fd 3 is the launcher's link; we never write to it or close it.
+    stdio: launched ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
   });
   trackOwnChild(child);
-  child.stdout?.on('data', options.onStdout);
-  child.stderr?.on('data', options.onStderr);
-  const exited = new Promise<ExitInfo>((resolve) => {
+  const leaderExited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     // 'error' without a pid is a failed spawn: no 'exit' will follow. With a pid
     // it is a failed kill() or similar, and 'exit' still comes.
@@ -53,13 +65,50 @@ export function spawnGroup(command: string, options: SpawnGroupOptions): GroupPr
       if (child.pid === undefined) resolve({ code: null, signal: null, error });
     });
   });
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => resolve());
-    void exited.then((info) => {
+  const link = child.stdio[3] as Readable | null | undefined;
+  const reported = launched && child.pid !== undefined && link ? readLink(link, leaderExited) : { pid: Promise.resolve(child.pid), exited: leaderExited };
+  // Output waits until whoever waits for the pid has it: the launcher writes
+  // the pid before the command runs, but Node may read the output pipe first,
+  // and the app's first lines must not come before its running status.
+  const held: Array<() => void> = [];
+  let holding = true;
+  const deliver =
+    (to: (chunk: Buffer) => void) =>
+    (chunk: Buffer): void => {
+      if (holding) held.push(() => to(chunk));
+      else to(chunk);
+    };
+  const released = reported.pid.then(
+    () =>
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          holding = false;
+          for (const flush of held.splice(0)) flush();
+          resolve();
+        }),
+      ),
+  );
+  child.stdout?.on('data', deliver(options.onStdout));
+  child.stderr?.on('data', deliver(options.onStderr));
+  const pipesClosed = new Promise<void>((resolve) => {
+    let open = 2;
+    const one = () => {
+      if (--open === 0) resolve();
+    };
+    // 'close' of the pipes, not of the child: the launcher outlives the
+    // command, and its own end says nothing about the app's output.
+    if (child.stdout) child.stdout.once('close', one);
+    else one();
+    if (child.stderr) child.stderr.once('close', one);
+    else one();
+    void leaderExited.then((info) => {
       if (info.error !== undefined) resolve();
     });
   });
-  return { pid: child.pid, child, exited, closed };
+  const closed = Promise.all([pipesClosed, released]).then(() => undefined);
+  // Nor may the end of what it printed so far come after the end of the command.
+  const exited = Promise.all([reported.exited, released]).then(([info]) => info);
+  return { pid: child.pid, launched, child, commandPid: reported.pid, exited, closed };
 }
 
 /**
@@ -76,71 +125,4 @@ export function signalGroup(pgid: number | undefined, signal: NodeJS.Signals): b
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
   }
-}
-
-export interface StopResult extends ExitInfo {
-  /** SIGKILL was needed: the group outlived the grace period. */
-  forced: boolean;
-  /** The leader did not exit even after SIGKILL and the wait (stuck in the kernel). */
-  lost: boolean;
-}
-
-/**
- * Stops a group: `signal` (SIGTERM unless told otherwise) to every member,
- * SIGKILL to the group after `graceMs` if the leader is still there, and a
- * final SIGKILL to the group once the leader has gone. Then it waits (up to
- * `killWaitMs`) until no member is left running: a member that got the
- * signal but has not been scheduled to die yet still holds its port, and
- * the next start would fail on it.
- */
-export async function stopGroup(
-  proc: GroupProcess,
-  options: { graceMs: number; killWaitMs: number; signal?: NodeJS.Signals },
-): Promise<StopResult> {
-  const signal = options.signal ?? 'SIGTERM';
-  signalGroup(proc.pid, signal);
-  let result = await within(proc.exited, options.graceMs);
-  let forced = false;
-  if (result === null) {
-    forced = true;
-    signalGroup(proc.pid, 'SIGKILL');
-    result = await within(proc.exited, options.killWaitMs);
-  }
-  signalGroup(proc.pid, 'SIGKILL');
-  if (result === null) return { code: null, signal: null, forced, lost: true };
-  await untilGroupGone(proc.pid, options.killWaitMs);
-  return { ...result, forced, lost: false };
-}
-
-/**
- * True while a process of group `pgid` is running. Zombies do not count: they
- * hold nothing but a pid, and their reaping is someone else's business.
- */
-export function groupHasLiveMembers(pgid: number | undefined): boolean {
-  if (pgid === undefined || pgid <= 1) return false;
-  // Cheap first: kill(-pgid, 0) fails once the group is empty (zombies included).
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  return readProcTable('/proc', (stat) => stat.pgrp === pgid && stat.state !== ZOMBIE_STATE).length > 0;
-}
-
-async function untilGroupGone(pgid: number | undefined, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (groupHasLiveMembers(pgid) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, GROUP_EXIT_POLL_MS));
-  }
-}
-
-/** The promise's value, or null if `ms` passes first. */
-export function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), ms);
-    void promise.then((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
 }

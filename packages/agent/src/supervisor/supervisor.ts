@@ -1,29 +1,20 @@
-import { AppState, LogStream, TOKEN_ENV, type AppStatusHeader } from '@skiff/protocol';
+import { APP_SPEC_FIELDS, AppState, LogStream, appSpecEquals, normaliseAppSpec, type AppSpec, type AppStatusHeader } from '@skiff/protocol';
 import type { AppEvents, AppHooks, CommittedBatch } from '../hooks.ts';
+import { activateSpec, type ActiveSpec } from './active-spec.ts';
 import { backoffDelay, nextFailures } from './backoff.ts';
-import { LogBacklog } from './backlog.ts';
-import { resolveCommands } from './commands.ts';
-import { APP_CONFIG_VAR, type AppConfig } from './config.ts';
-import {
-  ASSEMBLE_TAIL_CHARS,
-  ASSEMBLE_TAIL_LINES,
-  DEFAULT_TIMING,
-  LOG_BACKLOG_BYTES,
-  LOG_BACKLOG_LINES,
-  OUTPUT_DRAIN_MS,
-  type SupervisorTiming,
-} from './constants.ts';
+import { resolveCommands, type ResolvedCommands } from './commands.ts';
+import type { AppConfig } from './config.ts';
+import { ASSEMBLE_TAIL_CHARS, ASSEMBLE_TAIL_LINES, DEFAULT_TIMING, OUTPUT_DRAIN_MS, type SupervisorTiming } from './constants.ts';
 import { BatchAction, decideBatch } from './decide.ts';
-import { compilePatterns, type PathMatcher } from './patterns.ts';
-import { signalGroup, spawnGroup, stopGroup, within, type ExitInfo, type GroupProcess, type StopResult } from './process-group.ts';
+import { AppFeed, type OutputSink } from './feed.ts';
+import { stopGroup, within, type StopResult } from './group-stop.ts';
+import { findLauncher, type LauncherLoad } from './launcher.ts';
+import { foldBatch, foldSpecChange, type PendingWork } from './pending.ts';
+import { signalGroup, spawnGroup, type ExitInfo, type GroupProcess } from './process-group.ts';
 import { OutputTail } from './tail.ts';
 
-/** Anything with a write(): the agent's own stdout/stderr by default. */
-export interface OutputSink {
-  write(chunk: Uint8Array | string): unknown;
-}
-
 export interface SupervisorOptions {
+  /** The initial app spec (SKIFF_APP) and the directory the app runs in. */
   config: AppConfig;
   /** Shorter timings for tests; production uses the documented defaults. */
   timing?: Partial<SupervisorTiming>;
@@ -33,48 +24,51 @@ export interface SupervisorOptions {
   /** The environment the app and assemble inherit, before config.env. Default: process.env. */
   baseEnv?: NodeJS.ProcessEnv;
   now?: () => number;
+  /** skiff-launch, or why there is none. Default: findLauncher(). */
+  launcher?: LauncherLoad;
 }
 
 interface RunningApp {
   readonly proc: GroupProcess;
-  readonly pid: number | undefined;
+  /** The app's process group, the target of every signal. */
+  readonly pgid: number | undefined;
+  /** The command's own pid (the shell's), as reported: the group's leader, or skiff-launch's child. */
+  pid: number | undefined;
   readonly startedAt: number;
   /** Set once a stop began; every caller waits for the same stop. */
   stopping: Promise<StopResult> | null;
 }
 
-/** Prefix of the supervisor's own lines on the agent's stderr. */
-const SYSTEM_PREFIX = 'skiff-agent: ';
-
 /**
  * Runs the app: starts it after the first committed batch, restarts it once
- * per batch (after assemble when needed), keeps it up with backoff when it
- * exits on its own, and publishes its status and output.
+ * per batch or app spec change (after assemble when needed), keeps it up with
+ * backoff when it exits on its own, and publishes its status and output.
  *
  * Invariants:
  * - at most one app process group and one assemble exist at a time;
- * - batches are handled one cycle at a time; batches arriving meanwhile are
- *   merged into one further cycle (one restart for any number of them);
+ * - batches and spec changes are handled one cycle at a time; whatever
+ *   arrives meanwhile is folded into one further cycle (one restart for any
+ *   number of them), which assembles when any of it needs assembling;
+ * - a cycle runs with the spec it started with; a spec that arrives during
+ *   it is the next cycle's;
  * - a failed assemble never stops the app that is running;
  * - after `shutdown` nothing starts again.
  */
 export class Supervisor implements AppHooks {
-  private readonly config: AppConfig;
+  private readonly workdir: string;
   private readonly timing: SupervisorTiming;
-  private readonly stdout: OutputSink;
-  private readonly stderr: OutputSink;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly now: () => number;
-  private readonly assembleOn: PathMatcher | null;
-  private readonly hotReload: PathMatcher | null;
-
-  private readonly subscribers = new Set<AppEvents>();
-  private readonly backlog = new LogBacklog(LOG_BACKLOG_LINES, LOG_BACKLOG_BYTES);
-  private current: AppStatusHeader;
+  /** Path of skiff-launch; undefined: apps run under plain /bin/sh. */
+  private readonly launcher: string | undefined;
+  private active: ActiveSpec;
+  private readonly feed: AppFeed;
 
   private app: RunningApp | null = null;
   private assembling: GroupProcess | null = null;
-  private pending: Set<string> | null = null;
+  private pending: PendingWork | null = null;
+  /** A batch was committed: the app is due to run (nothing starts before the first sync). */
+  private synced = false;
   private cycling = false;
   private assembleDirty = true;
   private everStarted = false;
@@ -87,46 +81,65 @@ export class Supervisor implements AppHooks {
   private shuttingDown = false;
 
   constructor(options: SupervisorOptions) {
-    this.config = options.config;
+    const { workdir, ...spec } = options.config;
+    this.workdir = workdir;
     this.timing = { ...DEFAULT_TIMING, ...options.timing };
-    this.stdout = options.stdout ?? process.stdout;
-    this.stderr = options.stderr ?? process.stderr;
     this.now = options.now ?? Date.now;
-    this.env = appEnvironment(options.baseEnv ?? process.env, options.config.env);
-    this.assembleOn = compilePatterns(options.config.assembleOn);
-    this.hotReload = compilePatterns(options.config.hotReload);
-    this.current = { state: AppState.WAITING, restarts: 0, since: this.now(), message: 'waiting for the first sync' };
+    this.baseEnv = options.baseEnv ?? process.env;
+    this.active = activateSpec(normaliseAppSpec(spec), this.baseEnv);
+    const waiting: AppStatusHeader = { state: AppState.WAITING, restarts: 0, since: this.now(), message: 'waiting for the first sync' };
+    this.feed = new AppFeed(waiting, options.stdout ?? process.stdout, options.stderr ?? process.stderr, this.now);
+    const launcher = options.launcher ?? findLauncher(this.baseEnv);
+    this.launcher = launcher.ok ? launcher.path : undefined;
+    if (!launcher.ok) {
+      // Once per agent, kept in the backlog for every terminal that attaches.
+      this.system(`warning: the app runs under plain /bin/sh, and an agent killed with SIGKILL leaves it running: ${launcher.reason}`);
+    }
   }
 
   /** The current status (a copy). */
   get status(): AppStatusHeader {
-    return { ...this.current };
+    return this.feed.status;
   }
 
-  /** Pid (and process group id) of the running app, if any. */
+  /** Pid of the running app's command (the shell), as the status reports it, once known. */
   get appPid(): number | undefined {
     return this.app?.pid;
   }
 
   committed(batch: CommittedBatch): void {
     if (this.shuttingDown) return;
-    this.pending ??= new Set();
-    for (const path of batch.paths) this.pending.add(path);
+    this.synced = true;
+    this.pending = foldBatch(this.pending, batch.paths);
+    if (!this.cycling) this.runCycles();
+  }
+
+  /**
+   * A new app spec (the daemon's APP_SPEC). Equal to the one in force: nothing
+   * happens. Different: it is in force from now on, and the app restarts once
+   * with it (assembling again when `assemble` changed), folded with whatever
+   * else is pending; before the first sync it only waits to be used.
+   */
+  applySpec(next: AppSpec): void {
+    if (this.shuttingDown) return;
+    const spec = normaliseAppSpec(next);
+    const before = this.active.spec;
+    if (appSpecEquals(spec, before)) return;
+    const changed = APP_SPEC_FIELDS.filter((field) => !appSpecEquals({ [field]: spec[field] }, { [field]: before[field] }));
+    this.active = activateSpec(spec, this.baseEnv);
+    this.system(`the app spec changed (${changed.join(', ')})`);
+    if (!this.synced) return;
+    this.pending = foldSpecChange(this.pending, changed.includes('assemble'));
     if (!this.cycling) this.runCycles();
   }
 
   subscribe(events: AppEvents): () => void {
-    deliver(() => events.status(this.status));
-    for (const entry of this.backlog.entries()) deliver(() => events.log(entry.stream, entry.data, entry.ts));
-    this.subscribers.add(events);
-    return () => {
-      this.subscribers.delete(events);
-    };
+    return this.feed.subscribe(events);
   }
 
   /** Forwards `signal` to the app's process group. False when no app is running. */
   forwardSignal(signal: NodeJS.Signals): boolean {
-    return signalGroup(this.app?.pid, signal);
+    return signalGroup(this.app?.pgid, signal);
   }
 
   /**
@@ -153,7 +166,7 @@ export class Supervisor implements AppHooks {
 
   /** SIGKILL to the app's and assemble's groups at once (a second shutdown signal). */
   kill(): void {
-    signalGroup(this.app?.pid, 'SIGKILL');
+    signalGroup(this.app?.pgid, 'SIGKILL');
     signalGroup(this.assembling?.pid, 'SIGKILL');
   }
 
@@ -163,10 +176,13 @@ export class Supervisor implements AppHooks {
     this.cycling = true;
     void (async () => {
       try {
+        // One turn of patience: what is handed over in the same turn (a held
+        // app spec and the commit of its batch) folds into this first cycle.
+        await Promise.resolve();
         while (this.pending !== null && !this.shuttingDown) {
-          const paths = [...this.pending];
+          const work = this.pending;
           this.pending = null;
-          await this.cycle(paths);
+          await this.cycle(work);
         }
       } catch (err) {
         // Reported, never rethrown: this runs from the receiver's callback.
@@ -177,20 +193,31 @@ export class Supervisor implements AppHooks {
     })();
   }
 
-  private async cycle(paths: string[]): Promise<void> {
-    const commands = await resolveCommands(this.config);
+  private async cycle(work: PendingWork): Promise<void> {
+    const active = this.active;
+    const commands = await this.resolve(active);
     if (this.shuttingDown) return;
+    const paths = [...work.paths];
     const decision = decideBatch({
       paths,
+      batches: work.batches,
+      specChanged: work.specChanged,
+      assembleChanged: work.assembleChanged,
       hasRun: commands.run !== null,
       hasAssemble: commands.assemble !== null,
       appActive: this.app !== null || this.backoffTimer !== null,
       assembleDirty: this.assembleDirty,
-      assembleOn: this.assembleOn,
-      hotReload: this.hotReload,
+      assembleOn: active.assembleOn,
+      hotReload: active.hotReload,
     });
     if (decision.action === BatchAction.NO_COMMAND) {
-      // An app started from a script that a later sync removed keeps running.
+      // An app started from a script that a later sync removed keeps running;
+      // one whose spec no longer has a run command stops: the spec says so.
+      if (work.specChanged) {
+        this.cancelBackoff();
+        if (this.app !== null) await this.stopApp(this.app, 'SIGTERM');
+        if (this.shuttingDown) return;
+      }
       if (this.app === null) this.setNoCommand();
       return;
     }
@@ -203,7 +230,7 @@ export class Supervisor implements AppHooks {
     this.cancelBackoff();
     if (decision.action === BatchAction.ASSEMBLE_AND_RESTART) {
       this.system(`assembling (${decision.reason})`);
-      const ok = await this.assemble(commands.assemble!.command);
+      const ok = await this.assemble(commands.assemble!.command, active);
       if (this.shuttingDown) return;
       if (!ok) {
         // The previous app stays; if it died meanwhile, keep it up as before.
@@ -217,15 +244,21 @@ export class Supervisor implements AppHooks {
     if (this.shuttingDown) return;
     // New code: the crash history of the old code says nothing about it.
     this.failures = 0;
-    this.startApp(run);
+    this.startApp(run, active);
   }
 
-  private async assemble(command: string): Promise<boolean> {
+  /** The commands of `active`, with the S2I scripts standing in for absent ones. */
+  private resolve(active: ActiveSpec): Promise<ResolvedCommands> {
+    return resolveCommands({ ...active.spec, workdir: this.workdir });
+  }
+
+  private async assemble(command: string, active: ActiveSpec): Promise<boolean> {
     this.setStatus(AppState.ASSEMBLING, { pid: this.app?.pid, message: command });
     const tail = new OutputTail(ASSEMBLE_TAIL_LINES, ASSEMBLE_TAIL_CHARS);
     const proc = spawnGroup(command, {
-      cwd: this.config.workdir,
-      env: this.env,
+      cwd: this.workdir,
+      env: active.env,
+      launcher: this.launcher,
       onStdout: (chunk) => {
         tail.push(chunk);
         this.output(LogStream.STDOUT, chunk);
@@ -237,7 +270,8 @@ export class Supervisor implements AppHooks {
     });
     this.assembling = proc;
     const result = await proc.exited;
-    // Assemble is over: a background job it left would hold its pipes and the tree.
+    // Assemble is over: a background job it left would hold its pipes and the
+    // tree; the launcher goes with the group.
     signalGroup(proc.pid, 'SIGKILL');
     await within(proc.closed, OUTPUT_DRAIN_MS);
     this.assembling = null;
@@ -263,23 +297,26 @@ export class Supervisor implements AppHooks {
 
   // ---- the app process -----------------------------------------------------
 
-  private startApp(command: string): void {
+  private startApp(command: string, active: ActiveSpec): void {
     const proc = spawnGroup(command, {
-      cwd: this.config.workdir,
-      env: this.env,
+      cwd: this.workdir,
+      env: active.env,
+      launcher: this.launcher,
       onStdout: (chunk) => this.output(LogStream.STDOUT, chunk),
       onStderr: (chunk) => this.output(LogStream.STDERR, chunk),
     });
     if (this.everStarted) this.restarts++;
     this.everStarted = true;
-    const app: RunningApp = { proc, pid: proc.pid, startedAt: this.now(), stopping: null };
+    const app: RunningApp = { proc, pgid: proc.pid, pid: undefined, startedAt: this.now(), stopping: null };
     this.app = app;
-    if (proc.pid === undefined) {
-      this.setStatus(AppState.STARTING, { message: command });
-    } else {
-      this.system(`started pid ${proc.pid}: ${command}`);
-      this.setStatus(AppState.RUNNING, { pid: proc.pid, message: command });
-    }
+    this.setStatus(AppState.STARTING, { message: command });
+    // Known at once without the launcher; through its link (a moment later) with it.
+    void proc.commandPid.then((pid) => {
+      if (pid === undefined || this.app !== app || app.stopping !== null) return;
+      app.pid = pid;
+      this.system(`started pid ${pid}: ${command}`);
+      this.setStatus(AppState.RUNNING, { pid, message: command });
+    });
     void proc.exited.then((info) => {
       try {
         this.appExited(app, info);
@@ -290,12 +327,15 @@ export class Supervisor implements AppHooks {
   }
 
   private appExited(app: RunningApp, info: ExitInfo): void {
-    // The leader is gone; whatever it left in its group goes too, so that a
-    // restart does not find the port taken.
-    signalGroup(app.pid, 'SIGKILL');
     if (this.app === app) this.app = null;
     this.lastExit = info;
-    if (app.stopping !== null || this.shuttingDown) return; // the stop reports it
+    // A stop in progress lets the rest of the group finish within its grace
+    // period, ends the group itself and reports.
+    if (app.stopping !== null) return;
+    // The command ended on its own; whatever it left in its group (and the
+    // launcher) goes too, so that a restart does not find the port taken.
+    signalGroup(app.pgid, 'SIGKILL');
+    if (this.shuttingDown) return;
     const ranFor = this.now() - app.startedAt;
     this.failures = nextFailures(this.failures, ranFor, this.timing.stableRunMs);
     const how = describeExit(info);
@@ -323,13 +363,14 @@ export class Supervisor implements AppHooks {
   }
 
   private async restartAfterBackoff(): Promise<void> {
-    const commands = await resolveCommands(this.config);
+    const active = this.active;
+    const commands = await this.resolve(active);
     if (this.cycling || this.shuttingDown || this.app !== null) return;
     if (commands.run === null) {
       this.setNoCommand();
       return;
     }
-    this.startApp(commands.run.command);
+    this.startApp(commands.run.command, active);
   }
 
   private cancelBackoff(): void {
@@ -341,8 +382,8 @@ export class Supervisor implements AppHooks {
     app.stopping ??= (async () => {
       this.setStatus(AppState.STOPPING, { pid: app.pid });
       const result = await stopGroup(app.proc, { ...this.stopTiming(), signal });
-      if (result.forced) this.system(`app pid ${app.pid} outlived ${signal} by ${this.timing.stopGraceMs} ms: killed`);
-      if (result.lost) this.system(`app pid ${app.pid} did not exit even after SIGKILL; giving up on it`);
+      if (result.forced) this.system(`app process group ${app.pgid} outlived ${signal} by ${this.timing.stopGraceMs} ms: killed`);
+      if (result.lost) this.system(`app process group ${app.pgid} did not exit even after SIGKILL; giving up on it`);
       // A lost process never reports its exit: forget it here.
       if (this.app === app) this.app = null;
       return result;
@@ -368,47 +409,16 @@ export class Supervisor implements AppHooks {
     if (fields.exitCode !== undefined) status.exitCode = fields.exitCode;
     if (fields.signal !== undefined) status.signal = fields.signal;
     if (fields.message !== undefined) status.message = fields.message;
-    this.current = status;
-    for (const events of this.subscribers) deliver(() => events.status({ ...status }));
+    this.feed.setStatus(status);
   }
 
-  /** App or assemble output: written through to the agent's own stream, kept, published. */
   private output(stream: typeof LogStream.STDOUT | typeof LogStream.STDERR, chunk: Buffer): void {
-    (stream === LogStream.STDOUT ? this.stdout : this.stderr).write(chunk);
-    this.publishLog(stream, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.feed.output(stream, chunk);
   }
 
-  /** A line about what the supervisor does, on the agent's stderr and to subscribers. */
   private system(text: string): void {
-    const line = Buffer.from(`${SYSTEM_PREFIX}${text}\n`);
-    this.stderr.write(line);
-    this.publishLog(LogStream.SYSTEM, new Uint8Array(line.buffer, line.byteOffset, line.byteLength));
+    this.feed.system(text);
   }
-
-  private publishLog(stream: LogStream, data: Uint8Array, ts = this.now()): void {
-    this.backlog.push({ stream, data, ts });
-    for (const events of this.subscribers) deliver(() => events.log(stream, data, ts));
-  }
-}
-
-/** Calls a subscriber; one that throws must not stop the others or the supervisor. */
-function deliver(call: () => void): void {
-  try {
-    call();
-  } catch {
-    // The subscriber's own failure is its to report; the app is unaffected.
-  }
-}
-
-/**
- * The app's environment: the agent's, without what is the agent's alone (its
- * token, its own config), plus the configured variables.
- */
-export function appEnvironment(base: NodeJS.ProcessEnv, extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, ...extra };
-  delete env[TOKEN_ENV];
-  delete env[APP_CONFIG_VAR];
-  return env;
 }
 
 export function describeExit(info: ExitInfo): string {

@@ -3,7 +3,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { APP_CONFIG_ENV, EXIT_WITH_STDIN_ENV, ErrorCode, SkiffError, TOKEN_ENV, type AppSpec } from '@skiff/protocol';
+import { AGENT_STOP_GRACE_MS, APP_CONFIG_ENV, EXIT_WITH_STDIN_ENV, ErrorCode, SkiffError, TOKEN_ENV, type AppSpec } from '@skiff/protocol';
 import { agentCommand } from './agent-entry.ts';
 
 /** How long the agent may take to print its listening line. */
@@ -44,9 +44,6 @@ export function defaultLocalRoot(projectDir: string, env: NodeJS.ProcessEnv = pr
 export function newToken(): string {
   return randomBytes(TOKEN_BYTES).toString('hex');
 }
-
-/** The grace period between SIGTERM and SIGKILL when stopping the agent. */
-export const AGENT_STOP_GRACE_MS = 10_000;
 
 /**
  * The local target: the agent runs as a child process of the daemon (or of a

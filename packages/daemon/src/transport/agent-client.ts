@@ -1,17 +1,21 @@
 import WebSocket from 'ws';
 import {
+  appSpecProblem,
   bearer,
+  Capability,
   decodeFrames,
   decodeInventoryPage,
   encodeFrame,
   ErrorCode,
   Kind,
   MAX_WS_PAYLOAD_BYTES,
+  normaliseAppSpec,
   PROTOCOL_VERSION,
   SKIFF_VERSION,
   SkiffError,
   asSkiffError,
   type AppliedHeader,
+  type AppSpec,
   type AppStatusHeader,
   type Entry,
   type Frame,
@@ -111,6 +115,11 @@ export class AgentClient {
     });
   }
 
+  /** Whether the connection is up and has not failed: a refused request leaves it usable. */
+  get open(): boolean {
+    return this.failure === null && this.ws.readyState === WebSocket.OPEN;
+  }
+
   /** Sends one message, waiting first while too many bytes are unacknowledged. */
   async send(message: Uint8Array): Promise<void> {
     while (this.inflight > HIGH_WATER_BYTES && this.failure === null) {
@@ -134,6 +143,24 @@ export class AgentClient {
     });
     await this.send(encodeFrame(Kind.INVENTORY_REQUEST, {}));
     return result;
+  }
+
+  /**
+   * Sends the app spec the agent runs from now on (APP_SPEC); the agent
+   * restarts its app once when it differs from the one it has, and does
+   * nothing when it is equal. Resolves false, sending nothing, when the agent
+   * does not announce Capability.APP_SPEC (an older agent would end the
+   * connection on an unknown kind): it keeps the spec it was started with.
+   * Throws SKIFF_E_CONFIG for a value that is not an app spec.
+   */
+  async sendAppSpec(spec: AppSpec): Promise<boolean> {
+    const problem = appSpecProblem(spec);
+    if (problem !== null) {
+      throw new SkiffError(ErrorCode.CONFIG, `the app spec's "${problem.field}" must be ${problem.expected}, got ${JSON.stringify(problem.value)}`);
+    }
+    if (!(this.hello.capabilities ?? []).includes(Capability.APP_SPEC)) return false;
+    await this.send(encodeFrame(Kind.APP_SPEC, normaliseAppSpec(spec)));
+    return true;
   }
 
   /** Resolves with the agent's APPLIED for `batch` (register before sending COMMIT). */

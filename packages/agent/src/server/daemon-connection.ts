@@ -11,6 +11,7 @@ import {
   decodeFrames,
   encodeFrame,
   encodeInventory,
+  type AppSpecHeader,
   type ErrorHeader,
   type Frame,
   type HelloHeader,
@@ -24,21 +25,8 @@ import { appEventsTo } from './app-forward.ts';
 import { appliedHeader } from './applied.ts';
 import { CloseCode, closeCodeFor } from './close-codes.ts';
 
-/**
- * One daemon connection, from the agent's HELLO to the close.
- *
- * States: the agent speaks first (HELLO with its manifest digest), then waits
- * for the daemon's HELLO; anything else first, a second HELLO, a frame of a
- * batch that is not open, or a kind only the agent sends is a protocol state
- * error. Every error that ends the session is reported as an ERROR frame with
- * its stable code, then the connection closes; a failure on one path never
- * ends it (it is a Problem in APPLIED).
- *
- * Frames are handled synchronously, one message at a time, in arrival order:
- * the apply step is synchronous, so no two messages ever interleave and a
- * batch aborted on close cannot race a write in flight.
- */
-export interface SessionDeps {
+/** What a connection shares with the agent: the root and its manifest, the supervisor, settings. */
+export interface DaemonConnectionDeps {
   readonly root: string;
   readonly manifest: Manifest;
   readonly fs: FsOps;
@@ -47,16 +35,16 @@ export interface SessionDeps {
   /** Interval of the liveness check (HEARTBEAT_MS unless a test shortens it). */
   readonly heartbeatMs: number;
   readonly log: (line: string) => void;
-  /** Called once when the session has ended, however it ended. */
-  readonly onEnd: (session: Session) => void;
+  /** Called once when the connection has ended, however it ended. */
+  readonly onEnd: (connection: DaemonConnection) => void;
 }
 
-export const SessionState = {
+export const ConnectionState = {
   AWAITING_HELLO: 'awaiting-hello',
   READY: 'ready',
   CLOSING: 'closing',
 } as const;
-export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
 /** How long a closing peer gets to answer the close handshake before its socket is destroyed. */
 export const CLOSE_GRACE_MS = 2_000;
@@ -70,12 +58,33 @@ export const HEARTBEAT_MS = 30_000;
 const MAX_CLOSE_REASON = 120;
 
 export const AGENT_SOFTWARE = `skiff-agent/${SKIFF_VERSION}`;
+/** What every agent announces; one that supervises an app adds Capability.SUPERVISOR and Capability.APP_SPEC. */
 export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY];
 
-export class Session {
-  private state: SessionState = SessionState.AWAITING_HELLO;
+/**
+ * One daemon connection, from the agent's HELLO to the close.
+ *
+ * States: the agent speaks first (HELLO with its manifest digest), then waits
+ * for the daemon's HELLO; anything else first, a second HELLO, a frame of a
+ * batch that is not open, or a kind only the agent sends is a protocol state
+ * error. Every error that ends the connection is reported as an ERROR frame
+ * with its stable code, then the connection closes; a failure on one path
+ * never ends it (it is a Problem in APPLIED). An APP_SPEC may come at any
+ * time after the daemon's HELLO; one that comes inside a batch is held and
+ * handed over with that batch's commit (or when the batch is dropped), so
+ * that it never restarts the app on half a batch and folds with the batch
+ * into one restart.
+ *
+ * Frames are handled synchronously, one message at a time, in arrival order:
+ * the apply step is synchronous, so no two messages ever interleave and a
+ * batch aborted on close cannot race a write in flight.
+ */
+export class DaemonConnection {
+  private state: ConnectionState = ConnectionState.AWAITING_HELLO;
   private batch: Batch | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** An APP_SPEC that came while a batch was open, for that batch's end. */
+  private heldSpec: AppSpecHeader | null = null;
   private ended = false;
   /** Set by any sign of life from the peer; checked and cleared at each heartbeat. */
   private alive = true;
@@ -83,7 +92,7 @@ export class Session {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly deps: SessionDeps,
+    private readonly deps: DaemonConnectionDeps,
     /** For log lines: which connection this is. */
     readonly label: string,
   ) {}
@@ -108,10 +117,10 @@ export class Session {
     this.send(encodeFrame(Kind.HELLO, hello));
   }
 
-  /** Ends the session without an error: the agent stops, or a newer daemon took over. */
+  /** Ends the connection without an error: the agent stops, or a newer daemon took over. */
   close(code: CloseCode, reason: string): void {
-    if (this.state === SessionState.CLOSING) return;
-    this.state = SessionState.CLOSING;
+    if (this.state === ConnectionState.CLOSING) return;
+    this.state = ConnectionState.CLOSING;
     this.release();
     this.ws.close(code, reason.slice(0, MAX_CLOSE_REASON));
     const timer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
@@ -122,7 +131,7 @@ export class Session {
   private socketHeartbeat(): void {
     if (!this.alive) {
       this.deps.log(`${this.label}: no sign of life for ${this.deps.heartbeatMs} ms, dropping the connection`);
-      this.state = SessionState.CLOSING;
+      this.state = ConnectionState.CLOSING;
       this.release();
       this.ws.terminate();
       return;
@@ -137,7 +146,7 @@ export class Session {
 
   private socketOnMessage(data: RawData, isBinary: boolean): void {
     this.alive = true;
-    if (this.state === SessionState.CLOSING) return;
+    if (this.state === ConnectionState.CLOSING) return;
     try {
       if (!isBinary) {
         this.fail(new SkiffError(ErrorCode.FRAME_MALFORMED, 'text messages are not part of the protocol'), CloseCode.UNSUPPORTED_DATA);
@@ -154,12 +163,12 @@ export class Session {
   }
 
   private isClosing(): boolean {
-    return this.state === SessionState.CLOSING;
+    return this.state === ConnectionState.CLOSING;
   }
 
   private socketOnClose(code: number, reason: string): void {
     clearInterval(this.heartbeat);
-    this.state = SessionState.CLOSING;
+    this.state = ConnectionState.CLOSING;
     this.release();
     if (this.ended) return;
     this.ended = true;
@@ -168,7 +177,7 @@ export class Session {
   }
 
   private handle(frame: Frame): void {
-    if (this.state === SessionState.AWAITING_HELLO && frame.kind !== Kind.HELLO) {
+    if (this.state === ConnectionState.AWAITING_HELLO && frame.kind !== Kind.HELLO) {
       throw stateError(`${KIND_NAMES[frame.kind]} before the daemon's HELLO`);
     }
     switch (frame.kind) {
@@ -192,6 +201,8 @@ export class Session {
         return this.openBatch(frame.header.batch, 'DELETE').delete(frame.header);
       case Kind.COMMIT:
         return this.commit(frame.header.batch);
+      case Kind.APP_SPEC:
+        return this.onAppSpec(frame.header);
       case Kind.ERROR:
         this.deps.log(`${this.label}: the daemon reported ${frame.header.code}: ${frame.header.message}`);
         return;
@@ -201,21 +212,41 @@ export class Session {
   }
 
   private onHello(h: HelloHeader): void {
-    if (this.state !== SessionState.AWAITING_HELLO) throw stateError('a second HELLO');
+    if (this.state !== ConnectionState.AWAITING_HELLO) throw stateError('a second HELLO');
     if (h.protocol !== PROTOCOL_VERSION) {
       throw new SkiffError(
         ErrorCode.PROTOCOL_VERSION,
         `the daemon (${h.software}) speaks protocol ${h.protocol}, this agent (${AGENT_SOFTWARE}) speaks ${PROTOCOL_VERSION}; install matching versions`,
       );
     }
-    this.state = SessionState.READY;
+    this.state = ConnectionState.READY;
     this.deps.log(`${this.label}: daemon ${h.software} said hello`);
     const outlet = { send: (frame: Uint8Array) => this.send(frame), backlog: () => this.ws.bufferedAmount };
     try {
       this.unsubscribe = this.deps.hooks.subscribe(appEventsTo(outlet, (line) => this.deps.log(`${this.label}: ${line}`)));
     } catch (err) {
-      // Files still sync without app events: the session goes on.
+      // Files still sync without app events: the connection goes on.
       this.deps.log(`${this.label}: could not subscribe to app events: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private onAppSpec(spec: AppSpecHeader): void {
+    if (this.deps.hooks.applySpec === undefined) {
+      // Not announced, so not expected; an agent without an app has no use for it.
+      this.deps.log(`${this.label}: ignored an app spec: this agent supervises no app`);
+      return;
+    }
+    if (this.batch !== null) this.heldSpec = spec;
+    else this.handOverSpec(spec);
+  }
+
+  private handOverSpec(spec: AppSpecHeader): void {
+    const applySpec = this.deps.hooks.applySpec;
+    if (applySpec === undefined) return;
+    try {
+      applySpec.call(this.deps.hooks, spec);
+    } catch (err) {
+      this.deps.log(`${this.label}: the app supervisor failed on an app spec: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -231,11 +262,18 @@ export class Session {
     const outcome = batch.commit();
     const { manifest } = this.deps;
     this.send(encodeFrame(Kind.APPLIED, appliedHeader(id, outcome, manifest.digest, manifest.size)));
+    this.releaseHeldSpec();
     try {
       this.deps.hooks.committed({ batch: id, paths: outcome.paths });
     } catch (err) {
       this.deps.log(`${this.label}: the app supervisor failed on batch ${id}: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  private releaseHeldSpec(): void {
+    const spec = this.heldSpec;
+    this.heldSpec = null;
+    if (spec !== null) this.handOverSpec(spec);
   }
 
   private sendInventory(): void {
@@ -248,7 +286,7 @@ export class Session {
     if (rest !== null) this.send(rest);
   }
 
-  /** Reports what ended the session to the peer, then closes. */
+  /** Reports what ended the connection to the peer, then closes. */
   private fail(err: unknown, code?: CloseCode): void {
     const e = asSkiffError(err);
     if (e.code === ErrorCode.INTERNAL) this.deps.log(`${this.label}: internal error: ${e.stack ?? e.message}`);
@@ -273,6 +311,7 @@ export class Session {
   private release(): void {
     this.batch?.abort();
     this.batch = null;
+    this.releaseHeldSpec();
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
     try {
