@@ -22,7 +22,7 @@ esac
 pod_pids() {
   local f
   for f in /sys/fs/cgroup/*/kubepods; do
-    [[ -d $f ]] && find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null
+    if [[ -d $f ]]; then find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
   done | sort -un
 }
 
@@ -31,7 +31,7 @@ our_shims() {
   local p
   for p in /proc/[0-9]*; do
     [[ "$(readlink "$p/exe" 2>/dev/null)" == */containerd-shim* ]] || continue
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $CONTAINERD_SOCK " && echo "${p#/proc/}"
+    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $CONTAINERD_SOCK "; then echo "${p#/proc/}"; fi
   done
 }
 
@@ -39,7 +39,7 @@ our_shims() {
 our_mounts() {
   findmnt -rn -o TARGET | while read -r m; do
     m=$(printf '%b' "$m") # findmnt -r escapes blanks as \x20
-    [[ $m == "$STATE" || $m == "$STATE"/* || $m == "$RUN" || $m == "$RUN"/* ]] && echo "$m"
+    if [[ $m == "$STATE" || $m == "$STATE"/* || $m == "$RUN" || $m == "$RUN"/* ]]; then echo "$m"; fi
   done | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-
 }
 

@@ -29,6 +29,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   # Pod network namespaces under $RUN rather than /run/netns, so down.sh knows exactly which are ours.
   netns_mounts_under_state_dir = true
   enable_selinux = false
+  # Sandboxes ask for oom_score_adj -998 and Guaranteed pods for -997; lowering it needs CAP_SYS_RESOURCE,
+  # which this machine's bounding set lacks (runc then fails with "can't get final child's PID from pipe").
+  # This keeps every container at or above containerd's own score instead.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -114,6 +118,8 @@ evictionHard:
   nodefs.inodesFree: "1%"
   imagefs.available: "1%"
 serializeImagePulls: false
+# The kubelet would lower its own score to -999: impossible without CAP_SYS_RESOURCE (see containerd).
+oomScoreAdj: 0
 EOF
 }
 
@@ -131,6 +137,8 @@ metricsBindAddress: 127.0.0.1:10249
 conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 # NodePorts on 127.0.0.1 would need net.ipv4.conf.all.route_localnet=1 on the whole machine.
 iptables: { localhostNodePorts: false }
+# Not -999: lowering the score needs CAP_SYS_RESOURCE, which this machine's bounding set lacks.
+oomScoreAdj: 0
 EOF
 }
 

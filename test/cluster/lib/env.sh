@@ -90,19 +90,28 @@ start() {
   echo "$! $exe" > "$PIDS/$name.pid"
 }
 
+# running PID: the process exists and is not a zombie. Processes started here outlive up.sh and are
+# reparented to PID 1, which on this machine reaps them only every few seconds.
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
 # stop NAME [GRACE_S]: SIGTERM, then SIGKILL after the grace period; waits until the process is gone.
 stop() {
   local name=$1 grace=${2:-10} pid i
   if pid=$(pid_of "$name"); then
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 10; i++)); do
-      [[ -d /proc/$pid ]] || break
-      sleep 0.1
+    for ((i = 0; i < grace * 20; i++)); do
+      running "$pid" || break
+      sleep 0.05
     done
-    if [[ -d /proc/$pid ]]; then
+    if running "$pid"; then
       log "$name (pid $pid) ignored SIGTERM for ${grace}s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
-      while [[ -d /proc/$pid ]]; do sleep 0.1; done
+      while running "$pid"; do sleep 0.05; done
     fi
   fi
   rm -f "$PIDS/$name.pid"

@@ -4,7 +4,17 @@
 # groups are O, and the built-in ClusterRoleBindings grant system:kube-controller-manager,
 # system:kube-scheduler, system:kube-proxy and system:node:<name> (group system:nodes) what they need.
 
-# cert NAME CN O EKU [SAN]: an EC P-256 key and a certificate signed by the CA, valid ten years.
+# ca NAME CN: a self-signed EC P-256 CA, valid ten years.
+ca() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key" 2>/dev/null
+  openssl req -x509 -new -key "$PKI/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$PKI/$1.crt" 2>/dev/null
+}
+
+# cert NAME CN O EKU [SAN]: an EC P-256 key and a certificate signed by the CA ($signer, default ca), valid
+# ten years.
+signer=ca
 cert() {
   local name=$1 cn=$2 o=$3 eku=$4 san=${5:-} subj ext
   subj="/CN=$cn"
@@ -16,7 +26,7 @@ extendedKeyUsage=$eku"
 subjectAltName=$san"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$name.key" 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$signer.crt" -CAkey "$PKI/$signer.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days 3650 -sha256 -extfile <(printf '%s\n' "$ext") -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr"
 }
@@ -51,13 +61,16 @@ pki() {
   local ip=$1
   mkdir -p "$PKI"
   chmod 700 "$PKI"
-  if [[ ! -f $PKI/ca.crt ]]; then
-    log "creating the cluster CA and keys in $PKI"
+  local complete=1 f
+  for f in ca sa admin apiserver-kubelet-client controller-manager scheduler kube-proxy kubelet provisioner \
+    front-proxy-ca front-proxy-client; do
+    [[ -f $PKI/$f.key ]] || complete=0
+  done
+  # All or nothing: a set written by an older up.sh, or cut short, is made again whole.
+  if ((!complete)); then
+    log "creating the cluster CAs and keys in $PKI"
     rm -f "$PKI"/*
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=skiff-cluster-ca" -days 3650 -sha256 \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-      -out "$PKI/ca.crt" 2>/dev/null
+    ca ca skiff-cluster-ca
     # Service-account tokens are signed with this key and checked with its public half.
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
     openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
@@ -69,6 +82,11 @@ pki() {
     cert kubelet "system:node:$NODE_NAME" system:nodes clientAuth
     # Bound by RBAC to a ClusterRole of its own (up.sh), not system:masters.
     cert provisioner skiff:hostpath-provisioner "" clientAuth
+    # The API server's identity towards aggregated API servers, from a CA of its own so that no other
+    # client certificate can claim to be the front proxy. Also what the controller manager and scheduler
+    # read from extension-apiserver-authentication (without it they log an error every few seconds).
+    ca front-proxy-ca skiff-cluster-front-proxy-ca
+    signer=front-proxy-ca cert front-proxy-client front-proxy-client "" clientAuth
   fi
   if [[ "$(cat "$PKI/node-ip" 2>/dev/null)" != "$ip" ]]; then
     cert apiserver kube-apiserver "" serverAuth \
