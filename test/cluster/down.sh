@@ -31,7 +31,7 @@ our_shims() {
   local p
   for p in /proc/[0-9]*; do
     [[ "$(readlink "$p/exe" 2>/dev/null)" == */containerd-shim* ]] || continue
-    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $CONTAINERD_SOCK "; then echo "${p#/proc/}"; fi
+    if tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -F -- "-address $CONTAINERD_SOCK " >/dev/null; then echo "${p#/proc/}"; fi
   done
 }
 

@@ -41,7 +41,7 @@ trap cleanup EXIT
 
 # A busybox image from Debian's busybox-static when Docker has none: one static binary and a link per applet.
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  if ! /bin/busybox --list 2>/dev/null | grep -qx httpd; then
+  if ! /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null || die "cannot install busybox-static"
   fi
   mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/www"
@@ -53,7 +53,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   made_image=1
 fi
 "$here/load-image.sh" "$IMAGE" 2>/dev/null
-cctl -n k8s.io images ls -q | grep -qxF "docker.io/library/$IMAGE" || fail "load-image.sh: $IMAGE is not in the cluster's containerd"
+cctl -n k8s.io images ls -q | grep -xF "docker.io/library/$IMAGE" >/dev/null || fail "load-image.sh: $IMAGE is not in the cluster's containerd"
 ok "load-image.sh copied $IMAGE from Docker into the cluster"
 
 kctl create namespace "$NS" >/dev/null

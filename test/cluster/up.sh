@@ -129,7 +129,7 @@ start_node() {
   start containerd containerd --config "$STATE/containerd.toml"
   wait_until containerd "containerd to answer on $CONTAINERD_SOCK" cctl version
 
-  if ! cctl -n k8s.io images ls -q | grep -qxF "$PAUSE_IMAGE"; then
+  if ! cctl -n k8s.io images ls -q | grep -xF "$PAUSE_IMAGE" >/dev/null; then
     log "building and importing the sandbox image $PAUSE_IMAGE"
     pause_image_tar "$STATE/pause-image.tar"
     cctl -n k8s.io images import "$STATE/pause-image.tar" >/dev/null

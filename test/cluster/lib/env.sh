@@ -2,6 +2,8 @@
 # Shared settings and helpers of the test cluster's scripts; sourced, never run.
 # shellcheck disable=SC2034 # the settings are used by the scripts that source this file
 # Every path and port the cluster uses is here, so up.sh and down.sh agree on what they own.
+# The scripts run with pipefail, so a pipeline never ends in grep -q: its early exit kills the writer with
+# SIGPIPE and fails the pipeline even on a match (grep >/dev/null reads all).
 
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
