@@ -17,6 +17,7 @@ case "${1:-}" in
   *) die "usage: down.sh [--purge]" ;;
 esac
 [[ $EUID == 0 ]] || die "down.sh needs root"
+lock_cluster
 
 # Every process whose cgroup is under the kubelet's kubepods hierarchy: the pods' containers.
 pod_pids() {

@@ -23,6 +23,7 @@ case "${1:-}" in
   *) die "usage: up.sh [--control-plane-only]" ;;
 esac
 [[ $EUID == 0 ]] || die "up.sh needs root (it mounts, creates network interfaces and cgroups)"
+lock_cluster
 
 control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler provisioner)
 node=(containerd kubelet kube-proxy)

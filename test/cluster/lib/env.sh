@@ -50,6 +50,15 @@ PROVISIONER_NAME=skiff.local/hostpath
 # How long up.sh waits for each component before it names the one that failed.
 WAIT_COMPONENT_S=${SKIFF_CLUSTER_WAIT_S:-120}
 
+# One up.sh or down.sh at a time (test files may start the cluster in parallel). The lock is on fd 9, which
+# start() closes for the daemons so they do not hold it; a down.sh run by up.sh inherits it.
+lock_cluster() {
+  [[ ${SKIFF_CLUSTER_LOCKED:-} == 1 ]] && return 0
+  exec 9> "$RUN.lock"
+  flock -w 900 9 || die "another up.sh or down.sh has held $RUN.lock for 15 minutes"
+  export SKIFF_CLUSTER_LOCKED=1
+}
+
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'skiff-cluster: %s\n' "$*" >&2; exit 1; }
 
@@ -88,7 +97,7 @@ start() {
   shift 2
   mkdir -p "$LOGS" "$PIDS"
   printf '\n==== %s starting %s\n' "$(date -u +%FT%TZ)" "$name" >> "$LOGS/$name.log"
-  setsid "$exe" "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null &
+  setsid "$exe" "$@" >> "$LOGS/$name.log" 2>&1 < /dev/null 9>&- &
   echo "$! $exe" > "$PIDS/$name.pid"
 }
 
