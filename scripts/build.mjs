@@ -33,13 +33,15 @@ for (const { entry, outdir, name, splitting } of programs) {
   });
 }
 
-// The agent's zombie reaper (a Node-API addon). Its script warns and exits 0
-// when no C toolchain is there: the agent then runs without reaping. Skipped
-// when the built addon is newer than its source (npm test builds every time).
-const addon = 'packages/agent/native/build/Release/reaper.node';
-const addonSources = ['packages/agent/native/reaper.c', 'packages/agent/native/binding.gyp'];
-const addonCurrent = existsSync(addon) && addonSources.every((src) => statSync(src).mtimeMs <= statSync(addon).mtimeMs);
-if (!addonCurrent) spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });
+// The agent's native parts: the zombie reaper (a Node-API addon) and
+// skiff-launch (ties an app's process group to the agent). Their script warns
+// and exits 0 when no C toolchain is there: the agent then runs without them.
+// Skipped when every output is newer than every source (npm test builds every time).
+const nativeOutputs = ['packages/agent/native/build/Release/reaper.node', 'packages/agent/native/build/Release/skiff-launch'];
+const nativeSources = ['packages/agent/native/reaper.c', 'packages/agent/native/binding.gyp', 'packages/agent/native/skiff-launch.c', 'packages/agent/native/build.mjs'];
+const newestSource = Math.max(...nativeSources.filter((src) => existsSync(src)).map((src) => statSync(src).mtimeMs));
+const nativeCurrent = nativeOutputs.every((out) => existsSync(out) && statSync(out).mtimeMs >= newestSource);
+if (!nativeCurrent) spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });
 
 // The self-contained agent for container images (Dockerfile.agent), after the
 // addon it ships. Skipped when none of its inputs changed.

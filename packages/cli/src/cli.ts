@@ -7,6 +7,7 @@ import { logsCommand } from './commands/logs.ts';
 import { pushCommand } from './commands/push.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
+import { deleteCommand } from './commands/delete.ts';
 import { stopCommand } from './commands/stop.ts';
 import type { CommandContext } from './context.ts';
 import { EXIT, exitCodeOf, isSignalExit } from './exit.ts';
@@ -19,7 +20,7 @@ import { colourEnabled, makeStyle } from './render/style.ts';
  * once: as `error MESSAGE [CODE]` on stderr, or, when the command was asked
  * for JSON, as `{"ok":false,"error":{code,message}}` on stdout alone.
  */
-export const COMMANDS: readonly Command[] = [devCommand, pushCommand, statusCommand, logsCommand, sessionsCommand, stopCommand, daemonCommand];
+export const COMMANDS: readonly Command[] = [devCommand, pushCommand, statusCommand, logsCommand, sessionsCommand, stopCommand, deleteCommand, daemonCommand];
 
 export const MAIN_HELP = `skiff ${SKIFF_VERSION} — keeps your source synced into a running app
 

@@ -8,3 +8,4 @@ export { Session, type SessionOptions } from './session/session.ts';
 export * from './transport/agent-client.ts';
 export { openTarget } from './targets/open.ts';
 export type { AgentPlace, TargetContext, TargetDriver } from './targets/target.ts';
+export { deleteProjectTarget, type DeleteResult } from './targets/delete-project.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ErrorCode, SkiffError } from '@skiff/protocol';
+import { ErrorCode, SkiffError, type AppSpec } from '@skiff/protocol';
 import type { AgentClient, AgentPlace, PushResult, TargetDriver } from '@skiff/daemon';
 import { SessionMethod, Target, isLive, parseTarget, resolveTarget, type SessionPushResult, type SessionResults } from '@skiff/daemon/control';
 import type { OptionSpecs } from '../args.ts';
@@ -136,7 +136,8 @@ async function pushOnce(args: PushArgs, ctx: CommandContext): Promise<number> {
     const connect = await connector(args, dir, ctx, daemon, agent, interrupt);
     const pushing = daemon.runPush({
       dir,
-      connect,
+      connect: connect.open,
+      appSpec: connect.appSpec,
       timeoutMs: timeout.ms,
       timeoutSource: timeout.source,
       force: args.force,
@@ -193,7 +194,13 @@ class AgentOfThisPush {
   }
 }
 
-async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemon: Daemon, agent: AgentOfThisPush, interrupt: Interrupt): Promise<() => Promise<AgentClient>> {
+/** How a one-shot push reaches its agent, and the app spec to hand it when the agent outlives the push. */
+interface Connector {
+  open: () => Promise<AgentClient>;
+  appSpec?: AppSpec;
+}
+
+async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemon: Daemon, agent: AgentOfThisPush, interrupt: Interrupt): Promise<Connector> {
   const { AgentClient, loadProjectConfig, openTarget, toAppConfig } = daemon;
   const notInterrupted = () => {
     if (interrupt.signal) throw new SkiffError(ErrorCode.CONNECTION_LOST, `the push was interrupted (${interrupt.signal})`);
@@ -202,20 +209,27 @@ async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemo
     if (!/^wss?:\/\/[^/]+/.test(args.agent)) throw new SkiffError(ErrorCode.USAGE, `--agent must be a ws://HOST:PORT URL, got ${JSON.stringify(args.agent)}`);
     const token = args.tokenFile !== undefined ? (await readFile(args.tokenFile, 'utf8')).trim() : ctx.env.SKIFF_AGENT_TOKEN;
     if (!token) throw new SkiffError(ErrorCode.AUTH, '--agent needs the agent token: pass --token-file FILE or set SKIFF_AGENT_TOKEN');
-    return async () => {
-      notInterrupted();
-      return agent.connected(await AgentClient.connect(args.agent!, token));
+    return {
+      open: async () => {
+        notInterrupted();
+        return agent.connected(await AgentClient.connect(args.agent!, token));
+      },
     };
   }
   const config = await loadProjectConfig(dir);
   const target = resolveTarget(args.target, config.target);
   const localRoot = args.localRoot !== undefined ? resolve(args.localRoot) : target === Target.LOCAL ? daemon.defaultLocalRoot(dir, ctx.env) : undefined;
-  const driver = openTarget(target, { projectRoot: dir, config, appSpec: toAppConfig(config), localRoot });
-  return async () => {
-    notInterrupted();
-    const place = await agent.start(driver);
-    notInterrupted();
-    return agent.connected(await AgentClient.connect(place.url, place.token));
+  const appSpec = toAppConfig(config);
+  const driver = openTarget(target, { projectRoot: dir, config, appSpec, localRoot });
+  return {
+    open: async () => {
+      notInterrupted();
+      const place = await agent.start(driver);
+      notInterrupted();
+      return agent.connected(await AgentClient.connect(place.url, place.token));
+    },
+    // A container keeps running the app after the push, as odo push left it; the local agent goes with the push.
+    ...(driver.detached ? { appSpec } : {}),
   };
 }
 

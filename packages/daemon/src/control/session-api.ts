@@ -25,6 +25,8 @@ export const SessionMethod = {
   LIST: 'session.list',
   LOGS: 'session.logs',
   STOP: 'session.stop',
+  /** Stops the session (if one runs) and removes everything the project's target made. */
+  DELETE: 'session.delete',
 } as const;
 export type SessionMethod = (typeof SessionMethod)[keyof typeof SessionMethod];
 
@@ -72,6 +74,7 @@ export interface SessionResults {
   [SessionMethod.LIST]: SessionStatus[];
   [SessionMethod.LOGS]: AppLog[];
   [SessionMethod.STOP]: { stopped: true };
+  [SessionMethod.DELETE]: { target: string; removed: string[] };
 }
 
 /** SKIFF_E_NO_SESSION for a project, from the daemon or from a CLI that found no daemon. */

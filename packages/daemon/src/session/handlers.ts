@@ -3,6 +3,7 @@ import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { ControlClient, ControlHandlers } from '../control/index.ts';
 import { parseTarget, type Target } from '../config/target.ts';
 import { SessionMethod, type AttachParams, type LogsParams, type StartParams } from '../control/session-api.ts';
+import { deleteProjectTarget } from '../targets/delete-project.ts';
 import type { SessionRegistry } from './registry.ts';
 import { SessionState } from './session-state.ts';
 
@@ -80,6 +81,13 @@ export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
       const { root, target } = ref(params);
       const limit = optional<number>(params, 'limit', 'number') ?? (params as LogsParams).limit;
       return registry.get(root, target).fanout.recentLogs(limit);
+    },
+
+    async [SessionMethod.DELETE](params: unknown) {
+      const { root, target } = ref(params);
+      const localRoot = optional<string>(params, 'localRoot', 'string');
+      const stopped = await registry.stopIfAny(root, target);
+      return deleteProjectTarget(root, stopped?.target ?? target, stopped?.agentRoot ?? localRoot);
     },
 
     async [SessionMethod.STOP](params: unknown) {

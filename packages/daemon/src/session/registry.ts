@@ -115,6 +115,18 @@ export class SessionRegistry {
     await session.stop();
   }
 
+  /**
+   * Stops the project's session when one runs (any target unless given);
+   * returns its target and agent root, so the caller removes the right things.
+   */
+  async stopIfAny(root: string, target?: Target): Promise<{ target: Target; agentRoot?: string } | null> {
+    const session = this.find(root, target);
+    if (!session) return null;
+    const entry = this.sessions.get(session.id);
+    await this.stop(root, session.target);
+    return { target: session.target, agentRoot: entry?.agentRoot };
+  }
+
   async stopAll(): Promise<void> {
     const all = this.list();
     this.sessions.clear();

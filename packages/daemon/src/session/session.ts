@@ -321,6 +321,8 @@ export class Session {
       closed: (err) => this.clientClosed(client, err),
     });
     this.client = client;
+    // The app spec goes with every connection: a container's environment is fixed, skiff.yaml is not.
+    await client.sendAppSpec(toAppConfig(this.config));
     this.engine.agentConnected(client.hello);
     this.reconnect.reset();
     this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTED, url: place.url });
@@ -396,10 +398,16 @@ export class Session {
       this.report([{ path: PROJECT_FILE, code: e.code, message: e.message }]);
       return;
     }
+    this.problems.update([PROJECT_FILE], []);
     if (next.target !== this.config.target && next.target !== this.target) {
       this.opts.log('warn', `session ${this.id}: ${PROJECT_FILE} now names target "${next.target}"; this session keeps "${this.target}" until it is stopped`);
     }
     this.config = next;
+    // The agent restarts the app once if the spec differs, and does nothing if it does not.
+    await this.client?.sendAppSpec(toAppConfig(next)).catch((err: unknown) => {
+      const e = asSkiffError(err);
+      this.report([{ path: PROJECT_FILE, code: e.code, message: e.message }]);
+    });
   }
 
   // ---- bookkeeping -------------------------------------------------------------

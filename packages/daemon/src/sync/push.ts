@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ErrorCode, SkiffError, asSkiffError, loadHasher, type Problem } from '@skiff/protocol';
+import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Problem } from '@skiff/protocol';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -21,6 +21,8 @@ export interface PushOptions {
   onWarning?(warning: SkiffError): void;
   /** Sync even when the plan deletes (nearly) all the agent holds. */
   force?: boolean;
+  /** The app for the agent to run after the sync (a container target's agent keeps running it after the push). */
+  appSpec?: AppSpec;
 }
 
 export interface PushResult {
@@ -76,6 +78,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const scan = await scanTree(root, { previous: saved.entries, hasher, deferHash: true });
     checkDeadline();
     client = await opts.connect();
+    if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
     const engine = new SyncEngine(root, hasher, scan.entries.values(), { isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir) });

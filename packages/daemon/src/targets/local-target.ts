@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Target } from '../config/project.ts';
 import { defaultLocalRoot, startLocalAgent, type LocalAgent } from './local.ts';
@@ -31,6 +32,7 @@ export function localTarget(ctx: TargetContext): TargetDriver {
     },
     async delete() {
       await driver.stop();
+      if (!existsSync(root)) return [];
       await rm(root, { recursive: true, force: true });
       return [`agent root ${root}`];
     },
