@@ -9,6 +9,7 @@ const MAX_PORT = 65_535;
 
 export const USAGE = `usage: skiff-agent [--root DIR] [--host HOST] [--port N] [--token-file FILE]
        skiff-agent copy-to DIR
+       skiff-agent seed FROM TO
 
 Receives files from skiffd over an authenticated websocket and writes them under DIR.
 
@@ -20,6 +21,8 @@ Receives files from skiffd over an authenticated websocket and writes them under
 
   copy-to DIR        copy this self-contained agent bundle (node, libraries, agent)
                      into DIR and exit: the agent image's default command
+  seed FROM TO       copy FROM's content into the volume at TO unless TO was
+                     seeded before, and exit: the copy-files-to-volume step
 
 When listening, prints one JSON line to stdout:
   {"event":"listening","host":...,"port":...,"root":...,"pid":...}
@@ -28,10 +31,13 @@ When listening, prints one JSON line to stdout:
 export type CliCommand =
   | { kind: 'help' }
   | { kind: 'run'; root: string; host: string; port: number; tokenFile?: string }
-  | { kind: 'copy-to'; dir: string };
+  | { kind: 'copy-to'; dir: string }
+  | { kind: 'seed'; from: string; to: string };
 
 /** The sub-command that fills a volume with the agent bundle (see bundle/copy-to.ts). */
 export const COPY_TO = 'copy-to';
+/** The sub-command that seeds a source volume from the image (see bundle/seed.ts). */
+export const SEED = 'seed';
 
 const VALUE_FLAGS = ['--root', '--host', '--port', '--token-file'] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
@@ -48,6 +54,7 @@ function isValueFlag(s: string): s is ValueFlag {
  */
 export function parseArgs(argv: readonly string[]): CliCommand {
   if (argv[0] === COPY_TO) return parseCopyTo(argv.slice(1));
+  if (argv[0] === SEED) return parseSeed(argv.slice(1));
   const values: Partial<Record<ValueFlag, string>> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -80,6 +87,12 @@ function parseCopyTo(rest: readonly string[]): CliCommand {
   if (rest.length === 0 || rest[0] === '') throw usage(`${COPY_TO} needs a directory`);
   if (rest.length > 1) throw usage(`${COPY_TO} takes one directory, got ${JSON.stringify(rest.slice(1))} after it`);
   return { kind: 'copy-to', dir: rest[0] };
+}
+
+function parseSeed(rest: readonly string[]): CliCommand {
+  if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help' };
+  if (rest.length !== 2 || rest.some((r) => r === '')) throw usage(`${SEED} takes two directories, FROM and TO`);
+  return { kind: 'seed', from: rest[0], to: rest[1] };
 }
 
 function parsePort(s: string): number {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, EXIT_WITH_STDIN_ENV, TOKEN_ENV, asSkiffError, isSkiffError } from '@skiff/protocol';
 import { copyBundle } from './bundle/copy-to.ts';
+import { seedVolume } from './bundle/seed.ts';
 import { USAGE, parseArgs, resolveToken, type CliCommand } from './cli-args.ts';
 import { installInit } from './init/init.ts';
 import { startAgent } from './server/agent.ts';
@@ -30,6 +31,16 @@ async function copyTo(dir: string): Promise<void> {
   }
 }
 
+/** `seed FROM TO` (the copy-files-to-volume step): the image's workdir into the source volume, once. */
+async function seed(from: string, to: string): Promise<void> {
+  try {
+    const seeded = await seedVolume(resolve(from), resolve(to));
+    process.stdout.write(`${JSON.stringify({ event: 'seeded', ...seeded })}\n`);
+  } catch (err) {
+    fail(err, EXIT_FAILURE);
+  }
+}
+
 /**
  * skiff-agent: parse the command line, read the token, start receiving, print
  * the listening line. stdout carries only that JSON line (the daemon parses
@@ -47,6 +58,10 @@ async function main(): Promise<void> {
     }
     if (parsed.kind === 'copy-to') {
       await copyTo(parsed.dir);
+      return;
+    }
+    if (parsed.kind === 'seed') {
+      await seed(parsed.from, parsed.to);
       return;
     }
     cmd = parsed;

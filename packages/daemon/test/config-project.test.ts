@@ -2,9 +2,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKDIR, loadProjectConfig, parsePort, parseProjectConfig, toAppConfig, type ProjectConfig } from '../src/config/project.ts';
+import { DEFAULT_VOLUME_SIZE, DEFAULT_WORKDIR, loadProjectConfig, parsePort, parseProjectConfig, toAppConfig, type ProjectConfig } from '../src/config/project.ts';
 
-const DEFAULTS: ProjectConfig = { name: 'myapp', target: 'local', workdir: DEFAULT_WORKDIR, ports: [], env: {} };
+const DEFAULTS: ProjectConfig = { name: 'myapp', target: 'local', workdir: DEFAULT_WORKDIR, ports: [], env: {}, kubernetes: { volumeSize: DEFAULT_VOLUME_SIZE, ephemeral: false } };
 
 describe('parseProjectConfig', () => {
   it.each([
@@ -35,6 +35,13 @@ env:
   VERSION: 1.10
   HEX: 0x1F
   EMPTY: ""
+agentImage: registry.example.com/skiff-agent:1a2b
+kubernetes:
+  context: kind-dev
+  namespace: team-a
+  storageClass: fast
+  volumeSize: 2Gi
+  ephemeral: true
 `;
     expect(parseProjectConfig(text, 'myapp')).toEqual({
       name: 'shop',
@@ -47,6 +54,8 @@ env:
       hotReload: ['public/', '*.css'],
       ports: [{ container: 8080 }, { container: 9229 }, { container: 80, host: 18080 }],
       env: { NODE_ENV: 'development', PORT: '8080', DEBUG: 'true', VERSION: '1.10', HEX: '0x1F', EMPTY: '' },
+      agentImage: 'registry.example.com/skiff-agent:1a2b',
+      kubernetes: { context: 'kind-dev', namespace: 'team-a', storageClass: 'fast', volumeSize: '2Gi', ephemeral: true },
     });
   });
 
@@ -55,6 +64,10 @@ env:
   });
 
   it.each([
+    ['kubernetes: {namespace: Team_A}', 'skiff.yaml: "kubernetes.namespace" must be a namespace name (lowercase letters, digits and "-"), got "Team_A" (line 1)'],
+    ['kubernetes: {volumeSize: lots}', 'skiff.yaml: "kubernetes.volumeSize" must be a quantity such as "1Gi" or "500Mi", got "lots" (line 1)'],
+    ['kubernetes: {ephemeral: yes please}', 'skiff.yaml: "kubernetes.ephemeral" must be true or false, got "yes please" (line 1)'],
+    ['kubernetes: {namespce: x}', 'skiff.yaml: unknown field "kubernetes.namespce"; known fields: context, namespace, storageClass, volumeSize, ephemeral (line 1)'],
     ['ports: [8080, abc]', 'skiff.yaml: "ports[1]" must be a port number 1-65535 or "HOST:CONTAINER", got "abc" (line 1)'],
     ['ports:\n  - 80\n  - 0', 'skiff.yaml: "ports[1]" must be a port number 1-65535 or "HOST:CONTAINER", got 0 (line 3)'],
     ['ports: [65536]', 'skiff.yaml: "ports[0]" must be a port number 1-65535 or "HOST:CONTAINER", got 65536 (line 1)'],
@@ -77,10 +90,10 @@ env:
     ['env:\n  A: [1]', 'skiff.yaml: "env.A" must be a string, number or boolean, got a list (line 2)'],
     ['env:\n  A:', 'skiff.yaml: "env.A" must be a string, number or boolean, got nothing (line 2)'],
     ['env:\n  "A=B": x', 'skiff.yaml: "env" keys must be variable names without "=", got "A=B" (line 2)'],
-    ['prots: [80]', 'skiff.yaml: unknown field "prots" (did you mean "ports"?); known fields: name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env (line 1)'],
-    ['x: 1\nbuild: make', 'skiff.yaml: unknown field "x"; known fields: name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env (line 1)'],
-    ['- a\n- b', 'skiff.yaml: must be a mapping of fields (name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env), got a list'],
-    ['just text', 'skiff.yaml: must be a mapping of fields (name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env), got "just text"'],
+    ['prots: [80]', 'skiff.yaml: unknown field "prots" (did you mean "ports"?); known fields: name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env, agentImage, kubernetes (line 1)'],
+    ['x: 1\nbuild: make', 'skiff.yaml: unknown field "x"; known fields: name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env, agentImage, kubernetes (line 1)'],
+    ['- a\n- b', 'skiff.yaml: must be a mapping of fields (name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env, agentImage, kubernetes), got a list'],
+    ['just text', 'skiff.yaml: must be a mapping of fields (name, target, image, workdir, run, assemble, assembleOn, hotReload, ports, env, agentImage, kubernetes), got "just text"'],
   ])('%j → %s', (text, message) => {
     expect(() => parseProjectConfig(text, 'myapp')).toThrowError(expect.objectContaining({ code: 'SKIFF_E_CONFIG', message }));
   });

@@ -71,6 +71,8 @@ export function skiffAgentLauncher(opts: SkiffAgentLauncherOptions = {}): Contai
     } catch {
       return { kind: PlanKind.Process, command, args: [...entry, ...given], env, ...(cwd ? { cwd } : {}) };
     }
+    // The copy-files-to-volume step: both directories are paths in the container, mapped like --root.
+    if (parsed.kind === 'seed') return { kind: PlanKind.Process, command, args: [...entry, 'seed', ctx.hostPath(parsed.from), ctx.hostPath(parsed.to)], env };
     if (parsed.kind !== 'run') return { kind: PlanKind.Process, command, args: [...entry, ...given], env };
     const podPort = parsed.port !== 0 ? parsed.port : (opts.defaultPort ?? c.ports?.[0]?.containerPort ?? 0);
     const args = [...entry, '--root', ctx.hostPath(parsed.root ?? DEFAULT_ROOT), '--host', '127.0.0.1', '--port', '0'];

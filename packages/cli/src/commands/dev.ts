@@ -32,6 +32,8 @@ export const devCommand: Command = {
     poll: { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
     'local-root': { type: 'string', value: 'DIR' },
+    context: { type: 'string', value: 'NAME' },
+    namespace: { type: 'string', value: 'NAME' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -48,6 +50,10 @@ Options:
   --poll              poll for changes instead of kernel notifications
                       (network file systems, WSL's Windows drives)
   --local-root DIR    the local target's agent root; one project per root
+  --context NAME      kubernetes: the kubeconfig context (default: skiff.yaml's
+                      kubernetes.context, else the current one)
+  --namespace NAME    kubernetes: the namespace (default: skiff.yaml's, else the
+                      context's, else "default")
   --force             sync even when that deletes (nearly) every file on the
                       agent (skiff stops otherwise: the project may have been
                       emptied or replaced by mistake)
@@ -69,6 +75,8 @@ the session afresh.
       ...(values.target !== undefined ? { target: parseTarget(values.target, '--target') } : {}),
       // Resolved here: the daemon runs in another directory.
       ...(typeof values['local-root'] === 'string' ? { localRoot: resolve(values['local-root']) } : {}),
+      ...(typeof values.context === 'string' ? { kubeContext: values.context } : {}),
+      ...(typeof values.namespace === 'string' ? { namespace: values.namespace } : {}),
     };
     const conn = await connectOrStartDaemon(ctx.env);
     const interrupt = armInterrupt();

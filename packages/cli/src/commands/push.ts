@@ -25,6 +25,10 @@ Options:
                         (default: skiff.yaml's target, else local)
   --local-root DIR      the local target's agent root
                         (default: $XDG_CACHE_HOME/skiff/<project>-<id>/root)
+  --context NAME        kubernetes: the kubeconfig context (default: skiff.yaml's
+                        kubernetes.context, else the current one)
+  --namespace NAME      kubernetes: the namespace (default: skiff.yaml's, else
+                        the context's, else "default")
   --agent ws://HOST:PORT  push to an agent that already runs (no target managed)
   --token-file FILE     the token of that agent (or SKIFF_AGENT_TOKEN)
   --force               sync even when that deletes (nearly) every file on the
@@ -44,6 +48,8 @@ Environment:
 export const PUSH_OPTIONS: OptionSpecs = {
   target: { type: 'string', value: 'TARGET' },
   'local-root': { type: 'string', value: 'DIR' },
+  context: { type: 'string', value: 'NAME' },
+  namespace: { type: 'string', value: 'NAME' },
   agent: { type: 'string', value: 'ws://HOST:PORT' },
   'token-file': { type: 'string', value: 'FILE' },
   json: { type: 'boolean', default: false },
@@ -56,6 +62,8 @@ export interface PushArgs {
   /** The --target flag; absent, skiff.yaml's target (else local) applies. */
   target?: Target;
   localRoot?: string;
+  kubeContext?: string;
+  namespace?: string;
   agent?: string;
   tokenFile?: string;
   json: boolean;
@@ -74,6 +82,8 @@ export const pushCommand: Command = {
         dir: positionals[0] ?? '.',
         target: values.target === undefined ? undefined : parseTarget(values.target, '--target'),
         localRoot: values['local-root'] as string | undefined,
+        kubeContext: values.context as string | undefined,
+        namespace: values.namespace as string | undefined,
         agent: values.agent as string | undefined,
         tokenFile: values['token-file'] as string | undefined,
         json: values.json === true,
@@ -220,7 +230,7 @@ async function connector(args: PushArgs, dir: string, ctx: CommandContext, daemo
   const target = resolveTarget(args.target, config.target);
   const localRoot = args.localRoot !== undefined ? resolve(args.localRoot) : target === Target.LOCAL ? daemon.defaultLocalRoot(dir, ctx.env) : undefined;
   const appSpec = toAppConfig(config);
-  const driver = openTarget(target, { projectRoot: dir, config, appSpec, localRoot });
+  const driver = openTarget(target, { projectRoot: dir, config, appSpec, localRoot, kubeContext: args.kubeContext, namespace: args.namespace });
   return {
     open: async () => {
       notInterrupted();

@@ -36,12 +36,35 @@ export interface ProjectConfig {
   hotReload?: string[];
   ports: PortMapping[];
   env: Record<string, string>;
+  /** The agent image built from Dockerfile.agent (and published), for the Kubernetes target; the Docker target builds its own when absent. */
+  agentImage?: string;
+  kubernetes: KubernetesConfig;
 }
+
+/** The `kubernetes:` mapping of skiff.yaml; every field optional. */
+export interface KubernetesConfig {
+  /** kubeconfig context (default: the current one). */
+  context?: string;
+  /** Namespace (default: the context's, else "default"). */
+  namespace?: string;
+  /** StorageClass of the source volume's claim (default: the cluster's default class). */
+  storageClass?: string;
+  /** Size of the source volume's claim, a Kubernetes quantity (default DEFAULT_VOLUME_SIZE). */
+  volumeSize: string;
+  /** The source in an emptyDir instead of a claim: lost with the pod, re-sent in full. */
+  ephemeral: boolean;
+}
+
+/** Size of the source volume's claim unless skiff.yaml says otherwise. */
+export const DEFAULT_VOLUME_SIZE = '1Gi';
+const KUBERNETES_FIELDS = ['context', 'namespace', 'storageClass', 'volumeSize', 'ephemeral'] as const;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The app part, as the agent's supervisor reads it from SKIFF_APP: the protocol's AppSpec. */
 export type AppConfigJson = AppSpec;
 
-const FIELDS = ['name', 'target', 'image', 'workdir', 'run', 'assemble', 'assembleOn', 'hotReload', 'ports', 'env'] as const;
+const FIELDS = ['name', 'target', 'image', 'workdir', 'run', 'assemble', 'assembleOn', 'hotReload', 'ports', 'env', 'agentImage', 'kubernetes'] as const;
 type Field = (typeof FIELDS)[number];
 const KNOWN: ReadonlySet<string> = new Set(FIELDS);
 
@@ -72,7 +95,7 @@ export function parseProjectConfig(text: string, dirName: string): ProjectConfig
     const first = doc.errors[0];
     throw new SkiffError(ErrorCode.CONFIG, `${PROJECT_FILE}: not valid YAML: ${first.message.trim()}`, { cause: first });
   }
-  const config: ProjectConfig = { name: dirName, target: Target.LOCAL, workdir: DEFAULT_WORKDIR, ports: [], env: {} };
+  const config: ProjectConfig = { name: dirName, target: Target.LOCAL, workdir: DEFAULT_WORKDIR, ports: [], env: {}, kubernetes: { volumeSize: DEFAULT_VOLUME_SIZE, ephemeral: false } };
   // Empty, comments only, or a lone `~`: all defaults.
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return config;
   const fail: Fail = failer(doc, lines);
@@ -118,6 +141,9 @@ export function parseProjectConfig(text: string, dirName: string): ProjectConfig
   if (hotReload !== undefined) config.hotReload = hotReload;
   config.ports = parsePorts(raw.ports, fail);
   config.env = parseEnv(doc, raw.env, fail);
+  const agentImage = optionalString(raw, 'agentImage', 'an image reference such as "registry.example.com/skiff-agent:1a2b3c4d5e6f7a8b"', fail);
+  if (agentImage !== undefined) config.agentImage = agentImage;
+  config.kubernetes = parseKubernetes(raw.kubernetes, fail);
   return config;
 }
 
@@ -164,6 +190,38 @@ function optionalPatterns(raw: Record<string, unknown>, field: Field, fail: Fail
     if (typeof item !== 'string' || item.trim() === '') fail([field, i], `"${field}[${i}]" must be a non-empty pattern string, got ${describe(item)}`);
   });
   return value as string[];
+}
+
+function parseKubernetes(value: unknown, fail: Fail): KubernetesConfig {
+  const out: KubernetesConfig = { volumeSize: DEFAULT_VOLUME_SIZE, ephemeral: false };
+  if (value === undefined || value === null) return out;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    fail(['kubernetes'], `"kubernetes" must be a mapping of ${KUBERNETES_FIELDS.join(', ')}, got ${describe(value)}`);
+  }
+  const k = value as Record<string, unknown>;
+  for (const key of Object.keys(k)) {
+    if (!(KUBERNETES_FIELDS as readonly string[]).includes(key)) {
+      fail(['kubernetes', key], `unknown field "kubernetes.${key}"; known fields: ${KUBERNETES_FIELDS.join(', ')}`);
+    }
+  }
+  const str = (key: (typeof KUBERNETES_FIELDS)[number], check: RegExp | null, expected: string): string | undefined => {
+    const v = k[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v.trim() === '' || (check !== null && !check.test(v))) fail(['kubernetes', key], `"kubernetes.${key}" must be ${expected}, got ${describe(v)}`);
+    return v;
+  };
+  const context = str('context', null, 'a kubeconfig context name');
+  if (context !== undefined) out.context = context;
+  const namespace = str('namespace', DNS_LABEL, 'a namespace name (lowercase letters, digits and "-")');
+  if (namespace !== undefined) out.namespace = namespace;
+  const storageClass = str('storageClass', null, 'a StorageClass name');
+  if (storageClass !== undefined) out.storageClass = storageClass;
+  out.volumeSize = str('volumeSize', QUANTITY, 'a quantity such as "1Gi" or "500Mi"') ?? DEFAULT_VOLUME_SIZE;
+  if (k.ephemeral !== undefined && k.ephemeral !== null) {
+    if (typeof k.ephemeral !== 'boolean') fail(['kubernetes', 'ephemeral'], `"kubernetes.ephemeral" must be true or false, got ${describe(k.ephemeral)}`);
+    out.ephemeral = k.ephemeral;
+  }
+  return out;
 }
 
 function parsePorts(value: unknown, fail: Fail): PortMapping[] {

@@ -49,6 +49,9 @@ export interface StartParams extends SessionRef {
   force?: boolean;
   /** Absolute agent root of the local target. */
   localRoot?: string;
+  /** The Kubernetes target's kubeconfig context and namespace, before skiff.yaml's. */
+  kubeContext?: string;
+  namespace?: string;
 }
 
 export interface AttachParams extends SessionRef {

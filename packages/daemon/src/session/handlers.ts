@@ -37,6 +37,8 @@ export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
         target,
         poll: optional<boolean>(params, 'poll', 'boolean'),
         localRoot,
+        kubeContext: optional<string>(params, 'kubeContext', 'string'),
+        namespace: optional<string>(params, 'namespace', 'string'),
         force: optional<boolean>(params, 'force', 'boolean'),
       } satisfies StartParams);
       // --force on a session that halted (it would have deleted the agent's tree) lifts the halt.
@@ -87,7 +89,11 @@ export function sessionHandlers(registry: SessionRegistry): ControlHandlers {
       const { root, target } = ref(params);
       const localRoot = optional<string>(params, 'localRoot', 'string');
       const stopped = await registry.stopIfAny(root, target);
-      return deleteProjectTarget(root, stopped?.target ?? target, stopped?.agentRoot ?? localRoot);
+      return deleteProjectTarget(root, stopped?.target ?? target, {
+        localRoot: stopped?.agentRoot ?? localRoot,
+        kubeContext: optional<string>(params, 'kubeContext', 'string'),
+        namespace: optional<string>(params, 'namespace', 'string'),
+      });
     },
 
     async [SessionMethod.STOP](params: unknown) {

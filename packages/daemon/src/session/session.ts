@@ -38,6 +38,8 @@ export interface SessionOptions {
   /** Where the agent runs; decided by the caller (see config/target.ts, resolveTarget). */
   target: Target;
   localRoot?: string;
+  kubeContext?: string;
+  namespace?: string;
   poll?: boolean;
   /** Let the first sync delete (nearly) everything on the agent. */
   force?: boolean;
@@ -120,6 +122,8 @@ export class Session {
         config: this.config,
         appSpec: toAppConfig(this.config),
         localRoot: this.opts.localRoot,
+        kubeContext: this.opts.kubeContext,
+        namespace: this.opts.namespace,
         log: this.opts.log,
       });
       this.hasher = await loadHasher();

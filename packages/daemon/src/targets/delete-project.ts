@@ -14,9 +14,9 @@ export interface DeleteResult {
  * instance's objects), found by the project's identity, whether a session
  * runs or not. The caller stops a running session first.
  */
-export async function deleteProjectTarget(root: string, flag: Target | undefined, localRoot?: string): Promise<DeleteResult> {
+export async function deleteProjectTarget(root: string, flag: Target | undefined, where: { localRoot?: string; kubeContext?: string; namespace?: string } = {}): Promise<DeleteResult> {
   const config = await loadProjectConfig(root);
   const target = resolveTarget(flag, config.target);
-  const driver = openTarget(target, { projectRoot: root, config, appSpec: toAppConfig(config), localRoot });
+  const driver = openTarget(target, { projectRoot: root, config, appSpec: toAppConfig(config), ...where });
   return { target, removed: await driver.delete() };
 }

@@ -1,6 +1,6 @@
-import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { Target } from '../config/target.ts';
 import { dockerTarget } from './docker/docker-target.ts';
+import { kubernetesTarget } from './kubernetes/kube-target.ts';
 import { localTarget } from './local-target.ts';
 import type { TargetContext, TargetDriver } from './target.ts';
 
@@ -15,6 +15,6 @@ export function openTarget(kind: Target, ctx: TargetContext): TargetDriver {
     case Target.DOCKER:
       return dockerTarget(ctx);
     case Target.KUBERNETES:
-      throw new SkiffError(ErrorCode.CONFIG, `target "${kind}" is not available in this version of skiff; use "local" or "docker"`);
+      return kubernetesTarget(ctx);
   }
 }

@@ -24,10 +24,57 @@ export const AGENT_PORT = 7070;
 /** The token file inside the app container, in a directory of its own. */
 export const TOKEN_DIR = '/.skiff-run';
 export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+/**
+ * The token file's mode: readable by the image's USER whoever that is. The
+ * token keeps the agent's port from anyone outside the container; inside it
+ * the app runs as the agent's user and could read the agent's memory anyway.
+ */
+export const TOKEN_FILE_MODE = 0o444;
 /** Set in the app container so an app that reads HOST listens where a published or forwarded port reaches it. */
 export const HOST_ENV = 'HOST';
 
 /** The agent's command line in the app container: its loader, the node and the agent, from the agent volume. */
 export function agentEntrypoint(manifest: BundleManifest, opts: { workdir: string; host: string; port?: number }): string[] {
   return bundleCommand(manifest, AGENT_MOUNT, ['--root', opts.workdir, '--host', opts.host, '--port', String(opts.port ?? AGENT_PORT), '--token-file', TOKEN_FILE]);
+}
+
+/** Where the copy-files-to-volume step sees the source volume (the image's own workdir stays visible beside it). */
+export const SEED_TARGET = '/mnt/skiff-src';
+
+/** The app container's part of the shape, as both container targets deploy it. Pure. */
+export interface AppContainerShape {
+  /** The agent as PID 1, from the agent volume. */
+  command: string[];
+  workdir: string;
+  env: Record<string, string>;
+  /** Mount points: the agent volume (read-only), the source volume, and where the token file is. */
+  agentMount: string;
+  sourceMount: string;
+  tokenFile: string;
+  /** Container ports of the app, then the agent's. */
+  appPorts: number[];
+  agentPort: number;
+}
+
+/**
+ * `agentHost`: where the agent listens inside the container — all
+ * interfaces for Docker (a published port reaches the container's address),
+ * loopback for Kubernetes (a port-forward reaches the pod's loopback).
+ */
+export function appContainerShape(manifest: BundleManifest, opts: { workdir: string; appPorts: number[]; agentHost: string }): AppContainerShape {
+  return {
+    command: agentEntrypoint(manifest, { workdir: opts.workdir, host: opts.agentHost }),
+    workdir: opts.workdir,
+    env: { [HOST_ENV]: '0.0.0.0' },
+    agentMount: AGENT_MOUNT,
+    sourceMount: opts.workdir,
+    tokenFile: TOKEN_FILE,
+    appPorts: opts.appPorts,
+    agentPort: AGENT_PORT,
+  };
+}
+
+/** The copy-files-to-volume step's command: the bundle seeds the volume from the image's workdir. */
+export function seedCommand(manifest: BundleManifest, workdir: string): string[] {
+  return bundleCommand(manifest, AGENT_MOUNT, ['seed', workdir, SEED_TARGET]);
 }

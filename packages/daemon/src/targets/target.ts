@@ -58,5 +58,8 @@ export interface TargetContext {
   appSpec: AppSpec;
   /** The local target's agent root (`--local-root`); other targets refuse it. */
   localRoot?: string;
+  /** The Kubernetes target's kubeconfig context and namespace (`--context`, `--namespace`), before skiff.yaml's. */
+  kubeContext?: string;
+  namespace?: string;
   log?: ControlLog;
 }

@@ -6,7 +6,7 @@ import { findAgentBundle } from '../agent-bundle.ts';
 import { waitForAgent } from '../agent-probe.ts';
 import { instanceOf, LABEL_INSTANCE } from '../instance.ts';
 import { newToken } from '../local.ts';
-import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE } from '../pod-shape.ts';
+import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE, TOKEN_FILE_MODE } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
 import { firstFileOf, tarOf } from './archive.ts';
 import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume, removeStaleAgentVolumes } from './images.ts';
@@ -136,7 +136,9 @@ async function ensureContainer(d: Docker, names: DockerNames, spec: Record<strin
     throw new SkiffError(ErrorCode.AGENT_START, `cannot create container ${names.container}: ${messageOf(err)}`, { cause: err });
   }
   const token = newToken();
-  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: 0o400, content: Buffer.from(token) }], [{ name: TOKEN_DIR.slice(1), mode: 0o700 }]);
+  // Readable by any user: the agent may run as the image's non-root USER. The token guards the agent's
+  // port from outside the container; inside it, the app runs as the agent's user anyway.
+  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: TOKEN_FILE_MODE, content: Buffer.from(token) }], [{ name: TOKEN_DIR.slice(1), mode: 0o755 }]);
   await container.putArchive(archive, { path: '/' });
   return { container, token };
 }

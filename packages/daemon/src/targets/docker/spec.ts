@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PortMapping } from '../../config/project.ts';
 import type { BundleManifest } from '@skiff/agent/bundle-manifest';
 import type { Instance } from '../instance.ts';
-import { AGENT_MOUNT, AGENT_PORT, agentEntrypoint, HOST_ENV } from '../pod-shape.ts';
+import { appContainerShape } from '../pod-shape.ts';
 
 /**
  * The Docker objects of one project, as pure data for the Engine API
@@ -44,10 +44,11 @@ export interface AppContainerInput {
 /** Options for POST /containers/create (dockerode's ContainerCreateOptions shape). */
 export function appContainerSpec(input: AppContainerInput): Record<string, unknown> {
   const { instance, names, bundle, image, workdir, ports } = input;
-  const exposed: Record<string, object> = { [`${AGENT_PORT}/tcp`]: {} };
+  const shape = appContainerShape(bundle, { workdir, appPorts: ports.map((p) => p.container), agentHost: '0.0.0.0' });
+  const exposed: Record<string, object> = { [`${shape.agentPort}/tcp`]: {} };
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {
     // An ephemeral host port, on loopback only: the daemon finds it by inspecting the container.
-    [`${AGENT_PORT}/tcp`]: [{ HostIp: PUBLISH_ADDRESS, HostPort: '' }],
+    [`${shape.agentPort}/tcp`]: [{ HostIp: PUBLISH_ADDRESS, HostPort: '' }],
   };
   for (const p of ports) {
     exposed[`${p.container}/tcp`] = {};
@@ -56,21 +57,21 @@ export function appContainerSpec(input: AppContainerInput): Record<string, unkno
   const spec: Record<string, unknown> = {
     name: names.container,
     Image: image,
-    Entrypoint: agentEntrypoint(bundle, { workdir, host: '0.0.0.0' }),
+    Entrypoint: shape.command,
     Cmd: [],
-    WorkingDir: workdir,
+    WorkingDir: shape.workdir,
     // HOST so an app that reads it listens where the published port reaches it. The app spec is not
     // here: it travels over the wire at every connect, so editing skiff.yaml never recreates the container.
-    Env: [`${HOST_ENV}=0.0.0.0`],
+    Env: Object.entries(shape.env).map(([k, v]) => `${k}=${v}`),
     Labels: { ...instance.labels, [LABEL_ROLE]: 'app' },
     ExposedPorts: exposed,
     StopSignal: 'SIGTERM',
     HostConfig: {
       PortBindings: bindings,
       Mounts: [
-        { Type: 'volume', Source: names.agentVolume, Target: AGENT_MOUNT, ReadOnly: true },
+        { Type: 'volume', Source: names.agentVolume, Target: shape.agentMount, ReadOnly: true },
         // A fresh volume is seeded by the engine with what the image holds at workdir (copy-files-to-volume).
-        { Type: 'volume', Source: names.sourceVolume, Target: workdir },
+        { Type: 'volume', Source: names.sourceVolume, Target: shape.sourceMount },
       ],
       // PID 1 is the agent; the engine's own init would take that place.
       Init: false,

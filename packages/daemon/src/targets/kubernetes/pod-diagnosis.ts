@@ -1,0 +1,74 @@
+import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { ErrorCode, SkiffError } from '@skiff/protocol';
+import { APP_CONTAINER } from './objects.ts';
+
+/**
+ * What a pod's status and events say about the agent in it, in one line with
+ * a stable code. Pure, so each case is a table row.
+ *
+ * Failing at once: an image that cannot be pulled, an init container that
+ * failed, an agent that keeps exiting. Waiting (and, at the deadline, the
+ * reason given): scheduling (a claim not bound yet, no room), pulling,
+ * init containers running, the agent starting.
+ */
+export type PodVerdict =
+  | { kind: 'ready'; pod: string }
+  | { kind: 'waiting'; pod: string; why: string }
+  | { kind: 'failed'; pod: string; error: SkiffError }
+  /** Terminating or finished: not the pod to use. */
+  | { kind: 'gone'; pod: string };
+
+const PULL_FAILURES: ReadonlySet<string> = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+const CONFIG_FAILURES: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): PodVerdict {
+  const name = pod.metadata?.name ?? '?';
+  if (pod.metadata?.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return { kind: 'gone', pod: name };
+  const warning = lastWarning(events);
+  const failed = (code: ErrorCode, message: string): PodVerdict => ({ kind: 'failed', pod: name, error: new SkiffError(code, `pod ${name}: ${message}`) });
+
+  for (const [statuses, role] of [[pod.status?.initContainerStatuses ?? [], 'init container'], [pod.status?.containerStatuses ?? [], 'container']] as const) {
+    for (const s of statuses) {
+      const waiting = s.state?.waiting;
+      if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) {
+        return failed(ErrorCode.IMAGE_MISSING, `${role} ${s.name}: the image ${JSON.stringify(s.image)} cannot be pulled (${waiting.reason}${detail(waiting.message ?? warning)})`);
+      }
+      if (waiting?.reason && CONFIG_FAILURES.has(waiting.reason)) {
+        return failed(ErrorCode.AGENT_START, `${role} ${s.name} cannot start (${waiting.reason}${detail(waiting.message ?? warning)})`);
+      }
+      if (waiting?.reason === 'CrashLoopBackOff') return failed(ErrorCode.AGENT_START, `${role} ${s.name} keeps exiting (${lastExit(s)}${detail(warning)})`);
+      const done = s.state?.terminated;
+      if (role === 'init container' && done && done.exitCode !== 0) {
+        return failed(ErrorCode.AGENT_START, `init container ${s.name} failed (exit code ${done.exitCode}${done.reason ? `, ${done.reason}` : ''}${detail(done.message)})`);
+      }
+    }
+  }
+
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False') {
+    const why = scheduled.message ?? warning ?? scheduled.reason ?? 'not scheduled yet';
+    return { kind: 'waiting', pod: name, why: /persistentvolumeclaim|unbound/i.test(why) ? `its source volume's claim is not bound: ${why}` : `it cannot be scheduled: ${why}` };
+  }
+  const app = pod.status?.containerStatuses?.find((s) => s.name === APP_CONTAINER);
+  if (pod.status?.phase === 'Running' && app?.state?.running) return { kind: 'ready', pod: name };
+  const init = pod.status?.initContainerStatuses?.find((s) => !s.state?.terminated);
+  if (init) return { kind: 'waiting', pod: name, why: `init container ${init.name} is ${init.state?.running ? 'running' : (init.state?.waiting?.reason ?? 'waiting')}` };
+  return { kind: 'waiting', pod: name, why: `the agent's container is ${app?.state?.waiting?.reason ?? pod.status?.phase ?? 'pending'}${detail(warning)}` };
+}
+
+function detail(text: string | undefined): string {
+  return text ? `: ${text.trim().slice(0, 400)}` : '';
+}
+
+function lastExit(s: V1ContainerStatus): string {
+  const t = s.lastState?.terminated;
+  return t ? `exit code ${t.exitCode}${t.reason ? `, ${t.reason}` : ''}, ${s.restartCount} restarts` : `${s.restartCount} restarts`;
+}
+
+/** The message of the newest Warning event. */
+function lastWarning(events: readonly CoreV1Event[]): string | undefined {
+  const warnings = events.filter((e) => e.type === 'Warning');
+  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
+  warnings.sort((a, b) => time(a) - time(b));
+  return warnings.at(-1)?.message;
+}
