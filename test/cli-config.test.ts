@@ -74,31 +74,32 @@ describe('skiff.yaml errors and targets', () => {
   });
 
   it('dev --target reaches the daemon as the session target; its refusal is printed once, with its code', async () => {
+    // The container targets need skiff.yaml's "image", which this project lacks: the session is refused.
     const human = await skiff('dev', project, '--target', 'docker');
-    expect(human.code).toBe(2);
-    expect(timesPrinted(human, 'not available')).toBe(1);
-    expect(human.stderr).toMatch(/target "docker" is not available.*\[SKIFF_E_USAGE\]/);
+    expect(human.code).toBe(1);
+    expect(timesPrinted(human, 'needs "image"')).toBe(1);
+    expect(human.stderr).toMatch(/the docker target needs "image".*\[SKIFF_E_CONFIG\]/);
 
     const json = await skiff('dev', project, '--target', 'kubernetes', '--json');
-    expect(json.code).toBe(2);
-    expect(timesPrinted(json, 'not available')).toBe(1);
-    expect(lastJsonOf(json)).toMatchObject({ ok: false, error: { code: 'SKIFF_E_USAGE', message: expect.stringContaining('"kubernetes"') } });
+    expect(json.code).toBe(1);
+    expect(timesPrinted(json, 'kubernetes target needs')).toBe(1);
+    expect(lastJsonOf(json)).toMatchObject({ ok: false, error: { code: 'SKIFF_E_CONFIG', message: expect.stringContaining('kubernetes target needs "image"') } });
 
     const listed = jsonOf<{ sessions: Array<{ target: string; state: string; error: { code: string } | null }> }>(await skiff('sessions', '--json'));
     expect(listed.sessions.map((s) => [s.target, s.state, s.error?.code]).sort()).toEqual([
-      ['docker', 'failed', 'SKIFF_E_USAGE'],
-      ['kubernetes', 'failed', 'SKIFF_E_USAGE'],
+      ['docker', 'failed', 'SKIFF_E_CONFIG'],
+      ['kubernetes', 'failed', 'SKIFF_E_CONFIG'],
     ]);
   });
 
   it("the target is the flag's, else skiff.yaml's, else local", async () => {
     await writeFile(join(project, 'skiff.yaml'), 'target: docker\n');
     const fromYaml = await skiff('dev', project, '--json');
-    expect(fromYaml.code).toBe(2);
-    expect(lastJsonOf(fromYaml)).toMatchObject({ error: { code: 'SKIFF_E_USAGE', message: expect.stringContaining('"docker"') } });
+    expect(fromYaml.code).toBe(1);
+    expect(lastJsonOf(fromYaml)).toMatchObject({ error: { code: 'SKIFF_E_CONFIG', message: expect.stringContaining('docker target') } });
     const pushFromYaml = await skiff('push', project, '--json');
-    expect(pushFromYaml.code).toBe(2);
-    expect(lastJsonOf(pushFromYaml)).toMatchObject({ error: { code: 'SKIFF_E_USAGE', message: expect.stringContaining('"docker"') } });
+    expect(pushFromYaml.code).toBe(1);
+    expect(lastJsonOf(pushFromYaml)).toMatchObject({ error: { code: 'SKIFF_E_CONFIG', message: expect.stringContaining('docker target') } });
 
     // The flag wins over skiff.yaml.
     const root = join(work, 'agent-root');
