@@ -80,25 +80,28 @@ export class PortForward {
       return;
     }
     socket.pause();
-    void this.open(pod).then(
-      (ws) => pipe(socket, ws, this.opts.onError),
-      (err: Error) => {
-        this.opts.onError?.(err.message);
-        socket.destroy();
-      },
-    );
+    void this.open(pod, socket).catch((err: Error) => {
+      this.opts.onError?.(err.message);
+      socket.destroy();
+    });
   }
 
-  private async open(pod: string): Promise<WebSocket> {
+  /**
+   * Opens the websocket to `pod` and joins it to `socket` at once: the server
+   * may send its first messages (the port headers) in the same read as the
+   * upgrade's answer, and they must meet their handler, not an empty room.
+   */
+  private async open(pod: string, socket: Socket): Promise<void> {
     const { kube, remotePort } = this.opts;
     const base = kube.server.replace(/^http/, 'ws').replace(/\/+$/, '');
     const url = `${base}/api/v1/namespaces/${encodeURIComponent(kube.namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${remotePort}`;
     const options: WebSocket.ClientOptions = { perMessageDeflate: false };
     await kube.kc.applyToHTTPSOptions(options);
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(url, [PORT_FORWARD_PROTOCOL], options);
       ws.binaryType = 'nodebuffer';
-      ws.once('open', () => resolve(ws));
+      pipe(socket, ws, this.opts.onError);
+      ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -160,7 +163,8 @@ function pipe(socket: Socket, ws: WebSocket, onError: ((message: string) => void
   });
   ws.on('close', end);
   ws.on('error', end);
-  socket.resume();
+  // Bytes the local side sent before the websocket was open wait in the paused socket.
+  ws.once('open', () => socket.resume());
 }
 
 function statusMessage(body: string): string {
