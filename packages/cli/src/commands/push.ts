@@ -200,7 +200,7 @@ class AgentOfThisPush {
   async stop(): Promise<void> {
     await this.client?.close().catch(() => undefined);
     await this.starting?.catch(() => undefined);
-    if (this.driver && !this.driver.detached) await this.driver.stop().catch(() => undefined);
+    if (this.driver) await (this.driver.detached ? this.driver.release() : this.driver.stop()).catch(() => undefined);
   }
 }
 

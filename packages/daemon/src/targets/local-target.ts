@@ -30,6 +30,10 @@ export function localTarget(ctx: TargetContext): TargetDriver {
       agent = null;
       await running?.stop();
     },
+    async release() {
+      // The agent is this process's child: it cannot outlive it, so releasing it is stopping it.
+      await driver.stop();
+    },
     async delete() {
       await driver.stop();
       if (!existsSync(root)) return [];

@@ -46,6 +46,12 @@ export interface TargetDriver {
   start(): Promise<AgentPlace>;
   /** Stops the agent and its app; keeps what the target made (root, volumes), so a later start resumes. */
   stop(): Promise<void>;
+  /**
+   * Lets go of what this process holds for the target (watches, port-forwards,
+   * connections) and leaves the agent running: a one-shot push into a
+   * detached target ends with this.
+   */
+  release(): Promise<void>;
   /** Stops, then removes everything the target made for the project; resolves to one line per thing removed. */
   delete(): Promise<string[]>;
 }

@@ -37,6 +37,8 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
   const image = ctx.config.image;
   const instance = instanceOf(ctx.projectRoot, ctx.config.name);
   let docker: Docker | null = null;
+  /** Ends the long-polling wait on the container (the `gone` promise), which would keep this process alive. */
+  let waiting = new AbortController();
 
   const engine = async (): Promise<Docker> => {
     docker ??= await openEngine();
@@ -72,7 +74,8 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
         },
         onTimeout: () => exitedError(container, names.container, 'is running, but its agent did not answer within the push timeout (SKIFF_PUSH_TIMEOUT)'),
       });
-      const gone = container.wait().then(
+      waiting = new AbortController();
+      const gone = container.wait({ abortSignal: waiting.signal }).then(
         (r: { StatusCode?: number }) => ({ reason: `container ${names.container} stopped (exit code ${r.StatusCode ?? '?'})` }),
         (err: unknown) => ({ reason: `container ${names.container} is gone: ${messageOf(err)}` }),
       );
@@ -89,7 +92,13 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
       };
     },
 
+    async release() {
+      // The container runs on; only the wait on it is this process's.
+      waiting.abort();
+    },
+
     async stop() {
+      waiting.abort();
       if (!docker) return;
       const container = docker.getContainer(instance.name);
       await container.stop({ t: DOCKER_STOP_SECONDS }).catch((err: unknown) => {

@@ -124,6 +124,10 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
       };
     },
 
+    async release() {
+      closeForwards();
+    },
+
     async stop() {
       closeForwards();
       if (!kube) return;
@@ -145,9 +149,28 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
           }
         }
       }
+      // Deletion is graceful (pods end their app, claims wait for their pods): wait until nothing is left.
+      const left = await untilGone(k, selector, Date.now() + DELETE_WAIT_MS);
+      if (left.length > 0) removed.push(`(still terminating after ${DELETE_WAIT_MS / 1000} s: ${left.join(', ')})`);
       return removed;
     },
   };
+}
+
+/** How long `skiff delete` waits for the instance's pods and claim to be gone. */
+export const DELETE_WAIT_MS = 60_000;
+const DELETE_POLL_MS = 500;
+
+/** Lists what still carries the instance label (pods included) until nothing does or `deadline` passes. */
+async function untilGone(k: KubeAccess, selector: string, deadline: number): Promise<string[]> {
+  for (;;) {
+    const left: string[] = [];
+    for (const { apiVersion, kind } of [...OWNED_KINDS, { apiVersion: 'v1', kind: 'Pod' }]) {
+      for (const o of await listObjects(k, apiVersion, kind, selector)) left.push(`${kind} ${o.metadata?.name}`);
+    }
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, DELETE_POLL_MS));
+  }
 }
 
 /** The agent's token from the instance's Secret, generated and stored the first time only. */

@@ -80,7 +80,8 @@ export class PodWatch {
     }
     this.listed = true;
     this.notify();
-    if (!this.closed) await this.watch(rv);
+    // Not awaited: an API server may hold a watch's response headers until the first event.
+    if (!this.closed) void this.watch(rv);
   }
 
   private listed = false;
