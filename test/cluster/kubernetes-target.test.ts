@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DevTerminal, privateRuntime, stopDaemon, type DevEvent } from '../support/dev-session.ts';
 import { jsonOf, runSkiff } from '../support/run-cli.ts';
+import { instanceOf } from '../../packages/daemon/src/targets/instance.ts';
 
 /**
  * The Kubernetes target on a real one-node cluster (see setup.ts): the
@@ -18,7 +19,7 @@ import { jsonOf, runSkiff } from '../support/run-cli.ts';
  * nothing, a missing image is named, and `skiff delete` leaves nothing.
  */
 const EXAMPLE = fileURLToPath(new URL('../../examples/hello-node', import.meta.url));
-const LABEL = 'app.kubernetes.io/instance';
+const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 /** Host side of the app's port: away from what other tests use. */
 const APP_PORT = 18_480;
 
@@ -29,6 +30,8 @@ describe('the kubernetes target on a real cluster', () => {
   let kc: KubeConfig;
   let core: CoreV1Api;
   let terminal: DevTerminal | null = null;
+  /** This project's instance: `app.kubernetes.io/instance=<name>`, as skiff labels its objects. */
+  let LABEL: string;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'skiff-cluster-'));
@@ -43,6 +46,7 @@ describe('the kubernetes target on a real cluster', () => {
     kc = new KubeConfig();
     kc.loadFromFile(inject('kubeconfig'));
     core = kc.makeApiClient(CoreV1Api);
+    LABEL = `${INSTANCE_LABEL}=${instanceOf(project, 'hello-node').name}`;
   });
   afterAll(async () => {
     await terminal?.detach();
