@@ -73,10 +73,14 @@ function renderStatus(session: SessionStatus, ctx: CommandContext): string {
     `${s.bold(session.name)} ${s.dim(session.root)} → ${session.target}`,
     `  session  ${session.state}${error}`,
     `  agent    ${session.agent.state}${session.agent.url ? ` ${s.dim(session.agent.url)}` : ''}`,
+    session.agent.description ? `           ${s.dim(session.agent.description)}` : '',
     `  app      ${session.app ? (renderApp(session.app, s) ?? session.app.state) : 'waiting for the first sync'}`,
     `  tree     ${session.entries} entries, ${session.inSync ? s.green('in sync') : s.yellow('not in sync')} ${s.dim(session.digest)}`,
-    last ? `  last     ${last.uploaded} files (${formatBytes(last.bytes)}) in ${formatDuration(last.durationMs)}, ${formatDuration(Date.now() - last.at)} ago` : '',
+    last ? `  last     ${last.uploaded} files (${formatBytes(last.bytes)})${last.copied ? `, ${last.copied} moved` : ''} in ${formatDuration(last.durationMs)}, ${formatDuration(Date.now() - last.at)} ago` : '',
     ...session.urls.map((u) => `  url      ${s.cyan(u)}`),
+    ...(session.problemCount > 0 ? [`  problems ${s.yellow(String(session.problemCount))} path${session.problemCount === 1 ? '' : 's'} not synced:`] : []),
+    ...session.problems.map((p) => `    ${s.yellow('!')} ${p.path}: ${p.message} [${p.code}]`),
+    ...(session.problemCount > session.problems.length ? [s.dim(`    … and ${session.problemCount - session.problems.length} more (skiff status --json lists the first ${session.problems.length})`)] : []),
   ].filter(Boolean);
   return `${lines.join('\n')}\n`;
 }
