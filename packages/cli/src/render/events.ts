@@ -19,8 +19,12 @@ export function renderEvent(event: string, data: unknown, s: Style): string | nu
     }
     case SessionEvent.SYNC_FINISHED: {
       const f = data as Payload<typeof SessionEvent.SYNC_FINISHED>;
-      if (f.uploaded === 0 && f.deleted === 0) return f.reason === 'watch' ? null : `${s.green('✓')} in sync ${s.dim(`(${formatDuration(f.durationMs)})`)}`;
-      const parts = [f.uploaded ? `${plural(f.uploaded, 'file')} (${formatBytes(f.bytes)})` : '', f.deleted ? `${plural(f.deleted, 'delete')}` : ''].filter(Boolean);
+      if (f.uploaded === 0 && f.copied === 0 && f.deleted === 0) return f.reason === 'watch' ? null : `${s.green('✓')} in sync ${s.dim(`(${formatDuration(f.durationMs)})`)}`;
+      const parts = [
+        f.uploaded ? `${plural(f.uploaded, 'file')} (${formatBytes(f.bytes)})` : '',
+        f.copied ? `${plural(f.copied, 'moved file')} (nothing re-sent)` : '',
+        f.deleted ? `${plural(f.deleted, 'delete')}` : '',
+      ].filter(Boolean);
       return `${s.green('✓')} synced ${parts.join(', ')} in ${formatDuration(f.durationMs)}${f.inSync ? '' : s.yellow(' (not yet in sync)')}`;
     }
     case SessionEvent.SYNC_FAILED: {
