@@ -13,6 +13,11 @@ import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume
 import { engineUnavailable, messageOf, openEngine, pingEngine, statusOf } from './engine.ts';
 import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type DockerNames } from './spec.ts';
 
+/** Lines of the container's output quoted when its agent does not come up. */
+const LOG_TAIL_LINES = 20;
+/** How long `stop` gives the agent (and through it the app) before the engine kills it. */
+export const DOCKER_STOP_SECONDS = 10;
+
 /**
  * The Docker target: the agent is PID 1 of the app's own container (the
  * user's `image`), started from the agent volume that the copy-agent step
@@ -26,11 +31,6 @@ import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type Docker
  * file (TOKEN_FILE) through the archive API before it starts: never in its
  * command line or environment. A later run reads it back the same way.
  */
-/** Lines of the container's output quoted when its agent does not come up. */
-const LOG_TAIL_LINES = 20;
-/** How long `stop` gives the agent (and through it the app) before the engine kills it. */
-export const DOCKER_STOP_SECONDS = 10;
-
 export function dockerTarget(ctx: TargetContext): TargetDriver {
   if (ctx.localRoot !== undefined) throw new SkiffError(ErrorCode.USAGE, '--local-root is for the local target; the docker target keeps the source in a volume');
   if (!ctx.config.image) throw new SkiffError(ErrorCode.CONFIG, 'skiff.yaml: the docker target needs "image": the app\'s image, e.g. image: node:20-bookworm-slim');

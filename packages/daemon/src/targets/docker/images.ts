@@ -15,6 +15,7 @@ import { LABEL_ROLE, type DockerNames } from './spec.ts';
  * Dockerfile.agent when missing: no registry needed), and the agent volume
  * the copy-agent step fills from it.
  */
+
 /** Dockerfile.agent's path in the build context, and where the bundle sits in it (as in the repository). */
 const AGENT_DOCKERFILE = 'Dockerfile.agent';
 const BUNDLE_IN_CONTEXT = 'packages/agent/dist/bundle';

@@ -9,6 +9,7 @@ import { appContainerShape } from '../pod-shape.ts';
  * (POST /containers/create): names, labels, mounts, ports. See pod-shape.ts
  * for the shape, shared with the Kubernetes target.
  */
+
 /** Label holding a digest of the container's create options: a container made from other options is replaced. */
 export const LABEL_SPEC = 'io.skiff.spec';
 /** Label saying what an object is for: "app", "copy-agent", "source", "agent". */

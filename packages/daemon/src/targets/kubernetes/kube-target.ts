@@ -15,6 +15,14 @@ import { PodWatch } from './pod-watch.ts';
 import { podEvents, waitForReadyPod } from './pod-wait.ts';
 import { PortForward } from './port-forward.ts';
 
+/** The kinds `skiff delete` removes, by the instance label. */
+const OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'Secret' },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+];
+
 /**
  * The Kubernetes target: what `odo push` created — a Deployment whose init
  * containers copy the agent in and seed the source volume, the agent as PID 1
@@ -25,14 +33,6 @@ import { PortForward } from './port-forward.ts';
  * only by port-forward through the API server; so are the app's ports, each
  * forwarded to 127.0.0.1. Forwards follow the pod when it is replaced.
  */
-/** The kinds `skiff delete` removes, by the instance label. */
-const OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
-  { apiVersion: 'apps/v1', kind: 'Deployment' },
-  { apiVersion: 'v1', kind: 'Service' },
-  { apiVersion: 'v1', kind: 'Secret' },
-  { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
-];
-
 export function kubernetesTarget(ctx: TargetContext): TargetDriver {
   if (ctx.localRoot !== undefined) throw new SkiffError(ErrorCode.USAGE, '--local-root is for the local target; the kubernetes target keeps the source in a volume');
   if (!ctx.config.image) throw new SkiffError(ErrorCode.CONFIG, 'skiff.yaml: the kubernetes target needs "image": the app\'s image, e.g. image: node:20-bookworm-slim');
