@@ -47,7 +47,11 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): Po
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') {
     const why = scheduled.message ?? warning ?? scheduled.reason ?? 'not scheduled yet';
-    return { kind: 'waiting', pod: name, why: /persistentvolumeclaim|unbound/i.test(why) ? `its source volume's claim is not bound: ${why}` : `it cannot be scheduled: ${why}` };
+    if (!/persistentvolumeclaim|unbound/i.test(why)) return { kind: 'waiting', pod: name, why: `it cannot be scheduled${detail(why)}` };
+    // The scheduler does not say which claim; the pod's volumes do.
+    const claims = (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
+    const named = claims.length === 0 ? 'its claim' : `${claims.length === 1 ? 'claim' : 'claims'} ${claims.join(', ')}`;
+    return { kind: 'waiting', pod: name, why: `its source volume's ${named} is not bound${detail(why)}` };
   }
   const app = pod.status?.containerStatuses?.find((s) => s.name === APP_CONTAINER);
   if (pod.status?.phase === 'Running' && app?.state?.running) return { kind: 'ready', pod: name };
@@ -56,8 +60,20 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): Po
   return { kind: 'waiting', pod: name, why: `the agent's container is ${app?.state?.waiting?.reason ?? pod.status?.phase ?? 'pending'}${detail(warning)}` };
 }
 
+/** Longest part of a cluster's message that a verdict quotes. */
+const DETAIL_MAX = 400;
+
 function detail(text: string | undefined): string {
-  return text ? `: ${text.trim().slice(0, 400)}` : '';
+  return text ? `: ${oneLine(text).slice(0, DETAIL_MAX)}` : '';
+}
+
+/**
+ * A cluster's message on one line: a runtime's error or a container's
+ * termination message may span several, and the verdict is shown as one
+ * line after its code.
+ */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function lastExit(s: V1ContainerStatus): string {
