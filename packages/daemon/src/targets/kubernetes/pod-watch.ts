@@ -1,4 +1,5 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { Socket } from 'node:net';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { KubeAccess } from './kube-api.ts';
 import { apiError } from './kube-api.ts';
 
@@ -86,7 +87,19 @@ export class PodWatch {
   private listed = false;
 
   private async watch(resourceVersion: string | undefined): Promise<void> {
-    const watcher = new this.kube.lib.Watch(this.kube.kc);
+    // client-node's Watch takes its request options (a new agent each time) from
+    // this config; the agent is kept to let go of the watch's socket below.
+    const kc = this.kube.kc;
+    let agent: { sockets?: NodeJS.ReadOnlyDict<Array<Socket | null>> } | undefined;
+    const config = {
+      getCurrentCluster: () => kc.getCurrentCluster(),
+      applyToFetchOptions: async (opts: object) => {
+        const init = await kc.applyToFetchOptions(opts as Parameters<KubeConfig['applyToFetchOptions']>[0]);
+        agent = (init as { agent?: typeof agent }).agent;
+        return init;
+      },
+    };
+    const watcher = new this.kube.lib.Watch(config as unknown as KubeConfig);
     try {
       this.abort = await watcher.watch(
         `/api/v1/namespaces/${this.kube.namespace}/pods`,
@@ -94,6 +107,10 @@ export class PodWatch {
         (type: string, obj: V1Pod) => this.event(type, obj),
         () => this.scheduleRelist(),
       );
+      // The watch follows the pods for whoever uses the target; it must not keep a
+      // process alive by itself: a one-shot `skiff push` exits once its push is
+      // done and leaves the pod running, with no one to close this watch.
+      for (const socket of Object.values(agent?.sockets ?? {}).flat()) socket?.unref();
     } catch {
       this.scheduleRelist();
     }
@@ -119,6 +136,8 @@ export class PodWatch {
       this.relistTimer = null;
       this.relist().catch(() => this.scheduleRelist());
     }, RELIST_DELAY_MS);
+    // Like the watch, a pending relist does not hold the process (whoever waits for a pod has its own timer).
+    this.relistTimer.unref();
   }
 
   private notify(): void {
