@@ -29,7 +29,8 @@ const MODELS: Record<string, { model: new (data: never) => Validatable; type: st
 /** The kinds this helper knows, as `apiVersion/kind`. */
 export const CHECKED_KINDS = Object.keys(MODELS);
 
-export function schemaProblems(object: { apiVersion: string; kind: string }): string[] {
+export function schemaProblems(manifest: object): string[] {
+  const object = manifest as { apiVersion?: string; kind?: string };
   const entry = MODELS[`${object.apiVersion}/${object.kind}`];
   if (!entry) return [`no schema for ${object.apiVersion} ${object.kind}`];
   const problems: string[] = [];
@@ -38,7 +39,7 @@ export function schemaProblems(object: { apiVersion: string; kind: string }): st
   } catch (err) {
     problems.push(`${object.kind}: ${(err as Error).message}`);
   }
-  problems.push(...unknownFields(object, entry.type, object.kind));
+  problems.push(...unknownFields(object, entry.type, object.kind!));
   return problems;
 }
 

@@ -18,7 +18,7 @@ type Json = Record<string, any>;
 
 function objectsOf(c: (typeof KUBE_CASES)[number]): Json[] {
   const input = inputOf(c);
-  return [tokenSecret(input, TOKEN), sourceClaim(input), appService(input), appDeployment(input)].filter((o): o is Json => o !== null);
+  return [tokenSecret(input, TOKEN), sourceClaim(input), appService(input), appDeployment(input)].filter((o) => o !== null) as Json[];
 }
 
 /** DNS-1123 label: what a Service, a container, a volume or a port name must be, at most 63 characters. */
@@ -51,7 +51,7 @@ describe('objects.ts manifests validate against the Kubernetes schemas', () => {
   it.each(KUBE_CASES.map((c) => [c.name, c] as const))('%s: Secret, claim, Service and Deployment pass', (_name, c) => {
     const objects = objectsOf(c);
     expect(objects.map((o) => o.kind)).toEqual(['Secret', ...(c.yaml.includes('ephemeral: true') ? [] : ['PersistentVolumeClaim']), ...(c.yaml.includes('ports') ? ['Service'] : []), 'Deployment']);
-    for (const o of objects) expect(schemaProblems(o as { apiVersion: string; kind: string }), `${o.kind} of "${c.name}"`).toEqual([]);
+    for (const o of objects) expect(schemaProblems(o), `${o.kind} of "${c.name}"`).toEqual([]);
   });
 });
 
