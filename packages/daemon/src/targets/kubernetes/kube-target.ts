@@ -145,9 +145,36 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
           }
         }
       }
+      await waitUntilGone(k, selector, Date.now() + DELETE_WAIT_MS);
       return removed;
     },
   };
+}
+
+/**
+ * How long `skiff delete` waits for what it deleted to be gone: pods stop
+ * within their grace period (30 s unless the image's app takes longer), the
+ * claim goes once no pod uses it. Until then the objects are still there,
+ * terminating, and a `skiff dev` run meanwhile would apply onto a claim
+ * about to vanish.
+ */
+export const DELETE_WAIT_MS = 120_000;
+/** Pause between two looks at what is still terminating. */
+export const DELETE_RECHECK_MS = 500;
+
+/** Waits until no object with the instance label is left, pods included; SKIFF_E_TIMEOUT naming what is, at the deadline. */
+async function waitUntilGone(k: KubeAccess, selector: string, deadline: number): Promise<void> {
+  for (;;) {
+    const left: string[] = [];
+    for (const { apiVersion, kind } of [...OWNED_KINDS, { apiVersion: 'v1', kind: 'Pod' }]) {
+      for (const object of await listObjects(k, apiVersion, kind, selector)) left.push(`${kind} ${k.namespace}/${object.metadata?.name}`);
+    }
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new SkiffError(ErrorCode.TIMEOUT, `deleted, but still terminating after ${DELETE_WAIT_MS / 1000} s: ${left.join(', ')}; a pod goes after its grace period and its claim after it (kubectl describe shows what holds them)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, DELETE_RECHECK_MS));
+  }
 }
 
 /** The agent's token from the instance's Secret, generated and stored the first time only. */
