@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * time, because their timing (a storm must stay one batch) should not depend
  * on what else the test runner happens to run on a two-core machine.
  */
-const E2E = ['test/push-*.test.ts', 'test/daemon-*.test.ts', 'test/app-*.test.ts', 'test/pid1-*.test.ts', 'test/docker-*.test.ts'];
+const E2E = ['test/push-*.test.ts', 'test/daemon-*.test.ts', 'test/app-*.test.ts', 'test/pid1-*.test.ts', 'test/docker-*.test.ts', 'test/kube-target-*.test.ts'];
 
 export default defineConfig({
   test: {
