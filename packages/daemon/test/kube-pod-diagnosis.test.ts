@@ -2,7 +2,7 @@ import type { CoreV1Event, V1ContainerStatus, V1Pod, V1PodCondition } from '@kub
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '@skiff/protocol';
 import { APP_CONTAINER, COPY_AGENT, COPY_FILES } from '../src/targets/kubernetes/objects.ts';
-import { diagnosePod, type PodVerdict } from '../src/targets/kubernetes/pod-diagnosis.ts';
+import { claimWaiting, diagnosePod, type PodVerdict } from '../src/targets/kubernetes/pod-diagnosis.ts';
 
 /**
  * diagnosePod(), one row per state a pod of the target goes through, with
@@ -218,6 +218,29 @@ describe('diagnosePod', () => {
     for (const s of row.says ?? []) expect(text).toContain(s);
     // A terminal shows it as one line after its code.
     expect(text).not.toMatch(/\n/);
+  });
+
+  it('a pod held by an unbound claim names it; the claim\'s newest event says why', () => {
+    const verdict = diagnosePod(pod({ conditions: unschedulable(UNBOUND) }));
+    expect(verdict).toMatchObject({ kind: 'waiting', unboundClaims: [CLAIM] });
+    // Not when it is room that lacks.
+    expect(diagnosePod(pod({ conditions: unschedulable('0/1 nodes are available: 1 Insufficient cpu.') }))).not.toHaveProperty('unboundClaims');
+
+    const claimEvent = (type: 'Normal' | 'Warning', reason: string, message: string, at: number): CoreV1Event => ({
+      ...event(type, reason, message, at),
+      involvedObject: { kind: 'PersistentVolumeClaim', name: CLAIM },
+    });
+    expect(claimWaiting(CLAIM, [])).toBeNull();
+    expect(
+      claimWaiting(CLAIM, [
+        claimEvent('Normal', 'ExternalProvisioning', "Waiting for a volume to be created either by the external provisioner 'rancher.io/local-path'", 1),
+        claimEvent('Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set', 5),
+        claimEvent('Warning', 'ProvisioningFailed', 'storageclass.storage.k8s.io "fast-ssd" not found\n', 3),
+      ]),
+    ).toBe(`claim ${CLAIM}: no persistent volumes available for this claim and no storage class is set`);
+    expect(claimWaiting(CLAIM, [claimEvent('Warning', 'ProvisioningFailed', 'storageclass.storage.k8s.io "fast-ssd" not found\n  (retrying)', 3)])).toBe(
+      `claim ${CLAIM}: storageclass.storage.k8s.io "fast-ssd" not found (retrying)`,
+    );
   });
 
   it('a failure wins over any wait; the first failing container is the one named', () => {

@@ -13,7 +13,8 @@ import { APP_CONTAINER } from './objects.ts';
  */
 export type PodVerdict =
   | { kind: 'ready'; pod: string }
-  | { kind: 'waiting'; pod: string; why: string }
+  /** `unboundClaims`: the pod waits for these claims to be bound (their events say why: claimWaiting). */
+  | { kind: 'waiting'; pod: string; why: string; unboundClaims?: string[] }
   | { kind: 'failed'; pod: string; error: SkiffError }
   /** Terminating or finished: not the pod to use. */
   | { kind: 'gone'; pod: string };
@@ -51,13 +52,23 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): Po
     // The scheduler does not say which claim; the pod's volumes do.
     const claims = (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
     const named = claims.length === 0 ? 'its claim' : `${claims.length === 1 ? 'claim' : 'claims'} ${claims.join(', ')}`;
-    return { kind: 'waiting', pod: name, why: `its source volume's ${named} is not bound${detail(why)}` };
+    return { kind: 'waiting', pod: name, why: `its source volume's ${named} is not bound${detail(why)}`, unboundClaims: claims };
   }
   const app = pod.status?.containerStatuses?.find((s) => s.name === APP_CONTAINER);
   if (pod.status?.phase === 'Running' && app?.state?.running) return { kind: 'ready', pod: name };
   const init = pod.status?.initContainerStatuses?.find((s) => !s.state?.terminated);
   if (init) return { kind: 'waiting', pod: name, why: `init container ${init.name} is ${init.state?.running ? 'running' : (init.state?.waiting?.reason ?? 'waiting')}` };
   return { kind: 'waiting', pod: name, why: `the agent's container is ${app?.state?.waiting?.reason ?? pod.status?.phase ?? 'pending'}${detail(warning)}` };
+}
+
+/**
+ * What a claim's newest event says (a provisioner at work or failing, no
+ * storage class to provision from): the part of an unbound claim's story
+ * the scheduler leaves out. Null when it has no event.
+ */
+export function claimWaiting(claim: string, events: readonly CoreV1Event[]): string | null {
+  const newest = [...events].sort((a, b) => eventTime(a) - eventTime(b)).at(-1)?.message;
+  return newest ? `claim ${claim}${detail(newest)}` : null;
 }
 
 /** Longest part of a cluster's message that a verdict quotes. */
@@ -84,7 +95,11 @@ function lastExit(s: V1ContainerStatus): string {
 /** The message of the newest Warning event. */
 function lastWarning(events: readonly CoreV1Event[]): string | undefined {
   const warnings = events.filter((e) => e.type === 'Warning');
-  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
-  warnings.sort((a, b) => time(a) - time(b));
+  warnings.sort((a, b) => eventTime(a) - eventTime(b));
   return warnings.at(-1)?.message;
+}
+
+/** When an event last happened: a repeated one keeps its first time and moves lastTimestamp. */
+function eventTime(e: CoreV1Event): number {
+  return new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
 }
