@@ -9,7 +9,7 @@ import { tempFilesUnder } from './support/fault-versions.ts';
 import type { PortForwardSession } from './support/fake-kube/index.ts';
 import { StatusReason } from './support/fake-kube/index.ts';
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
-import { KUBE_WAIT_MS, KubeProject, NAMESPACE } from './support/kube-project.ts';
+import { KUBE_WAIT_MS, KubeProject, NAMESPACE, until } from './support/kube-project.ts';
 import { compareTrees } from './support/tree-compare.ts';
 
 /**
@@ -25,17 +25,6 @@ import { compareTrees } from './support/tree-compare.ts';
 const HUGE_FILE_BYTES = 64 * 1024 * 1024;
 /** How often the claim is looked at for the agent's temporary file (there is no event for it). */
 const TEMP_POLL_MS = 2;
-/** How often the double's own state is looked at (watches, request log): in-process, no event for it. */
-const STATE_POLL_MS = 10;
-
-/** Resolves once `check` holds, looking every `everyMs`; rejects at the deadline. */
-async function until(check: () => boolean | Promise<boolean>, what: string, everyMs = STATE_POLL_MS): Promise<void> {
-  const deadline = Date.now() + KUBE_WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${KUBE_WAIT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe('faults on the kubernetes target, against the fake API server', () => {
   let p: KubeProject;

@@ -138,3 +138,15 @@ export class KubeProject {
     if (this.env.SKIFF_RUNTIME_DIR) await rm(this.env.SKIFF_RUNTIME_DIR, { recursive: true, force: true });
   }
 }
+
+/** How often `until` looks at the double's own state (its watches, its request log, a claim's files): there is no event for it. */
+export const STATE_POLL_MS = 10;
+
+/** Resolves once `check` holds, looking every `everyMs`; rejects at the deadline with `what`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, everyMs = STATE_POLL_MS, timeoutMs = KUBE_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
