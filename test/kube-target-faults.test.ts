@@ -122,4 +122,17 @@ describe('faults on the kubernetes target, against the fake API server', () => {
     await writeFile(join(p.project, 'after the 410.txt'), 'found\n');
     await convergedAfter(t, edit, differences, KUBE_WAIT_MS);
   });
+
+  it('the pod watch ended by the server (its request timeout): the target watches again and still finds a replaced pod', async () => {
+    const t = await startSession('kube-watch-end', 100);
+    const pod = await p.runningPod();
+    await until(() => p.kube.openWatches('pods') === 1, "the target's pod watch");
+    expect(p.kube.closeWatches('pods')).toBe(1);
+    await until(() => p.kube.openWatches('pods') === 1, 'a pod watch open again');
+    const mark = t.events.length;
+    await p.deletePod(pod);
+    const resumed = await t.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'reconnect', KUBE_WAIT_MS, mark);
+    expect(resumed.data).toMatchObject({ uploaded: 0, inSync: true });
+    expect((await sessionStatus(p.project, p.env)).agent).toMatchObject({ state: 'connected', description: expect.stringContaining(`pod ${await p.runningPod(pod)}`) });
+  });
 });

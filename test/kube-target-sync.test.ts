@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lastJsonOf } from './support/cli-json.ts';
 import { convergedAfter, initialSync, sessionStatus } from './support/fault-daemon.ts';
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
-import { APP_IMAGE, KUBE_WAIT_MS, KubeProject } from './support/kube-project.ts';
+import { APP_IMAGE, KUBE_WAIT_MS, KubeProject, NAMESPACE, until } from './support/kube-project.ts';
 import { jsonOf } from './support/run-cli.ts';
 import { compareTrees } from './support/tree-compare.ts';
 
@@ -94,6 +94,27 @@ describe('skiff on the kubernetes target, against the fake API server', () => {
     expect(result.target).toBe('kubernetes');
     expect(result.removed.sort()).toEqual([`Deployment default/${p.names.deployment}`, `PersistentVolumeClaim default/${p.names.claim}`, `Secret default/${p.names.secret}`].sort());
     expect(await p.instanceObjects()).toEqual([]);
+  });
+
+  it('skiff stop scales the Deployment to zero and keeps the claim; the next skiff dev resumes with nothing sent', async () => {
+    p = await KubeProject.start({ name: 'kube-stop' });
+    tree = await generateProject(p.project, 300, 13);
+    const t = p.dev();
+    expect((await initialSync(t)).data.inSync).toBe(true);
+    const pod = await p.runningPod();
+
+    const stopped = await p.skiff(['stop', p.project]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    await t.waitFor((e) => e.event === 'session.state' && e.data.state === 'stopped', KUBE_WAIT_MS);
+    await until(async () => (await p.pods()).length === 0, 'the pods of a Deployment scaled to zero gone');
+    const deployment = await p.objects.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: p.names.deployment, namespace: NAMESPACE } });
+    expect((deployment as { spec: { replicas: number } }).spec.replicas).toBe(0);
+    expect(await differences(), 'the claim keeps the files').toEqual([]);
+
+    const again = p.dev();
+    const resumed = await initialSync(again);
+    expect(resumed.data).toMatchObject({ uploaded: 0, deleted: 0, bytes: 0, inSync: true });
+    expect(await p.runningPod(pod)).not.toBe(pod);
   });
 
   it('skiff push: one shot leaves the pod running with the project in its claim; later pushes send only what changed; delete without a daemon', async () => {
