@@ -90,9 +90,9 @@ export class KubeProject {
   }
 
   /** Where the source volume's claim keeps its files: the agent's root. */
-  claimDir(): string {
-    const dir = this.kube.claimDirectory(NAMESPACE, this.names.claim);
-    if (dir === undefined) throw new Error(`no claim ${this.names.claim} in the fake cluster`);
+  claimDir(namespace = NAMESPACE): string {
+    const dir = this.kube.claimDirectory(namespace, this.names.claim);
+    if (dir === undefined) throw new Error(`no claim ${this.names.claim} in namespace ${namespace} of the fake cluster`);
     return dir;
   }
 
@@ -120,10 +120,10 @@ export class KubeProject {
   }
 
   /** Every object carrying the instance label, as `kind/name` lines, each kind listed on its own. */
-  async instanceObjects(): Promise<string[]> {
+  async instanceObjects(namespace = NAMESPACE): Promise<string[]> {
     const found: string[] = [];
     for (const { apiVersion, kind } of INSTANCE_KINDS) {
-      const list = await this.objects.list(apiVersion, kind, NAMESPACE, undefined, undefined, undefined, undefined, `${LABEL_INSTANCE}=${this.instance.name}`);
+      const list = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `${LABEL_INSTANCE}=${this.instance.name}`);
       for (const o of list.items) found.push(`${kind}/${o.metadata?.name}${o.metadata?.deletionTimestamp ? ' (terminating)' : ''}`);
     }
     return found;
