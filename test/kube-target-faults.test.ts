@@ -63,6 +63,7 @@ describe('faults on the kubernetes target, against the fake API server', () => {
     const after = t.events.length;
     await writeFile(join(p.project, 'after the error.txt'), 'still syncing\n');
     await convergedAfter(t, after, differences, KUBE_WAIT_MS);
+    expect(await tempFilesUnder(p.claimDir())).toEqual([]);
   });
 
   it('the forward\'s websocket dropped in the middle of a batch: the session reconnects and converges, no temporary file is left', async () => {
