@@ -48,6 +48,8 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
     kube ??= await openKube({ context: ctx.kubeContext ?? ctx.config.kubernetes.context, namespace: ctx.namespace ?? ctx.config.kubernetes.namespace });
     return kube;
   };
+  /** What the API server or the kubelet said when a forwarded connection failed: the session only sees it end. */
+  const forwardError = (port: number) => (message: string) => ctx.log?.('warn', `port-forward to port ${port} of ${instance.name}'s pod: ${message}`);
   /** The newest pod whose agent is up: where new connections go. */
   const readyPod = (): string | null => watch?.snapshot().find((p) => diagnosePod(p).kind === 'ready')?.metadata?.name ?? null;
 
@@ -86,12 +88,12 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
       }
       const pod = await waitForReadyPod(k, watch, deadline);
       if (!agentForward) {
-        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0 });
+        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0, onError: forwardError(AGENT_PORT) });
         await agentForward.listen();
       }
       if (appForwards.length === 0) {
         for (const p of ctx.config.ports) {
-          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container });
+          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container, onError: forwardError(p.container) });
           await forward.listen();
           appForwards.push(forward);
         }
