@@ -53,12 +53,16 @@ describe('faults on the kubernetes target, against the fake API server', () => {
     expect(agentForwards(), 'one forward, the session\'s connection').toHaveLength(1);
 
     const mark = t.events.length;
-    forward.sendError(`error forwarding port ${AGENT_PORT} to pod 0f0e, uid : exit status 1: 2026/01/01 00:00:00 socat[1] E connect(5, AF=2 127.0.0.1:${AGENT_PORT}, 16): Connection reset by peer`);
+    const said = `error forwarding port ${AGENT_PORT} to pod 0f0e, uid : exit status 1: 2026/01/01 00:00:00 socat[1] E connect(5, AF=2 127.0.0.1:${AGENT_PORT}, 16): Connection reset by peer`;
+    forward.sendError(said);
     await forward.closed;
     await t.waitFor((e) => e.event === 'agent.state' && e.data.state === 'disconnected', KUBE_WAIT_MS, mark);
     const resumed = await t.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'reconnect', KUBE_WAIT_MS, mark);
     expect(resumed.data).toMatchObject({ uploaded: 0, deleted: 0, bytes: 0, inSync: true });
     expect(agentForwards().filter((s) => s !== forward)).toHaveLength(1);
+    // What the error channel said is in the daemon's log, where the session's events only show a lost connection.
+    const log = await readFile(join(p.env.SKIFF_RUNTIME_DIR!, 'skiffd.log'), 'utf8');
+    expect(log).toContain(`port-forward to port ${AGENT_PORT} of ${p.instance.name}'s pod: ${said}`);
 
     const after = t.events.length;
     await writeFile(join(p.project, 'after the error.txt'), 'still syncing\n');
