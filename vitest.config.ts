@@ -11,7 +11,7 @@ import { defineConfig } from 'vitest/config';
  * when none is given and stops what it started.
  */
 const CLUSTER = ['test/cluster/**/*.test.ts'];
-const E2E = ['test/push-*.test.ts', 'test/daemon-*.test.ts', 'test/app-*.test.ts', 'test/pid1-*.test.ts', 'test/docker-*.test.ts'];
+const E2E = ['test/push-*.test.ts', 'test/daemon-*.test.ts', 'test/app-*.test.ts', 'test/pid1-*.test.ts', 'test/docker-*.test.ts', 'test/kube-target-*.test.ts'];
 
 export default defineConfig({
   test: {

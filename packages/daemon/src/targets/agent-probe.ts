@@ -12,7 +12,9 @@ const PROBE_TIMEOUT_MS = 2_000;
  */
 export function agentAnswers(httpUrl: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(httpUrl, { method: 'GET', timeout: PROBE_TIMEOUT_MS }, (res) => {
+    // No keep-alive (Node's global agent keeps sockets 5 s): an idle probe socket would hold a
+    // one-shot push's process that long after its push, and a port-forward open with it.
+    const req = request(httpUrl, { method: 'GET', timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode === 426);
     });

@@ -109,6 +109,17 @@ export function serverMessage(err: unknown): string {
   return (err as Error).message ?? String(err);
 }
 
+/** The `details` of the Status the API server answered with, when there is one. */
+function statusDetails(err: unknown): { kind?: string; name?: string } | undefined {
+  const body = (err as { body?: unknown }).body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { kind?: string; name?: string } } | undefined;
+    return status?.details;
+  } catch {
+    return undefined;
+  }
+}
+
 export function apiError(kube: KubeAccess, err: unknown, what: string): SkiffError {
   const code = statusCode(err);
   if (code === 401 || code === 403) {
@@ -116,6 +127,14 @@ export function apiError(kube: KubeAccess, err: unknown, what: string): SkiffErr
   }
   if (code === undefined) {
     return new SkiffError(ErrorCode.TARGET_UNAVAILABLE, `cannot reach the API server at ${kube.server} to ${what}: ${serverMessage(err)}`, { cause: err });
+  }
+  if (code === 404 && statusDetails(err)?.kind === 'namespaces') {
+    // Not the agent's failure: the namespace chosen (flag, skiff.yaml or context) is not there.
+    return new SkiffError(
+      ErrorCode.CONFIG,
+      `the namespace "${kube.namespace}" does not exist on the cluster at ${kube.server}: create it (kubectl create namespace ${kube.namespace}), or choose another with --namespace or skiff.yaml's kubernetes.namespace`,
+      { cause: err },
+    );
   }
   return new SkiffError(ErrorCode.AGENT_START, `the API server could not ${what} (HTTP ${code}): ${serverMessage(err)}`, { cause: err });
 }

@@ -48,6 +48,8 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
     kube ??= await openKube({ context: ctx.kubeContext ?? ctx.config.kubernetes.context, namespace: ctx.namespace ?? ctx.config.kubernetes.namespace });
     return kube;
   };
+  /** What the API server or the kubelet said when a forwarded connection failed: the session only sees it end. */
+  const forwardError = (port: number) => (message: string) => ctx.log?.('warn', `port-forward to port ${port} of ${instance.name}'s pod: ${message}`);
   /** The newest pod whose agent is up: where new connections go. */
   const readyPod = (): string | null => watch?.snapshot().find((p) => diagnosePod(p).kind === 'ready')?.metadata?.name ?? null;
 
@@ -86,12 +88,12 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
       }
       const pod = await waitForReadyPod(k, watch, deadline);
       if (!agentForward) {
-        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0 });
+        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0, onError: forwardError(AGENT_PORT) });
         await agentForward.listen();
       }
       if (appForwards.length === 0) {
         for (const p of ctx.config.ports) {
-          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container });
+          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container, onError: forwardError(p.container) });
           await forward.listen();
           appForwards.push(forward);
         }
@@ -149,27 +151,35 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
           }
         }
       }
-      // Deletion is graceful (pods end their app, claims wait for their pods): wait until nothing is left.
-      const left = await untilGone(k, selector, Date.now() + DELETE_WAIT_MS);
-      if (left.length > 0) removed.push(`(still terminating after ${DELETE_WAIT_MS / 1000} s: ${left.join(', ')})`);
+      await waitUntilGone(k, selector, Date.now() + DELETE_WAIT_MS);
       return removed;
     },
   };
 }
 
-/** How long `skiff delete` waits for the instance's pods and claim to be gone. */
-export const DELETE_WAIT_MS = 60_000;
-const DELETE_POLL_MS = 500;
+/**
+ * How long `skiff delete` waits for what it deleted to be gone: pods stop
+ * within their grace period (30 s unless the image's app takes longer), the
+ * claim goes once no pod uses it. Until then the objects are still there,
+ * terminating, and a `skiff dev` run meanwhile would apply onto a claim
+ * about to vanish.
+ */
+export const DELETE_WAIT_MS = 120_000;
+/** Pause between two looks at what is still terminating. */
+export const DELETE_RECHECK_MS = 500;
 
-/** Lists what still carries the instance label (pods included) until nothing does or `deadline` passes. */
-async function untilGone(k: KubeAccess, selector: string, deadline: number): Promise<string[]> {
+/** Waits until no object with the instance label is left, pods included; SKIFF_E_TIMEOUT naming what is, at the deadline. */
+async function waitUntilGone(k: KubeAccess, selector: string, deadline: number): Promise<void> {
   for (;;) {
     const left: string[] = [];
     for (const { apiVersion, kind } of [...OWNED_KINDS, { apiVersion: 'v1', kind: 'Pod' }]) {
-      for (const o of await listObjects(k, apiVersion, kind, selector)) left.push(`${kind} ${o.metadata?.name}`);
+      for (const object of await listObjects(k, apiVersion, kind, selector)) left.push(`${kind} ${k.namespace}/${object.metadata?.name}`);
     }
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, DELETE_POLL_MS));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new SkiffError(ErrorCode.TIMEOUT, `deleted, but still terminating after ${DELETE_WAIT_MS / 1000} s: ${left.join(', ')}; a pod goes after its grace period and its claim after it (kubectl describe shows what holds them)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, DELETE_RECHECK_MS));
   }
 }
 

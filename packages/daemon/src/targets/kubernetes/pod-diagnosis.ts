@@ -13,7 +13,8 @@ import { APP_CONTAINER } from './objects.ts';
  */
 export type PodVerdict =
   | { kind: 'ready'; pod: string }
-  | { kind: 'waiting'; pod: string; why: string }
+  /** `unboundClaims`: the pod waits for these claims to be bound (their events say why: claimWaiting). */
+  | { kind: 'waiting'; pod: string; why: string; unboundClaims?: string[] }
   | { kind: 'failed'; pod: string; error: SkiffError }
   /** Terminating or finished: not the pod to use. */
   | { kind: 'gone'; pod: string };
@@ -47,7 +48,11 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): Po
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status === 'False') {
     const why = scheduled.message ?? warning ?? scheduled.reason ?? 'not scheduled yet';
-    return { kind: 'waiting', pod: name, why: /persistentvolumeclaim|unbound/i.test(why) ? `its source volume's claim is not bound: ${why}` : `it cannot be scheduled: ${why}` };
+    if (!/persistentvolumeclaim|unbound/i.test(why)) return { kind: 'waiting', pod: name, why: `it cannot be scheduled${detail(why)}` };
+    // The scheduler does not say which claim; the pod's volumes do.
+    const claims = (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
+    const named = claims.length === 0 ? 'its claim' : `${claims.length === 1 ? 'claim' : 'claims'} ${claims.join(', ')}`;
+    return { kind: 'waiting', pod: name, why: `its source volume's ${named} is not bound${detail(why)}`, unboundClaims: claims };
   }
   const app = pod.status?.containerStatuses?.find((s) => s.name === APP_CONTAINER);
   if (pod.status?.phase === 'Running' && app?.state?.running) return { kind: 'ready', pod: name };
@@ -56,8 +61,30 @@ export function diagnosePod(pod: V1Pod, events: readonly CoreV1Event[] = []): Po
   return { kind: 'waiting', pod: name, why: `the agent's container is ${app?.state?.waiting?.reason ?? pod.status?.phase ?? 'pending'}${detail(warning)}` };
 }
 
+/**
+ * What a claim's newest event says (a provisioner at work or failing, no
+ * storage class to provision from): the part of an unbound claim's story
+ * the scheduler leaves out. Null when it has no event.
+ */
+export function claimWaiting(claim: string, events: readonly CoreV1Event[]): string | null {
+  const newest = [...events].sort((a, b) => eventTime(a) - eventTime(b)).at(-1)?.message;
+  return newest ? `claim ${claim}${detail(newest)}` : null;
+}
+
+/** Longest part of a cluster's message that a verdict quotes. */
+const DETAIL_MAX = 400;
+
 function detail(text: string | undefined): string {
-  return text ? `: ${text.trim().slice(0, 400)}` : '';
+  return text ? `: ${oneLine(text).slice(0, DETAIL_MAX)}` : '';
+}
+
+/**
+ * A cluster's message on one line: a runtime's error or a container's
+ * termination message may span several, and the verdict is shown as one
+ * line after its code.
+ */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function lastExit(s: V1ContainerStatus): string {
@@ -68,7 +95,11 @@ function lastExit(s: V1ContainerStatus): string {
 /** The message of the newest Warning event. */
 function lastWarning(events: readonly CoreV1Event[]): string | undefined {
   const warnings = events.filter((e) => e.type === 'Warning');
-  const time = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
-  warnings.sort((a, b) => time(a) - time(b));
+  warnings.sort((a, b) => eventTime(a) - eventTime(b));
   return warnings.at(-1)?.message;
+}
+
+/** When an event last happened: a repeated one keeps its first time and moves lastTimestamp. */
+function eventTime(e: CoreV1Event): number {
+  return new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
 }

@@ -1,7 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import type { KubeAccess } from './kube-api.ts';
-import { diagnosePod } from './pod-diagnosis.ts';
+import { claimWaiting, diagnosePod } from './pod-diagnosis.ts';
 import type { PodWatch } from './pod-watch.ts';
 
 /** Longest wait between two looks at the pods when no watch event comes. */
@@ -28,18 +28,28 @@ export async function waitForReadyPod(kube: KubeAccess, watch: PodWatch, deadlin
     if (Date.now() > deadline) {
       if (!newest) throw new SkiffError(ErrorCode.TIMEOUT, `no pod of the deployment appeared within the push timeout (SKIFF_PUSH_TIMEOUT)`);
       const why = diagnosePod(newest.pod, await podEvents(kube, newest.verdict.pod));
-      const reason = why.kind === 'waiting' ? why.why : why.kind === 'failed' ? why.error.message : 'it is not ready';
+      let reason = why.kind === 'waiting' ? why.why : why.kind === 'failed' ? why.error.message : 'it is not ready';
+      // An unbound claim's own events say why (a slow provisioner, no storage class to provision from).
+      for (const claim of why.kind === 'waiting' ? (why.unboundClaims ?? []) : []) {
+        const note = claimWaiting(claim, await eventsAbout(kube, 'PersistentVolumeClaim', claim));
+        if (note) reason += `; ${note}`;
+      }
       throw new SkiffError(ErrorCode.TIMEOUT, `pod ${newest.verdict.pod} did not start within the push timeout (SKIFF_PUSH_TIMEOUT): ${reason}`);
     }
     await watch.nextChange(Math.min(POD_RECHECK_MS, Math.max(0, deadline - Date.now()) + 1));
   }
 }
 
-/** The events about one pod, oldest first; none when they cannot be read (they only add detail). */
-export async function podEvents(kube: KubeAccess, pod: string): Promise<CoreV1Event[]> {
+/** The events about one pod; none when they cannot be read (they only add detail). */
+export function podEvents(kube: KubeAccess, pod: string): Promise<CoreV1Event[]> {
+  return eventsAbout(kube, 'Pod', pod);
+}
+
+/** The events about one object of the namespace; none when they cannot be read. */
+export async function eventsAbout(kube: KubeAccess, kind: string, name: string): Promise<CoreV1Event[]> {
   try {
     const core = kube.kc.makeApiClient(kube.lib.CoreV1Api);
-    const list = await core.listNamespacedEvent({ namespace: kube.namespace, fieldSelector: `involvedObject.name=${pod}` });
+    const list = await core.listNamespacedEvent({ namespace: kube.namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
     return list.items;
   } catch {
     return [];

@@ -120,6 +120,8 @@ export class PodWatch {
       this.relistTimer = null;
       this.relist().catch(() => this.scheduleRelist());
     }, RELIST_DELAY_MS);
+    // Like the watch, a pending relist does not hold the process (whoever waits for a pod has its own timer).
+    this.relistTimer.unref();
   }
 
   private notify(): void {

@@ -58,6 +58,9 @@ export class PortForward {
       );
       server.listen(this.opts.localPort, '127.0.0.1', () => resolve());
     });
+    // Listening alone does not hold the process (a one-shot push exits once done and leaves
+    // the pod running); a connection being forwarded does.
+    server.unref();
     this.server = server;
     this.port = (server.address() as { port: number }).port;
     return this.port;
