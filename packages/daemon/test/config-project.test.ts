@@ -64,6 +64,8 @@ kubernetes:
   });
 
   it.each([
+    ['workdir: /', 'skiff.yaml: "workdir" cannot be "/": it would hide the whole image; use a directory of its own such as "/tmp/src" (line 1)'],
+    ['workdir: /opt/skiff-agent/app', 'skiff.yaml: "workdir" cannot be "/opt/skiff-agent/app": it overlaps /opt/skiff-agent, which skiff mounts for its agent; use a directory of its own such as "/tmp/src" (line 1)'],
     ['kubernetes: {namespace: Team_A}', 'skiff.yaml: "kubernetes.namespace" must be a namespace name (lowercase letters, digits and "-"), got "Team_A" (line 1)'],
     ['kubernetes: {volumeSize: lots}', 'skiff.yaml: "kubernetes.volumeSize" must be a quantity such as "1Gi" or "500Mi", got "lots" (line 1)'],
     ['kubernetes: {ephemeral: yes please}', 'skiff.yaml: "kubernetes.ephemeral" must be true or false, got "yes please" (line 1)'],

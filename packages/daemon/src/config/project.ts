@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { ErrorCode, SkiffError, type AppSpec } from '@skiff/protocol';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { isTarget, Target, targetChoices } from './target.ts';
+import { workdirProblem } from '../targets/pod-shape.ts';
 
 /**
  * `skiff.yaml` at the project root: what the project is called, where it runs
@@ -129,6 +130,8 @@ export function parseProjectConfig(text: string, dirName: string): ProjectConfig
     if (typeof workdir !== 'string' || !workdir.startsWith('/')) {
       fail(['workdir'], `"workdir" must be an absolute path in the container such as "${DEFAULT_WORKDIR}", got ${describe(workdir)}`);
     }
+    const clash = workdirProblem(workdir);
+    if (clash !== null) fail(['workdir'], `"workdir" cannot be ${JSON.stringify(workdir)}: ${clash}; use a directory of its own such as "${DEFAULT_WORKDIR}"`);
     config.workdir = workdir;
   }
   const run = optionalString(raw, 'run', 'a shell command line', fail);

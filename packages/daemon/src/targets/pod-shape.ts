@@ -1,4 +1,5 @@
 import { bundleCommand, type BundleManifest } from '@skiff/agent/bundle-manifest';
+import { ErrorCode, SkiffError } from '@skiff/protocol';
 
 /**
  * What the container targets deploy, the same for Docker and Kubernetes (odo's
@@ -41,6 +42,17 @@ export function agentEntrypoint(manifest: BundleManifest, opts: { workdir: strin
 /** Where the copy-files-to-volume step sees the source volume (the image's own workdir stays visible beside it). */
 export const SEED_TARGET = '/mnt/skiff-src';
 
+/** Container paths skiff mounts for itself: a workdir at or under one of them (or `/`) would collide. */
+export const RESERVED_CONTAINER_PATHS: readonly string[] = [AGENT_MOUNT, COPY_AGENT_TARGET, TOKEN_DIR, SEED_TARGET];
+
+/** Why `workdir` cannot be the source's mount point in a container, or null when it can. Pure. */
+export function workdirProblem(workdir: string): string | null {
+  const norm = workdir.replace(/\/+$/, '') || '/';
+  if (norm === '/') return 'it would hide the whole image';
+  const clash = RESERVED_CONTAINER_PATHS.find((p) => norm === p || norm.startsWith(`${p}/`) || p.startsWith(`${norm}/`));
+  return clash === undefined ? null : `it overlaps ${clash}, which skiff mounts for its agent`;
+}
+
 /** The app container's part of the shape, as both container targets deploy it. Pure. */
 export interface AppContainerShape {
   /** The agent as PID 1, from the agent volume. */
@@ -77,4 +89,11 @@ export function appContainerShape(manifest: BundleManifest, opts: { workdir: str
 /** The copy-files-to-volume step's command: the bundle seeds the volume from the image's workdir. */
 export function seedCommand(manifest: BundleManifest, workdir: string): string[] {
   return bundleCommand(manifest, AGENT_MOUNT, ['seed', workdir, SEED_TARGET]);
+}
+
+/** The container targets' check of skiff.yaml's ports: the agent's port is taken inside the container. */
+export function assertAppPortsFree(ports: readonly { container: number }[], target: string): void {
+  if (ports.some((p) => p.container === AGENT_PORT)) {
+    throw new SkiffError(ErrorCode.CONFIG, `skiff.yaml: container port ${AGENT_PORT} is the agent's inside the container on the ${target} target; have the app listen on another port`);
+  }
 }

@@ -6,7 +6,7 @@ import { findAgentBundle } from '../agent-bundle.ts';
 import { waitForAgent } from '../agent-probe.ts';
 import { instanceOf, LABEL_INSTANCE } from '../instance.ts';
 import { newToken } from '../local.ts';
-import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE, TOKEN_FILE_MODE } from '../pod-shape.ts';
+import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE, TOKEN_FILE_MODE, assertAppPortsFree } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
 import { firstFileOf, tarOf } from './archive.ts';
 import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume, removeStaleAgentVolumes } from './images.ts';
@@ -35,6 +35,7 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
   if (ctx.localRoot !== undefined) throw new SkiffError(ErrorCode.USAGE, '--local-root is for the local target; the docker target keeps the source in a volume');
   if (!ctx.config.image) throw new SkiffError(ErrorCode.CONFIG, 'skiff.yaml: the docker target needs "image": the app\'s image, e.g. image: node:20-bookworm-slim');
   const image = ctx.config.image;
+  assertAppPortsFree(ctx.config.ports, 'docker');
   const instance = instanceOf(ctx.projectRoot, ctx.config.name);
   let docker: Docker | null = null;
   /** Ends the long-polling wait on the container (the `gone` promise), which would keep this process alive. */

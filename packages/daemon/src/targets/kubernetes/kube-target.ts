@@ -6,7 +6,7 @@ import { findAgentBundle } from '../agent-bundle.ts';
 import { waitForAgent } from '../agent-probe.ts';
 import { instanceOf, LABEL_INSTANCE } from '../instance.ts';
 import { newToken } from '../local.ts';
-import { AGENT_PORT } from '../pod-shape.ts';
+import { AGENT_PORT, assertAppPortsFree } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
 import { apply, deleteObject, listObjects, openKube, readObject, type KubeAccess } from './kube-api.ts';
 import { appDeployment, appService, kubeNames, sourceClaim, TOKEN_KEY, tokenSecret, type KubeObjectsInput } from './objects.ts';
@@ -37,6 +37,7 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
   if (ctx.localRoot !== undefined) throw new SkiffError(ErrorCode.USAGE, '--local-root is for the local target; the kubernetes target keeps the source in a volume');
   if (!ctx.config.image) throw new SkiffError(ErrorCode.CONFIG, 'skiff.yaml: the kubernetes target needs "image": the app\'s image, e.g. image: node:20-bookworm-slim');
   const image = ctx.config.image;
+  assertAppPortsFree(ctx.config.ports, 'kubernetes');
   const instance = instanceOf(ctx.projectRoot, ctx.config.name);
   const selector = `${LABEL_INSTANCE}=${instance.name}`;
   let kube: KubeAccess | null = null;
