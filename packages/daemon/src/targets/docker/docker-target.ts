@@ -8,10 +8,11 @@ import { instanceOf, LABEL_INSTANCE } from '../instance.ts';
 import { newToken } from '../local.ts';
 import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
-import { firstFileOf, tarOf } from './archive.ts';
+import { firstFileOf, tarOf, type TarDir } from './archive.ts';
 import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume, removeStaleAgentVolumes } from './images.ts';
 import { engineUnavailable, messageOf, openEngine, pingEngine, statusOf } from './engine.ts';
 import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type DockerNames } from './spec.ts';
+import { containerOwner, ROOT_OWNER } from './user.ts';
 
 /**
  * The Docker target: the agent is PID 1 of the app's own container (the
@@ -30,6 +31,8 @@ import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type Docker
 const LOG_TAIL_LINES = 20;
 /** How long `stop` gives the agent (and through it the app) before the engine kills it. */
 export const DOCKER_STOP_SECONDS = 10;
+/** Mode of the source volume's root when it is handed to a user other than root. */
+const SOURCE_ROOT_MODE = 0o755;
 
 export function dockerTarget(ctx: TargetContext): TargetDriver {
   if (ctx.localRoot !== undefined) throw new SkiffError(ErrorCode.USAGE, '--local-root is for the local target; the docker target keeps the source in a volume');
@@ -136,7 +139,13 @@ async function ensureContainer(d: Docker, names: DockerNames, spec: Record<strin
     throw new SkiffError(ErrorCode.AGENT_START, `cannot create container ${names.container}: ${messageOf(err)}`, { cause: err });
   }
   const token = newToken();
-  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: 0o400, content: Buffer.from(token) }], [{ name: TOKEN_DIR.slice(1), mode: 0o700 }]);
+  // Owned by the user the image runs as (an image with USER node or nobody runs its agent as that user), and so is
+  // the source volume's root, which the engine makes root's 0755 when the image has nothing at workdir: the agent
+  // must be able to read its token and write its root.
+  const owner = await containerOwner(container);
+  const dirs: TarDir[] = [{ name: TOKEN_DIR.slice(1), mode: 0o700, ...owner }];
+  if (owner.uid !== ROOT_OWNER.uid) dirs.push({ name: String(spec.WorkingDir).slice(1), mode: SOURCE_ROOT_MODE, ...owner });
+  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: 0o400, content: Buffer.from(token), ...owner }], dirs);
   await container.putArchive(archive, { path: '/' });
   return { container, token };
 }
