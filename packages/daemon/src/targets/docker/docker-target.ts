@@ -166,7 +166,7 @@ async function startContainer(container: Docker.Container): Promise<void> {
     if (statusOf(err) === 304) return; // already running
     const message = messageOf(err);
     if (/port is already allocated|address already in use/i.test(message)) {
-      throw new SkiffError(ErrorCode.PORT_IN_USE, `a port the app publishes is taken on this machine: ${message}; free it, or map another host port in skiff.yaml ("ports: [\\"18080:8080\\"]")`, { cause: err });
+      throw new SkiffError(ErrorCode.PORT_IN_USE, `a port the app publishes is taken on this machine: ${message}; free it, or map another host port in skiff.yaml, e.g. ports: ["18080:8080"]`, { cause: err });
     }
     throw new SkiffError(ErrorCode.AGENT_START, `cannot start container: ${message}`, { cause: err });
   }
