@@ -10,7 +10,7 @@ import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
 import { firstFileOf, tarOf, type TarDir } from './archive.ts';
 import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume, removeStaleAgentVolumes } from './images.ts';
-import { engineUnavailable, messageOf, openEngine, pingEngine, statusOf } from './engine.ts';
+import { engineUnavailable, messageOf, openBackgroundEngine, openEngine, pingEngine, statusOf } from './engine.ts';
 import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type DockerNames } from './spec.ts';
 import { containerOwner, ROOT_OWNER } from './user.ts';
 
@@ -40,6 +40,7 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
   const image = ctx.config.image;
   const instance = instanceOf(ctx.projectRoot, ctx.config.name);
   let docker: Docker | null = null;
+  let background: Docker | null = null;
 
   const engine = async (): Promise<Docker> => {
     docker ??= await openEngine();
@@ -75,7 +76,9 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
         },
         onTimeout: () => exitedError(container, names.container, 'is running, but its agent did not answer within the push timeout (SKIFF_PUSH_TIMEOUT)'),
       });
-      const gone = container.wait().then(
+      // Through a client that does not hold this process: a one-shot push exits while the container runs on.
+      background ??= await openBackgroundEngine();
+      const gone = background.getContainer(info.Id).wait().then(
         (r: { StatusCode?: number }) => ({ reason: `container ${names.container} stopped (exit code ${r.StatusCode ?? '?'})` }),
         (err: unknown) => ({ reason: `container ${names.container} is gone: ${messageOf(err)}` }),
       );
