@@ -29,6 +29,7 @@ import { containerOwner, ROOT_OWNER } from './user.ts';
  */
 /** Lines of the container's output quoted when its agent does not come up. */
 const LOG_TAIL_LINES = 20;
+const MS_PER_S = 1000;
 /** How long `stop` gives the agent (and through it the app) before the engine kills it. */
 export const DOCKER_STOP_SECONDS = 10;
 /** Mode of the source volume's root when it is handed to a user other than root. */
@@ -186,7 +187,9 @@ function publishedPort(info: Docker.ContainerInspectInfo, containerPort: number)
 async function exitedError(container: Docker.Container, name: string, what: string): Promise<SkiffError> {
   let tail = '';
   try {
-    const logs = (await container.logs({ stdout: true, stderr: true, tail: LOG_TAIL_LINES, follow: false })) as unknown as Buffer;
+    // This run's lines only: a reused container keeps the output of its earlier runs, which would read as this one's.
+    const since = Date.parse((await container.inspect()).State.StartedAt) / MS_PER_S;
+    const logs = (await container.logs({ stdout: true, stderr: true, tail: LOG_TAIL_LINES, since, follow: false })) as unknown as Buffer;
     tail = demux(logs).trim();
   } catch {
     // The logs are a courtesy; the state alone still says what happened.
