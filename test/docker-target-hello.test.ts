@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_MOUNT, TOKEN_FILE } from '../packages/daemon/src/targets/pod-shape.ts';
+import { printedAppUrl } from './support/dev-human.ts';
 import { DevTerminal, privateRuntime, stopDaemon } from './support/dev-session.ts';
 import { dockerSkipReason, execIn } from './support/docker-engine.ts';
 import { watchExits } from './support/docker-events.ts';
@@ -65,6 +66,8 @@ describe.skipIf(skip !== null)('examples/hello-node on the Docker target', () =>
     // The agent's own port is published on loopback only.
     expect(status.session.agent.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     url = status.session.urls[0];
+    // What a person reads in skiff dev's output is the same URL.
+    expect(await printedAppUrl(project.dir, env)).toBe(url);
     expect(await fetchUntil(url, /Hello from skiff!/)).toMatch(/Hello from skiff!/);
 
     await writeFile(join(project.dir, 'message.js'), "export const message = 'Edited in the container';\n");
