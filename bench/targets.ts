@@ -30,3 +30,6 @@ export const STORM_RESTARTS: Target[] = [{ kind: TargetKind.AT_MOST, stat: 'max'
 export function hashRate(floorGBps: number): Target[] {
   return [{ kind: TargetKind.AT_LEAST, stat: 'median', value: floorGBps, text: '≥ the tar pipe floor' }];
 }
+
+/** "First sync into a container: at most docker cp's time" (the tar path peers use). */
+export const DOCKER_FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x docker cp' }];

@@ -1,3 +1,5 @@
+export { dockerFirstSync } from './docker-first-sync.ts';
+export { dockerSaveToHttp } from './docker-save-to-http.ts';
 export { firstSync } from './first-sync.ts';
 export { hashScenario } from './hash.ts';
 export { noChange } from './no-change.ts';

@@ -23,7 +23,7 @@ import { reason, type Context, type Scenario } from './scenario.ts';
  */
 
 /** Poll period for the app: small next to the 300 ms target, cheap on loopback. */
-const HTTP_POLL_MS = 5;
+export const HTTP_POLL_MS = 5;
 const APP_UP_TIMEOUT_MS = 30_000;
 const RESPONSE_TIMEOUT_MS = 30_000;
 const PUSH_TIMEOUT_MS = 60_000;
@@ -41,7 +41,7 @@ async function body(url: string): Promise<string | null> {
   }
 }
 
-async function until(url: string, wanted: string, timeoutMs: number): Promise<number> {
+export async function until(url: string, wanted: string, timeoutMs: number): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if ((await body(url))?.includes(wanted)) return performance.now();
@@ -51,7 +51,7 @@ async function until(url: string, wanted: string, timeoutMs: number): Promise<nu
 }
 
 /** Saves message.js `count` times; `propagate` runs after each write (a push, or nothing when a daemon watches). */
-async function timeResponses(src: string, url: string, count: number, propagate: () => Promise<unknown>): Promise<number[]> {
+export async function timeResponses(src: string, url: string, count: number, propagate: () => Promise<unknown>): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const message = `bench save ${i + 1} of run ${process.pid}`;

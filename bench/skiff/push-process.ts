@@ -19,7 +19,8 @@ export interface ChildPush {
 
 const PUSH_CHILD = join(REPO_ROOT, 'bench/skiff/push-child.ts');
 
-export async function pushInChild(dir: string, agent: LocalAgent): Promise<ChildPush> {
+/** `agent`: where the agent listens and its token (a local agent, or one in a container). */
+export async function pushInChild(dir: string, agent: Pick<LocalAgent, 'url' | 'token'>): Promise<ChildPush> {
   const { ms, stdout } = await runTimed(process.execPath, ['--import', 'tsx', PUSH_CHILD, dir], {
     cwd: REPO_ROOT,
     env: { ...process.env, SKIFF_BENCH_AGENT_URL: agent.url, SKIFF_BENCH_AGENT_TOKEN: agent.token },

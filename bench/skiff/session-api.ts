@@ -17,7 +17,7 @@ import { REPO_ROOT } from '../paths.ts';
  *   await session.stop();           // watcher, agent and app stopped
  *
  * It is built on the daemon's Session class (session/session.ts):
- * `new Session({ root, localRoot, log })` with `ready`, `fanout.subscribe`
+ * `new Session({ root, target: 'local', localRoot, log })` with `ready`, `fanout.subscribe`
  * and `stop()`, taken from @skiff/daemon's exports when it is there, else
  * from its source file. The session reads the app from the project's
  * skiff.yaml, so `app` is written there. Until neither exists the scenarios
@@ -60,7 +60,7 @@ interface DaemonSession {
   fanout: { subscribe(listener: (event: string, data: unknown) => void): () => void };
   stop(): Promise<void>;
 }
-type SessionClass = new (opts: { root: string; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
+type SessionClass = new (opts: { root: string; target: 'local'; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
 
 const SESSION_SOURCE = join(REPO_ROOT, 'packages/daemon/src/session/session.ts');
 const PROJECT_FILE = 'skiff.yaml';
@@ -86,6 +86,7 @@ function fromClass(Session: SessionClass, warnings: string[]): StartSession {
     };
     const session = new Session({
       root: opts.dir,
+      target: 'local',
       localRoot: opts.root,
       log: (level, message) => {
         if (level === 'warn' || level === 'error') warnings.push(message);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { asSkiffError, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
+import { asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
 import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
 import { needsSettle } from '../core/settle.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
+import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { refreshPaths, replaceTree } from '../index/refresh.ts';
 import { countOps, type BatchOp } from '../sync/batch-ops.ts';
@@ -144,7 +145,11 @@ export class Session {
         for (const entry of scan.entries.values()) this.engine.local.set(entry);
         await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force })).catch((err) => {
           // A halted first sync leaves a live session that resumes when the files come back (or --force).
-          if (asSkiffError(err).code !== ErrorCode.MASS_DELETION) throw err;
+          // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
+          // at any other time: clientClosed() has scheduled it, and the reconnect's sync sends the rest.
+          const code = asSkiffError(err).code;
+          if (code === ErrorCode.CONNECTION_LOST && !this.client) return;
+          if (code !== ErrorCode.MASS_DELETION) throw err;
         });
       });
     } catch (err) {
@@ -348,6 +353,7 @@ export class Session {
         .run(async () => {
           if (this.stopping || this.client) return;
           await this.connect();
+          if (this.client!.hello.entries !== 0) await this.hashUnhashed();
           await this.sync('reconnect', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
         })
         .catch((err) => {
@@ -358,6 +364,22 @@ export class Session {
           this.scheduleReconnect();
         });
     });
+  }
+
+  /**
+   * A first sync into an empty agent reads files unhashed (their hashes come
+   * as they are sent). Cut short (the agent's container restarted or was
+   * killed), it leaves the files it never confirmed unhashed; the agent now
+   * holds some of them, so they are hashed before the reconnect compares,
+   * or every one of them would differ and travel again.
+   */
+  private async hashUnhashed(): Promise<void> {
+    const pending = new Map<string, IndexEntry>();
+    for (const [path, entry] of this.engine.local.entries) if (entry.type === EntryType.FILE && entry.hash === UNHASHED) pending.set(path, entry);
+    if (pending.size === 0) return;
+    await hashDeferred(this.root, pending, this.hasher);
+    // Through set(), which keeps the tree's digest current; a file that vanished is the watcher's to report.
+    for (const entry of pending.values()) if (entry.hash !== UNHASHED) this.engine.local.set(entry);
   }
 
   // ---- the watcher -----------------------------------------------------------

@@ -11,13 +11,23 @@ export interface TarFile {
   name: string;
   mode: number;
   content: Buffer;
+  /** Owner as the engine sets it when it extracts the tar into a container (root when absent). */
+  uid?: number;
+  gid?: number;
+}
+
+export interface TarDir {
+  name: string;
+  mode: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** A tar of `files`, with their directories (mode 0o700 unless listed). */
-export async function tarOf(files: TarFile[], dirs: Array<{ name: string; mode: number }> = []): Promise<Buffer> {
+export async function tarOf(files: TarFile[], dirs: TarDir[] = []): Promise<Buffer> {
   const p = pack();
-  for (const d of dirs) p.entry({ name: d.name, type: 'directory', mode: d.mode });
-  for (const f of files) p.entry({ name: f.name, mode: f.mode, size: f.content.length }, f.content);
+  for (const d of dirs) p.entry({ name: d.name, type: 'directory', mode: d.mode, uid: d.uid ?? 0, gid: d.gid ?? 0 });
+  for (const f of files) p.entry({ name: f.name, mode: f.mode, size: f.content.length, uid: f.uid ?? 0, gid: f.gid ?? 0 }, f.content);
   p.finalize();
   const parts: Buffer[] = [];
   for await (const chunk of p) parts.push(Buffer.from(chunk as Uint8Array));

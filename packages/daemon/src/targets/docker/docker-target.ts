@@ -6,17 +6,21 @@ import { findAgentBundle } from '../agent-bundle.ts';
 import { waitForAgent } from '../agent-probe.ts';
 import { instanceOf, LABEL_INSTANCE } from '../instance.ts';
 import { newToken } from '../local.ts';
-import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE, TOKEN_FILE_MODE, assertAppPortsFree } from '../pod-shape.ts';
+import { AGENT_PORT, TOKEN_DIR, TOKEN_FILE, assertAppPortsFree } from '../pod-shape.ts';
 import type { AgentPlace, TargetContext, TargetDriver } from '../target.ts';
-import { firstFileOf, tarOf } from './archive.ts';
+import { firstFileOf, tarOf, type TarDir } from './archive.ts';
 import { ensureAgentImage, ensureAgentVolume, ensureAppImage, ensureSourceVolume, removeStaleAgentVolumes } from './images.ts';
-import { engineUnavailable, messageOf, openEngine, pingEngine, statusOf } from './engine.ts';
+import { engineUnavailable, messageOf, openBackgroundEngine, openEngine, pingEngine, statusOf } from './engine.ts';
 import { appContainerSpec, dockerNames, LABEL_SPEC, PUBLISH_ADDRESS, type DockerNames } from './spec.ts';
+import { containerOwner, ROOT_OWNER } from './user.ts';
 
 /** Lines of the container's output quoted when its agent does not come up. */
 const LOG_TAIL_LINES = 20;
+const MS_PER_S = 1000;
 /** How long `stop` gives the agent (and through it the app) before the engine kills it. */
 export const DOCKER_STOP_SECONDS = 10;
+/** Mode of the source volume's root when it is handed to a user other than root. */
+const SOURCE_ROOT_MODE = 0o755;
 
 /**
  * The Docker target: the agent is PID 1 of the app's own container (the
@@ -38,8 +42,7 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
   assertAppPortsFree(ctx.config.ports, 'docker');
   const instance = instanceOf(ctx.projectRoot, ctx.config.name);
   let docker: Docker | null = null;
-  /** Ends the long-polling wait on the container (the `gone` promise), which would keep this process alive. */
-  let waiting = new AbortController();
+  let background: Docker | null = null;
 
   const engine = async (): Promise<Docker> => {
     docker ??= await openEngine();
@@ -75,8 +78,9 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
         },
         onTimeout: () => exitedError(container, names.container, 'is running, but its agent did not answer within the push timeout (SKIFF_PUSH_TIMEOUT)'),
       });
-      waiting = new AbortController();
-      const gone = container.wait({ abortSignal: waiting.signal }).then(
+      // Through a client that does not hold this process: a one-shot push exits while the container runs on.
+      background ??= await openBackgroundEngine();
+      const gone = background.getContainer(info.Id).wait().then(
         (r: { StatusCode?: number }) => ({ reason: `container ${names.container} stopped (exit code ${r.StatusCode ?? '?'})` }),
         (err: unknown) => ({ reason: `container ${names.container} is gone: ${messageOf(err)}` }),
       );
@@ -94,12 +98,10 @@ export function dockerTarget(ctx: TargetContext): TargetDriver {
     },
 
     async release() {
-      // The container runs on; only the wait on it is this process's.
-      waiting.abort();
+      // The container runs on; the wait on it goes through a client that does not hold this process.
     },
 
     async stop() {
-      waiting.abort();
       if (!docker) return;
       const container = docker.getContainer(instance.name);
       await container.stop({ t: DOCKER_STOP_SECONDS }).catch((err: unknown) => {
@@ -146,9 +148,13 @@ async function ensureContainer(d: Docker, names: DockerNames, spec: Record<strin
     throw new SkiffError(ErrorCode.AGENT_START, `cannot create container ${names.container}: ${messageOf(err)}`, { cause: err });
   }
   const token = newToken();
-  // Readable by any user: the agent may run as the image's non-root USER. The token guards the agent's
-  // port from outside the container; inside it, the app runs as the agent's user anyway.
-  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: TOKEN_FILE_MODE, content: Buffer.from(token) }], [{ name: TOKEN_DIR.slice(1), mode: 0o755 }]);
+  // Owned by the user the image runs as (an image with USER node or nobody runs its agent as that user), and so is
+  // the source volume's root, which the engine makes root's 0755 when the image has nothing at workdir: the agent
+  // must be able to read its token and write its root.
+  const owner = await containerOwner(container);
+  const dirs: TarDir[] = [{ name: TOKEN_DIR.slice(1), mode: 0o700, ...owner }];
+  if (owner.uid !== ROOT_OWNER.uid) dirs.push({ name: String(spec.WorkingDir).slice(1), mode: SOURCE_ROOT_MODE, ...owner });
+  const archive = await tarOf([{ name: TOKEN_FILE.slice(1), mode: 0o400, content: Buffer.from(token), ...owner }], dirs);
   await container.putArchive(archive, { path: '/' });
   return { container, token };
 }
@@ -169,7 +175,7 @@ async function startContainer(container: Docker.Container): Promise<void> {
     if (statusOf(err) === 304) return; // already running
     const message = messageOf(err);
     if (/port is already allocated|address already in use/i.test(message)) {
-      throw new SkiffError(ErrorCode.PORT_IN_USE, `a port the app publishes is taken on this machine: ${message}; free it, or map another host port in skiff.yaml ("ports: [\\"18080:8080\\"]")`, { cause: err });
+      throw new SkiffError(ErrorCode.PORT_IN_USE, `a port the app publishes is taken on this machine: ${message}; free it, or map another host port in skiff.yaml, e.g. ports: ["18080:8080"]`, { cause: err });
     }
     throw new SkiffError(ErrorCode.AGENT_START, `cannot start container: ${message}`, { cause: err });
   }
@@ -186,7 +192,9 @@ function publishedPort(info: Docker.ContainerInspectInfo, containerPort: number)
 async function exitedError(container: Docker.Container, name: string, what: string): Promise<SkiffError> {
   let tail = '';
   try {
-    const logs = (await container.logs({ stdout: true, stderr: true, tail: LOG_TAIL_LINES, follow: false })) as unknown as Buffer;
+    // This run's lines only: a reused container keeps the output of its earlier runs, which would read as this one's.
+    const since = Date.parse((await container.inspect()).State.StartedAt) / MS_PER_S;
+    const logs = (await container.logs({ stdout: true, stderr: true, tail: LOG_TAIL_LINES, since, follow: false })) as unknown as Buffer;
     tail = demux(logs).trim();
   } catch {
     // The logs are a courtesy; the state alone still says what happened.

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type Docker from 'dockerode';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 
@@ -22,6 +24,29 @@ export interface EngineError {
 export async function openEngine(): Promise<Docker> {
   const { default: DockerClient } = await import('dockerode');
   return new DockerClient();
+}
+
+/**
+ * A client whose connections do not keep this process alive, for the one
+ * call that lasts as long as the container runs: its wait (AgentPlace.gone).
+ * A session's daemon lives on anyway; a one-shot `skiff push` leaves the
+ * container running and must exit when the push is done, not when the
+ * container stops. Over ssh the modem brings its own agent, which is kept.
+ */
+export async function openBackgroundEngine(): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  const protocol = (new DockerClient().modem as { protocol?: string }).protocol;
+  if (protocol === 'ssh') return new DockerClient();
+  const Base = protocol === 'https' ? HttpsAgent : HttpAgent;
+  class UnrefAgent extends Base {
+    override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
+      const socket = super.createConnection(...args);
+      (socket as { unref?: () => void } | null | undefined)?.unref?.();
+      return socket;
+    }
+  }
+  // docker-modem takes `agent` (passed to each request); @types/dockerode does not list it.
+  return new DockerClient({ agent: new UnrefAgent() } as Docker.DockerOptions);
 }
 
 /** Where the engine is expected, for messages. */

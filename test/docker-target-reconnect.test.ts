@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceOf } from '../packages/daemon/src/targets/instance.ts';
+import { DevTerminal, privateRuntime, stopDaemon, type DevEvent } from './support/dev-session.ts';
+import { dockerSkipReason } from './support/docker-engine.ts';
+import { busyboxImage } from './support/docker-images.ts';
+import { agentImageGuard, appContainer, containerTree, localTree, removeInstance, setYaml, tempNames, treeDiff, type DockerProject } from './support/docker-project.ts';
+import { generateProject } from './support/gen-tree.ts';
+
+/**
+ * The container restarted (`docker restart`) or killed (`docker kill`) while
+ * a large tree is being synced into it: the session sees its agent go,
+ * starts the container again, verifies the volume against the project and
+ * sends what is missing, until the volume holds exactly the project (read
+ * back through the Engine API's archive endpoint) and no temporary file. With
+ * nothing changed, a later reconnect sends nothing.
+ */
+
+const skip = await dockerSkipReason();
+
+const FIRST_START_MS = 120_000;
+const CONVERGE_MS = 120_000;
+const SMALL_FILES = 2_000;
+/** Large files, so the sync lasts long enough to be cut in the middle: a few seconds through the published port. */
+const LARGE_FILES = 8;
+const LARGE_BYTES = 16 * 1024 * 1024;
+const WORKDIR = '/tmp/src';
+/** `docker restart`'s grace period (the agent stops well within it). */
+const RESTART_GRACE_S = 10;
+
+/** The paths gen-tree keeps out (ignored), and skiff's own index. */
+function skipFor(ignored: readonly string[]): (rel: string) => boolean {
+  const out = new Set([...ignored, '.skiff']);
+  return (rel) => out.has(rel);
+}
+
+/** Share of a sync's bytes sent before it is cut: enough that the agent has files in place, far from the end. */
+const CUT_AT = 0.2;
+
+/** A sync that has sent a share of its bytes and is not finished: the moment to cut it. */
+function midSync(e: DevEvent): boolean {
+  return e.event === 'sync.progress' && e.data.bytes >= e.data.totalBytes * CUT_AT && e.data.bytes < e.data.totalBytes;
+}
+
+describe.skipIf(skip !== null)('the container restarted or killed in the middle of a sync', () => {
+  let work: string;
+  let runtime: string;
+  let env: NodeJS.ProcessEnv;
+  let project: DockerProject;
+  let skipIgnored: (rel: string) => boolean;
+  let dev: DevTerminal;
+  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'skiff-docker-reconnect-'));
+    agentImage = await agentImageGuard();
+    const dir = join(work, 'big');
+    const tree = await generateProject(dir, SMALL_FILES);
+    await mkdir(join(dir, 'assets'), { recursive: true });
+    for (let i = 0; i < LARGE_FILES; i++) await writeFile(join(dir, 'assets', `large-${i}.bin`), randomBytes(LARGE_BYTES));
+    await setYaml(dir, { name: 'big', target: 'docker', image: (await busyboxImage()).tag });
+    skipIgnored = skipFor(tree.ignored);
+    project = { dir, name: 'big', hostPort: 0, instance: instanceOf(dir, 'big') };
+    ({ dir: runtime, env } = await privateRuntime());
+  });
+
+  afterAll(async () => {
+    await dev?.detach();
+    if (env) await stopDaemon(env);
+    if (project) await removeInstance(project.instance);
+    await agentImage?.release();
+    await rm(work, { recursive: true, force: true });
+    if (runtime) await rm(runtime, { recursive: true, force: true });
+  });
+
+  async function expectConverged(): Promise<void> {
+    const [expected, actual] = await Promise.all([localTree(project.dir, skipIgnored), containerTree(appContainer(project), WORKDIR)]);
+    expect(tempNames(actual)).toEqual([]);
+    expect(treeDiff(expected, actual)).toEqual([]);
+    expect(actual.size).toBeGreaterThan(SMALL_FILES);
+  }
+
+  it('docker kill in the first sync: the session starts the container again and converges', async () => {
+    dev = new DevTerminal([project.dir], env);
+    const cut = await dev.waitFor((e) => midSync(e), FIRST_START_MS);
+    await appContainer(project).kill();
+    const mark = dev.events.indexOf(cut);
+    await dev.waitFor((e) => e.event === 'agent.state' && e.data.state === 'disconnected', 30_000, mark);
+    // The cut sync did not finish.
+    expect(dev.events.some((e) => e.event === 'sync.finished' && e.data.batch === cut.data.batch)).toBe(false);
+    const resync = await dev.waitFor((e) => e.event === 'sync.finished' && e.data.inSync === true, CONVERGE_MS, mark);
+    // Only what the volume lacked was sent again, never the whole tree.
+    expect(resync.data.uploaded).toBeGreaterThan(0);
+    expect(resync.data.uploaded).toBeLessThan(cut.data.totalFiles);
+    await expectConverged();
+  });
+
+  it('docker restart in a large sync: reconnects, verifies, converges; no partial file', async () => {
+    // A new large batch to cut: a directory of new large files, moved into the project at once.
+    const staged = join(work, 'more-assets');
+    await mkdir(staged);
+    for (let i = 0; i < LARGE_FILES; i++) await writeFile(join(staged, `large-${i}.bin`), randomBytes(LARGE_BYTES));
+    const mark = dev.events.length;
+    await rename(staged, join(project.dir, 'more-assets'));
+    const cut = await dev.waitFor((e) => midSync(e) && e.data.totalFiles === LARGE_FILES, 60_000, mark);
+    await appContainer(project).restart({ t: RESTART_GRACE_S });
+    const from = dev.events.indexOf(cut);
+    await dev.waitFor((e) => e.event === 'agent.state' && e.data.state === 'disconnected', 30_000, from);
+    expect(dev.events.some((e) => e.event === 'sync.finished' && e.data.batch === cut.data.batch)).toBe(false);
+    await dev.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'reconnect' && e.data.inSync === true, CONVERGE_MS, from);
+    await expectConverged();
+  });
+
+  it('with nothing changed, a reconnect sends nothing', async () => {
+    const mark = dev.events.length;
+    await appContainer(project).restart({ t: RESTART_GRACE_S });
+    const resync = await dev.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'reconnect', CONVERGE_MS, mark);
+    expect(resync.data).toMatchObject({ uploaded: 0, copied: 0, deleted: 0, bytes: 0, inSync: true });
+    await expectConverged();
+  });
+});
