@@ -9,7 +9,7 @@ import { machine, versions } from './machine.ts';
 import { versionLine } from './proc.ts';
 import { RESULTS_DIR } from './paths.ts';
 import { behindLines, detailText, summaryTable, verdictsOf, writeJson } from './report.ts';
-import { dockerFirstSync, dockerSaveToHttp, firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
+import { clusterFirstSync, clusterSaveToHttp, dockerFirstSync, dockerSaveToHttp, firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
 import type { Context, Scenario } from './scenarios/scenario.ts';
 import { checkTree } from './tree-check.ts';
 import { agentMode } from './skiff/push-api.ts';
@@ -28,7 +28,7 @@ import { generateTree, specFor } from './tree.ts';
  * The Docker scenarios come last and are skipped, with the reason, when no
  * engine answers.
  */
-const SCENARIOS: Scenario[] = [firstSync, noChange, saveRerun, saveToRoot, stormScenario, watcherReady, saveToHttp, hashScenario, dockerFirstSync, dockerSaveToHttp];
+const SCENARIOS: Scenario[] = [firstSync, noChange, saveRerun, saveToRoot, stormScenario, watcherReady, saveToHttp, hashScenario, dockerFirstSync, dockerSaveToHttp, clusterFirstSync, clusterSaveToHttp];
 
 const MIB = 2 ** 20;
 

@@ -33,3 +33,6 @@ export function hashRate(floorGBps: number): Target[] {
 
 /** "First sync into a container: at most docker cp's time" (the tar path peers use). */
 export const DOCKER_FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x docker cp' }];
+
+/** "First sync into a container: at most theirs" — for a pod, kubectl cp (tar over exec). */
+export const CLUSTER_FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x kubectl cp' }];

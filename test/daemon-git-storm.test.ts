@@ -85,7 +85,7 @@ describe('a git checkout during a session', () => {
     const t = (terminal = new DevTerminal([project, '--local-root', agentRoot], env));
     await t.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'initial');
     await t.waitFor(running);
-    expect(await startCount()).toBe(1);
+    await expect.poll(startCount, { timeout: 10_000 }).toBe(1);
 
     const mark = t.events.length;
     git(project, 'checkout', '-q', 'other');
@@ -100,7 +100,8 @@ describe('a git checkout during a session', () => {
     expect(save.data).toMatchObject({ reason: 'watch', inSync: true });
     await t.waitFor((e) => running(e) && t.events.indexOf(e) > t.events.indexOf(save), 30_000, mark);
     // The initial start, one for the checkout, one for the save.
-    expect(await startCount()).toBe(3);
+    // Polled: the app reports running as soon as it is spawned, a moment before its start line is written.
+    await expect.poll(startCount, { timeout: 10_000 }).toBe(3);
     expect(await compareTrees(project, agentRoot, (rel) => rel === '.skiff' || rel === '.git')).toEqual([]);
   });
 });

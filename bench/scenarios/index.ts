@@ -8,3 +8,5 @@ export { saveToHttp } from './save-to-http.ts';
 export { saveToRoot } from './save-to-root.ts';
 export { stormScenario } from './storm.ts';
 export { watcherReady } from './watcher-ready.ts';
+export { clusterFirstSync } from './cluster-first-sync.ts';
+export { clusterSaveToHttp } from './cluster-save-to-http.ts';
