@@ -55,7 +55,8 @@ async function kubectlCpRun(ctx: Context, cluster: BenchCluster, run: number): P
   const { ms } = await kubectl(cluster, ['cp', `${ctx.tree.root}/.`, `default/${POD}:${dest}`]);
   const count = await kubectl(cluster, ['exec', POD, '--', 'sh', '-c', `find ${dest} -type f | wc -l; rm -rf ${dest}`]);
   const files = Number(count.stdout.trim().split('\n')[0]);
-  if (files !== ctx.tree.files.length) throw new Error(`kubectl cp left ${files} of ${ctx.tree.files.length} files in the pod`);
+  const expected = Number((await runTimed('sh', ['-c', `find '${ctx.tree.root}' -type f | wc -l`])).stdout.trim());
+  if (files !== expected) throw new Error(`kubectl cp left ${files} of the ${expected} files of the tree in the pod`);
   return ms;
 }
 

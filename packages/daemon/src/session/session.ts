@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
+import { AppState, asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
 import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
@@ -325,7 +325,10 @@ export class Session {
     const place = this.place;
     this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTING, url: place.url });
     const client = await AgentClient.connect(place.url, place.token, {
-      appStatus: (status) => this.fanout.emit(SessionEvent.APP_STATUS, status),
+      appStatus: (status) => {
+        if (status.state === AppState.STOPPING) place.appStopping?.();
+        this.fanout.emit(SessionEvent.APP_STATUS, status);
+      },
       log: (header, data) => this.fanout.emit(SessionEvent.APP_LOG, { stream: header.stream, ts: header.ts, text: Buffer.from(data).toString('utf8') }),
       closed: (err) => this.clientClosed(client, err),
     });

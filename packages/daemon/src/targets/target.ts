@@ -23,6 +23,13 @@ export interface AgentPlace {
   pid?: number;
   /** Settles when the agent goes away (it exited, the container stopped, the pod went). Never rejects. */
   gone: Promise<AgentGone>;
+  /**
+   * The app is being stopped (a restart): connections this target relays to
+   * the app's ports are dropped now. Through a port-forward, a kept-alive
+   * browser connection to the old app would otherwise hang until the API
+   * server notices the close, about a second later.
+   */
+  appStopping?(): void;
 }
 
 export interface AgentGone {

@@ -124,6 +124,9 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
         description: `pod ${pod} in namespace ${k.namespace}, agent as PID 1, reached by port-forward`,
         appUrls: appForwards.map((f) => `http://127.0.0.1:${f.port}`),
         gone,
+        appStopping: () => {
+          for (const f of appForwards) f.dropConnections();
+        },
       };
     },
 

@@ -66,6 +66,12 @@ export class PortForward {
     return this.port;
   }
 
+  /** Drops the connections being forwarded now; the listener stays (new connections go to the pod as before). */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
   close(): void {
     this.server?.close();
     this.server = null;
