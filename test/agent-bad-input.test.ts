@@ -115,7 +115,9 @@ describe('authentication', () => {
   });
 
   it('never opens a websocket for a wrong token', async () => {
-    const ws = new WebSocket(t.url, { headers: { authorization: bearer(`${t.token.slice(0, -1)}0`) } });
+    // The token with its last digit changed (to another digit, whatever it was).
+    const wrong = `${t.token.slice(0, -1)}${t.token.endsWith('0') ? '1' : '0'}`;
+    const ws = new WebSocket(t.url, { headers: { authorization: bearer(wrong) } });
     const outcome = await new Promise<string>((resolve) => {
       ws.on('open', () => resolve('open'));
       ws.on('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));

@@ -166,6 +166,10 @@ export class ValidStream {
       [6, () => encodeFrame(Kind.SYMLINK, { batch: this.batch, path: this.pathFor(), target: rng.pick(INNER_TARGETS), mtime: rng.int(2e12) })],
       [8, () => encodeFrame(Kind.MKDIR, { batch: this.batch, path: this.pathFor(), mode: rng.pick([0o755, 0o700, 0o777, 0o555]) })],
       [10, () => encodeFrame(Kind.DELETE, { batch: this.batch, path: this.pathFor() })],
+      // A move: from a path that may hold that content, another content, or nothing at all.
+      [4, () => encodeFrame(Kind.COPY, { batch: this.batch, path: this.pathFor(), from: this.pathFor(), size: rng.int(256), mode: 0o644, mtime: rng.int(2e12), hash: hash(rng) })],
+      // An app spec without a command: the agent takes it in, and nothing is started.
+      [1, () => encodeFrame(Kind.APP_SPEC, rng.pick([{}, { hotReload: ['*.md'] }, { env: { A: 'b' } }]))],
       [1, () => encodeFrame(Kind.INVENTORY_REQUEST, {})],
       [1, () => encodeFrame(Kind.ERROR, { code: ErrorCode.IO, message: 'the daemon reports a problem', batch: this.batch })],
       [4, () => this.commit()],
@@ -288,6 +292,8 @@ export function mutate(rng: Rng, frame: Uint8Array, other: Uint8Array, hostile: 
       return { bytes: out, how };
     }
     case Mutation.LENGTH_LIE: {
+      // A piece shorter than a frame's prefix has no lengths to lie about: it stays as it is.
+      if (out.length < FRAME_PREFIX_BYTES) return { bytes: out, how };
       const at = rng.pick([1, 5]);
       view.setUint32(at, lyingLength(rng, view.getUint32(at)));
       return { bytes: out, how };
@@ -342,6 +348,8 @@ export const Injection = {
   AGENT_ONLY_KIND: 'agent-only-kind',
   HOSTILE_PATH: 'hostile-path',
   ESCAPING_LINK: 'escaping-link',
+  /** A COPY whose source path escapes, is absolute or is reserved. */
+  HOSTILE_COPY_SOURCE: 'hostile-copy-source',
   HUGE_SIZE: 'huge-size',
   HOSTILE_HEADER: 'hostile-header',
 } as const;
@@ -359,6 +367,7 @@ export function hostileFrame(rng: Rng, state: StreamState, hostile: readonly str
     [2, Injection.AGENT_ONLY_KIND],
     [6, Injection.HOSTILE_PATH],
     [2, Injection.ESCAPING_LINK],
+    [2, Injection.HOSTILE_COPY_SOURCE],
     [2, Injection.HUGE_SIZE],
     [2, Injection.HOSTILE_HEADER],
   ]);
@@ -396,6 +405,8 @@ export function hostileFrame(rng: Rng, state: StreamState, hostile: readonly str
             : { batch: b, path, mode: 0o755 };
       return { bytes: rawFrame(kind, header, kind === Kind.FILE ? enc.encode('x') : undefined), how };
     }
+    case Injection.HOSTILE_COPY_SOURCE:
+      return { bytes: rawFrame(Kind.COPY, { batch: b, path: validPath(rng), from: rng.pick(hostile), size: 1, mode: 0o644, mtime: 1, hash: '0123456789abcdef' }), how };
     case Injection.ESCAPING_LINK:
       return { bytes: rawFrame(Kind.SYMLINK, { batch: b, path: validPath(rng), target: rng.pick(hostile), mtime: 1 }), how };
     case Injection.HUGE_SIZE:
