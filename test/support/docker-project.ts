@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ export interface DockerProject {
   /** skiff.yaml's name (the instance name is made from it and the directory). */
   name: string;
   instance: Instance;
-  /** The host port published for APP_PORT. */
+  /** The host port published for APP_PORT; 0 when none is. */
   hostPort: number;
 }
 
@@ -67,6 +67,17 @@ export async function dockerExample(example: string, parent: string, image: stri
   await setYaml(dir, { target: 'docker', image, ports: [`${hostPort}:${APP_PORT}`], ...fields });
   const name = (parseDocument(await readFile(join(dir, 'skiff.yaml'), 'utf8')).get('name') as string | undefined) ?? basename(dir);
   return { dir, name, hostPort, instance: instanceOf(dir, name) };
+}
+
+/**
+ * A project of a test's own making in `dir` (made if missing), publishing no
+ * port: its skiff.yaml names `name`, the Docker target, `image` and any
+ * other `fields`.
+ */
+export async function dockerProjectIn(dir: string, name: string, image: string, fields: Record<string, unknown> = {}): Promise<DockerProject> {
+  await mkdir(dir, { recursive: true });
+  await setYaml(dir, { name, target: 'docker', image, ...fields });
+  return { dir, name, hostPort: 0, instance: instanceOf(dir, name) };
 }
 
 /** The label filter that finds a project's containers and volumes. */
