@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { instanceOf, LABEL_INSTANCE, type Instance } from '../../packages/daemon
 import { dockerNames } from '../../packages/daemon/src/targets/docker/spec.ts';
 import { docker } from './docker-engine.ts';
 import { BUNDLE_DIR } from './docker-images.ts';
+import { listTree } from './tree-compare.ts';
 
 /**
  * A project on the Docker target as the tests run it, through the `skiff`
@@ -139,7 +140,7 @@ export async function agentImageGuard(): Promise<{ tag: string; existedBefore: b
   };
 }
 
-/** One entry of a tree, as both sides describe it: type, permission bits, and content digest or link target. */
+/** One entry of a container's tree, in tree-compare's listTree words: type, permission bits, and content digest (localTree's) or link target. */
 function describeEntry(type: string, mode: number, detail: string): string {
   return `${type} ${(mode & 0o777).toString(8)}${detail ? ` ${detail}` : ''}`;
 }
@@ -183,23 +184,17 @@ export async function containerTree(container: Docker.Container, dir: string): P
   return out;
 }
 
-/** The same description of a local tree, leaving out what `skip` names (ignored paths). */
+/**
+ * The same description of a local tree, leaving out what `skip` names
+ * (ignored paths): tree-compare's listing, each file's size replaced by its
+ * content digest.
+ */
 export async function localTree(root: string, skip: (rel: string) => boolean): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    for (const d of await readdir(dir, { withFileTypes: true })) {
-      const rel = prefix ? `${prefix}/${d.name}` : d.name;
-      if (skip(rel)) continue;
-      const abs = join(dir, d.name);
-      const st = await lstat(abs);
-      if (st.isSymbolicLink()) out.set(rel, `symlink -> ${await readlink(abs)}`);
-      else if (st.isDirectory()) {
-        out.set(rel, describeEntry('dir', st.mode, ''));
-        await walk(abs, rel);
-      } else out.set(rel, describeEntry('file', st.mode, sha256(await readFile(abs))));
-    }
-  };
-  await walk(root, '');
+  const out = await listTree(root, skip);
+  for (const [rel, desc] of out) {
+    const [type, mode] = desc.split(' ');
+    if (type === 'file') out.set(rel, `file ${mode} ${sha256(await readFile(join(root, rel)))}`);
+  }
   return out;
 }
 
