@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, KubernetesObjectApi, V1Pod } from '@kubernetes/client-node';
 import { instanceOf, LABEL_INSTANCE, type Instance } from '../../packages/daemon/src/targets/instance.ts';
 import { kubeNames, type KubeNames } from '../../packages/daemon/src/targets/kubernetes/objects.ts';
 import { DevTerminal, privateRuntime, stopDaemon } from './dev-session.ts';
-import { kubeConfigFor, waitForObject } from './fake-kube/client-helpers.ts';
+import { waitForObject } from './fake-kube/client-helpers.ts';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube/index.ts';
+import { kubeClients } from './kube-clients.ts';
 import { runSkiff, type CliResult } from './run-cli.ts';
 
 /**
@@ -51,9 +52,7 @@ export class KubeProject {
   ) {
     this.instance = instanceOf(project, name);
     this.names = kubeNames(this.instance);
-    this.kc = kubeConfigFor(kube);
-    this.core = this.kc.makeApiClient(CoreV1Api);
-    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    ({ kc: this.kc, core: this.core, objects: this.objects } = kubeClients(kube));
   }
 
   /**
