@@ -9,6 +9,7 @@ import { waitForObject } from './fake-kube/client-helpers.ts';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube/index.ts';
 import { kubeClients } from './kube-clients.ts';
 import { runSkiff, type CliResult } from './run-cli.ts';
+import { compareTrees } from './tree-compare.ts';
 
 /**
  * A project that `skiff` syncs to the fake API server (test/support/fake-kube)
@@ -93,6 +94,15 @@ export class KubeProject {
     const dir = this.kube.claimDirectory(namespace, this.names.claim);
     if (dir === undefined) throw new Error(`no claim ${this.names.claim} in namespace ${namespace} of the fake cluster`);
     return dir;
+  }
+
+  /**
+   * Every difference between the project and the claim's files, leaving
+   * out the project's `ignored` paths and skiff's own index; empty when the
+   * claim holds the project byte for byte.
+   */
+  differences(ignored: readonly string[], namespace = NAMESPACE): Promise<string[]> {
+    return compareTrees(this.project, this.claimDir(namespace), (rel) => rel === '.skiff' || ignored.includes(rel));
   }
 
   /** The instance's pods, as the API lists them. */
