@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lastJsonOf } from './support/cli-json.ts';
-import { privateRuntime, stopDaemon } from './support/dev-session.ts';
-import { RUN_ID, dockerSkipReason, removeTestResources } from './support/docker-engine.ts';
+import { dockerSkipReason } from './support/docker-engine.ts';
 import { derivedImage } from './support/docker-derived.ts';
+import { useDockerFixture } from './support/docker-fixture.ts';
 import { nodeImage } from './support/docker-images.ts';
-import { agentImageGuard, dockerExample, removeInstance, setYaml, type DockerProject } from './support/docker-project.ts';
+import { setYaml, type DockerProject } from './support/docker-project.ts';
 import { runSkiff } from './support/run-cli.ts';
 
 /**
@@ -24,39 +21,24 @@ const skip = await dockerSkipReason();
 const CLI_TIMEOUT_MS = 120_000;
 
 describe.skipIf(skip !== null)('Docker target failures, through the skiff command', () => {
-  let work: string;
   let nodeTag: string;
-  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
-  let runtime: string;
-  let env: NodeJS.ProcessEnv;
   let project: DockerProject;
-
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'skiff-docker-errors-'));
-    agentImage = await agentImageGuard();
     nodeTag = (await nodeImage()).tag;
   });
-  afterAll(async () => {
-    await removeTestResources({ run: RUN_ID, images: true });
-    await agentImage?.release();
-    await rm(work, { recursive: true, force: true });
-  });
-
-  beforeEach(async () => {
-    project = await dockerExample('hello-node', await mkdtemp(join(work, 'p-')), nodeTag);
-    ({ dir: runtime, env } = await privateRuntime());
-  });
-  afterEach(async () => {
-    await stopDaemon(env);
-    await removeInstance(project.instance);
-    await rm(runtime, { recursive: true, force: true });
-  });
+  const fx = useDockerFixture(
+    'errors',
+    async (fx) => {
+      project = await fx.example('hello-node', nodeTag);
+    },
+    { perTest: true },
+  );
 
   /** `skiff dev --json` and `skiff push --json` of the project: both fail with `code`; their error objects. */
   async function bothFail(code: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Array<{ code: string; message: string }>> {
     const errors = [];
     for (const command of ['dev', 'push']) {
-      const r = await runSkiff([command, project.dir, '--json'], { env: { ...env, ...extraEnv }, timeoutMs: CLI_TIMEOUT_MS });
+      const r = await runSkiff([command, project.dir, '--json'], { env: { ...fx.env, ...extraEnv }, timeoutMs: CLI_TIMEOUT_MS });
       const outcome = lastJsonOf(r);
       expect(outcome, `skiff ${command}: ${r.stdout}\n${r.stderr}`).toMatchObject({ ok: false, error: { code } });
       expect(r.code).toBe(1);
@@ -96,7 +78,7 @@ describe.skipIf(skip !== null)('Docker target failures, through the skiff comman
         expect(error.message).toContain(`127.0.0.1:${port}`);
         expect(error.message).toContain('map another host port in skiff.yaml, e.g. ports: ["18080:8080"]');
       }
-      const human = await runSkiff(['dev', project.dir], { env, timeoutMs: CLI_TIMEOUT_MS });
+      const human = await fx.skiff(['dev', project.dir], CLI_TIMEOUT_MS);
       expect(human.code).toBe(1);
       expect(human.stderr.match(/\[SKIFF_E_PORT_IN_USE\]/g)).toHaveLength(1);
     });

@@ -1,16 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AGENT_MOUNT, TOKEN_FILE } from '../packages/daemon/src/targets/pod-shape.ts';
 import { printedAppUrl } from './support/dev-human.ts';
-import { DevTerminal, privateRuntime, stopDaemon } from './support/dev-session.ts';
+import type { DevTerminal } from './support/dev-session.ts';
 import { dockerSkipReason, execIn } from './support/docker-engine.ts';
 import { watchExits } from './support/docker-events.ts';
+import { useDockerFixture } from './support/docker-fixture.ts';
 import { nodeImage } from './support/docker-images.ts';
-import { agentImageGuard, appContainer, dockerExample, removeInstance, setYaml, type DockerProject } from './support/docker-project.ts';
+import { appContainer, setYaml, type DockerProject } from './support/docker-project.ts';
 import { fetchUntil } from './support/http-until.ts';
-import { jsonOf, runSkiff } from './support/run-cli.ts';
 
 /**
  * examples/hello-node on the Docker target, through `skiff dev` as a user
@@ -22,8 +21,6 @@ import { jsonOf, runSkiff } from './support/run-cli.ts';
 
 const skip = await dockerSkipReason();
 
-/** The first start may build the agent image and fill its volume. */
-const FIRST_START_MS = 120_000;
 /** `docker stop`'s grace period: far above the agent's own, so an exit 0 is the app's, not the engine's SIGKILL (137). */
 const STOP_GRACE_S = 30;
 
@@ -32,34 +29,16 @@ interface Status {
 }
 
 describe.skipIf(skip !== null)('examples/hello-node on the Docker target', () => {
-  let work: string;
-  let runtime: string;
-  let env: NodeJS.ProcessEnv;
   let project: DockerProject;
   let dev: DevTerminal;
   let url: string;
-  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
-
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'skiff-docker-hello-'));
-    agentImage = await agentImageGuard();
-    project = await dockerExample('hello-node', work, (await nodeImage()).tag);
-    ({ dir: runtime, env } = await privateRuntime());
-  });
-
-  afterAll(async () => {
-    await dev?.detach();
-    if (env) await stopDaemon(env);
-    if (project) await removeInstance(project.instance);
-    await agentImage?.release();
-    await rm(work, { recursive: true, force: true });
-    if (runtime) await rm(runtime, { recursive: true, force: true });
+  const fx = useDockerFixture('hello', async (fx) => {
+    project = await fx.example('hello-node', (await nodeImage()).tag);
   });
 
   it('skiff dev: the page answers at the printed URL, and an edit changes it', async () => {
-    dev = new DevTerminal([project.dir], env);
-    await dev.waitFor((e) => e.event === 'app.status' && e.data.state === 'running', FIRST_START_MS);
-    const status = jsonOf<Status>(await runSkiff(['status', project.dir, '--json'], { env }));
+    ({ dev } = await fx.devRunning(project));
+    const status = await fx.status<Status>(project);
     expect(status.session.target).toBe('docker');
     expect(status.session.urls).toEqual([`http://127.0.0.1:${project.hostPort}`]);
     expect(status.session.agent.description).toContain(project.instance.name);
@@ -67,7 +46,7 @@ describe.skipIf(skip !== null)('examples/hello-node on the Docker target', () =>
     expect(status.session.agent.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     url = status.session.urls[0];
     // What a person reads in skiff dev's output is the same URL.
-    expect(await printedAppUrl(project.dir, env)).toBe(url);
+    expect(await printedAppUrl(project.dir, fx.env)).toBe(url);
     expect(await fetchUntil(url, /Hello from skiff!/)).toMatch(/Hello from skiff!/);
 
     await writeFile(join(project.dir, 'message.js'), "export const message = 'Edited in the container';\n");

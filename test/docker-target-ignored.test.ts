@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DevTerminal, privateRuntime, stopDaemon } from './support/dev-session.ts';
+import { describe, expect, it } from 'vitest';
+import { stopDaemon, type DevTerminal } from './support/dev-session.ts';
 import { dockerSkipReason, execIn } from './support/docker-engine.ts';
+import { useDockerFixture } from './support/docker-fixture.ts';
 import { nodeImage } from './support/docker-images.ts';
-import { agentImageGuard, appContainer, containerTree, dockerExample, localTree, removeInstance, treeDiff, type DockerProject } from './support/docker-project.ts';
+import { appContainer, containerTree, localTree, treeDiff, type DockerProject } from './support/docker-project.ts';
 import { fetchUntil } from './support/http-until.ts';
-import { jsonOf, runSkiff } from './support/run-cli.ts';
+import { jsonOf } from './support/run-cli.ts';
 
 /**
  * What `assemble` makes in the container under a path the project ignores
@@ -19,40 +19,22 @@ import { jsonOf, runSkiff } from './support/run-cli.ts';
 
 const skip = await dockerSkipReason();
 
-const FIRST_START_MS = 120_000;
 const WORKDIR = '/tmp/src';
 const ASSEMBLED = 'node_modules/dep/assembled';
 const RESTART_GRACE_S = 10;
 
 describe.skipIf(skip !== null)('what assemble builds under an ignored path in the container', () => {
-  let work: string;
-  let runtime: string;
-  let env: NodeJS.ProcessEnv;
   let project: DockerProject;
   let dev: DevTerminal;
   let first: string;
-  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
-
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'skiff-docker-ignored-'));
-    agentImage = await agentImageGuard();
-    project = await dockerExample('hello-node', work, (await nodeImage()).tag, {
+  const fx = useDockerFixture('ignored', async (fx) => {
+    project = await fx.example('hello-node', (await nodeImage()).tag, {
       assemble: `mkdir -p node_modules/dep && cat /proc/sys/kernel/random/uuid >> ${ASSEMBLED}`,
       assembleOn: ['package.json'],
     });
     // The project's own node_modules is ignored too: never sent, and no reason to delete the container's.
     await mkdir(join(project.dir, 'node_modules'));
     await writeFile(join(project.dir, 'node_modules', 'local-only.js'), 'export {};\n');
-    ({ dir: runtime, env } = await privateRuntime());
-  });
-
-  afterAll(async () => {
-    await dev?.detach();
-    if (env) await stopDaemon(env);
-    if (project) await removeInstance(project.instance);
-    await agentImage?.release();
-    await rm(work, { recursive: true, force: true });
-    if (runtime) await rm(runtime, { recursive: true, force: true });
   });
 
   async function assembledLines(): Promise<string[]> {
@@ -70,8 +52,7 @@ describe.skipIf(skip !== null)('what assemble builds under an ignored path in th
   }
 
   it('is made by the first assemble', async () => {
-    dev = new DevTerminal([project.dir], env);
-    await dev.waitFor((e) => e.event === 'app.status' && e.data.state === 'running', FIRST_START_MS);
+    ({ dev } = await fx.devRunning(project));
     const lines = await assembledLines();
     expect(lines).toHaveLength(1);
     first = lines[0];
@@ -89,7 +70,7 @@ describe.skipIf(skip !== null)('what assemble builds under an ignored path in th
   });
 
   it('survives a skiff push through the session', async () => {
-    const push = jsonOf<{ ok: boolean; inSync: boolean; deleted: number; session: boolean }>(await runSkiff(['push', project.dir, '--json'], { env }));
+    const push = jsonOf<{ ok: boolean; inSync: boolean; deleted: number; session: boolean }>(await fx.skiff(['push', project.dir, '--json']));
     expect(push).toMatchObject({ ok: true, inSync: true, deleted: 0, session: true });
     expect((await assembledLines())[0]).toBe(first);
     await expectTree();
@@ -106,9 +87,9 @@ describe.skipIf(skip !== null)('what assemble builds under an ignored path in th
 
   it('survives a one-shot push into the container after the session stopped', async () => {
     await dev.detach();
-    expect((await runSkiff(['stop', project.dir], { env })).code).toBe(0);
-    await stopDaemon(env);
-    const push = jsonOf<{ ok: boolean; inSync: boolean; deleted: number; session?: boolean }>(await runSkiff(['push', project.dir, '--json'], { env }));
+    expect((await fx.skiff(['stop', project.dir])).code).toBe(0);
+    await stopDaemon(fx.env);
+    const push = jsonOf<{ ok: boolean; inSync: boolean; deleted: number; session?: boolean }>(await fx.skiff(['push', project.dir, '--json']));
     expect(push).toMatchObject({ ok: true, inSync: true, deleted: 0 });
     expect(push.session).toBeUndefined();
     expect((await assembledLines())[0]).toBe(first);

@@ -1,13 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceOf } from '../packages/daemon/src/targets/instance.ts';
-import { DevTerminal, privateRuntime, stopDaemon } from './support/dev-session.ts';
+import { describe, expect, it } from 'vitest';
 import { dockerSkipReason, execIn } from './support/docker-engine.ts';
+import { FIRST_START_MS, useDockerFixture } from './support/docker-fixture.ts';
 import { nodeImage } from './support/docker-images.ts';
 import { descendants, procExists, type HostProc } from './support/docker-procs.ts';
-import { agentImageGuard, appContainer, removeInstance, setYaml, type DockerProject } from './support/docker-project.ts';
+import { appContainer, type DockerProject } from './support/docker-project.ts';
 
 /**
  * The agent's PID-1 duties in the container the Docker target makes, through
@@ -18,7 +16,6 @@ import { agentImageGuard, appContainer, removeInstance, setYaml, type DockerProj
 
 const skip = await dockerSkipReason();
 
-const FIRST_START_MS = 120_000;
 const ORPHANS = 3;
 /** The FIFO the orphans block on; opening it for writing lets them exit. */
 const RELEASE_FIFO = '/tmp/skiff-test-release';
@@ -47,35 +44,14 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
 }
 
 describe.skipIf(skip !== null)('the agent as PID 1 of the Docker target\'s container', () => {
-  let work: string;
-  let runtime: string;
-  let env: NodeJS.ProcessEnv;
   let project: DockerProject;
-  let dev: DevTerminal;
-  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
-
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'skiff-docker-pid1-'));
-    agentImage = await agentImageGuard();
-    const dir = join(work, 'orphans');
-    await mkdir(dir);
-    await writeFile(join(dir, 'app.sh'), APP);
-    await setYaml(dir, { name: 'orphans', target: 'docker', image: (await nodeImage()).tag, run: 'sh app.sh' });
-    project = { dir, name: 'orphans', hostPort: 0, instance: instanceOf(dir, 'orphans') };
-    ({ dir: runtime, env } = await privateRuntime());
-  });
-
-  afterAll(async () => {
-    await dev?.detach();
-    if (env) await stopDaemon(env);
-    if (project) await removeInstance(project.instance);
-    await agentImage?.release();
-    await rm(work, { recursive: true, force: true });
-    if (runtime) await rm(runtime, { recursive: true, force: true });
+  const fx = useDockerFixture('pid1', async (fx) => {
+    project = await fx.project('orphans', (await nodeImage()).tag, { run: 'sh app.sh' });
+    await writeFile(join(project.dir, 'app.sh'), APP);
   });
 
   it('reaps the app\'s orphans: reparented to PID 1, then gone without a zombie', async () => {
-    dev = new DevTerminal([project.dir], env);
+    const dev = fx.dev(project);
     await dev.waitFor((e) => e.event === 'app.log' && e.data.text.includes('app: ready'), FIRST_START_MS);
     const output = () => dev.events.filter((e) => e.event === 'app.log').map((e) => e.data.text as string).join('');
     const orphanNsPids = [...output().matchAll(/^app: orphan (\d+)$/gm)].map((m) => Number(m[1]));

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instanceOf } from '../packages/daemon/src/targets/instance.ts';
-import { DevTerminal, privateRuntime, stopDaemon, type DevEvent } from './support/dev-session.ts';
+import { describe, expect, it } from 'vitest';
+import type { DevEvent, DevTerminal } from './support/dev-session.ts';
 import { dockerSkipReason } from './support/docker-engine.ts';
+import { FIRST_START_MS, useDockerFixture } from './support/docker-fixture.ts';
 import { busyboxImage } from './support/docker-images.ts';
-import { agentImageGuard, appContainer, containerTree, localTree, removeInstance, setYaml, tempNames, treeDiff, type DockerProject } from './support/docker-project.ts';
+import { appContainer, containerTree, localTree, tempNames, treeDiff, type DockerProject } from './support/docker-project.ts';
 import { generateProject } from './support/gen-tree.ts';
 
 /**
@@ -21,7 +20,6 @@ import { generateProject } from './support/gen-tree.ts';
 
 const skip = await dockerSkipReason();
 
-const FIRST_START_MS = 120_000;
 const CONVERGE_MS = 120_000;
 const SMALL_FILES = 2_000;
 /** Large files, so the sync lasts long enough to be cut in the middle: a few seconds through the published port. */
@@ -46,34 +44,15 @@ function midSync(e: DevEvent): boolean {
 }
 
 describe.skipIf(skip !== null)('the container restarted or killed in the middle of a sync', () => {
-  let work: string;
-  let runtime: string;
-  let env: NodeJS.ProcessEnv;
   let project: DockerProject;
   let skipIgnored: (rel: string) => boolean;
   let dev: DevTerminal;
-  let agentImage: Awaited<ReturnType<typeof agentImageGuard>>;
-
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'skiff-docker-reconnect-'));
-    agentImage = await agentImageGuard();
-    const dir = join(work, 'big');
-    const tree = await generateProject(dir, SMALL_FILES);
-    await mkdir(join(dir, 'assets'), { recursive: true });
-    for (let i = 0; i < LARGE_FILES; i++) await writeFile(join(dir, 'assets', `large-${i}.bin`), randomBytes(LARGE_BYTES));
-    await setYaml(dir, { name: 'big', target: 'docker', image: (await busyboxImage()).tag });
+  const fx = useDockerFixture('reconnect', async (fx) => {
+    project = await fx.project('big', (await busyboxImage()).tag);
+    const tree = await generateProject(project.dir, SMALL_FILES);
+    await mkdir(join(project.dir, 'assets'), { recursive: true });
+    for (let i = 0; i < LARGE_FILES; i++) await writeFile(join(project.dir, 'assets', `large-${i}.bin`), randomBytes(LARGE_BYTES));
     skipIgnored = skipFor(tree.ignored);
-    project = { dir, name: 'big', hostPort: 0, instance: instanceOf(dir, 'big') };
-    ({ dir: runtime, env } = await privateRuntime());
-  });
-
-  afterAll(async () => {
-    await dev?.detach();
-    if (env) await stopDaemon(env);
-    if (project) await removeInstance(project.instance);
-    await agentImage?.release();
-    await rm(work, { recursive: true, force: true });
-    if (runtime) await rm(runtime, { recursive: true, force: true });
   });
 
   async function expectConverged(): Promise<void> {
@@ -84,7 +63,7 @@ describe.skipIf(skip !== null)('the container restarted or killed in the middle 
   }
 
   it('docker kill in the first sync: the session starts the container again and converges', async () => {
-    dev = new DevTerminal([project.dir], env);
+    dev = fx.dev(project);
     const cut = await dev.waitFor((e) => midSync(e), FIRST_START_MS);
     await appContainer(project).kill();
     const mark = dev.events.indexOf(cut);
@@ -100,7 +79,7 @@ describe.skipIf(skip !== null)('the container restarted or killed in the middle 
 
   it('docker restart in a large sync: reconnects, verifies, converges; no partial file', async () => {
     // A new large batch to cut: a directory of new large files, moved into the project at once.
-    const staged = join(work, 'more-assets');
+    const staged = join(fx.work, 'more-assets');
     await mkdir(staged);
     for (let i = 0; i < LARGE_FILES; i++) await writeFile(join(staged, `large-${i}.bin`), randomBytes(LARGE_BYTES));
     const mark = dev.events.length;

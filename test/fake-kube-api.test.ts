@@ -12,8 +12,8 @@ import {
   type KubernetesObject,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { startFakeKube, type FakeKube } from './support/fake-kube/index.ts';
-import { kubeConfigFor, rawRequest, waitForObject, WAIT_MS } from './support/fake-kube/client-helpers.ts';
+import { rawRequest, waitForObject, WAIT_MS } from './support/fake-kube/client-helpers.ts';
+import { useFakeKube } from './support/kube-clients.ts';
 
 /**
  * The fake API server as @kubernetes/client-node 1.x sees it: discovery,
@@ -23,23 +23,7 @@ import { kubeConfigFor, rawRequest, waitForObject, WAIT_MS } from './support/fak
  * re-list. Every object is namespaced by test so the tests share one double.
  */
 
-let kube: FakeKube;
-let kc: KubeConfig;
-let core: CoreV1Api;
-let apps: AppsV1Api;
-let objects: KubernetesObjectApi;
-
-beforeAll(async () => {
-  kube = await startFakeKube();
-  kc = kubeConfigFor(kube);
-  core = kc.makeApiClient(CoreV1Api);
-  apps = kc.makeApiClient(AppsV1Api);
-  objects = KubernetesObjectApi.makeApiClient(kc);
-});
-
-afterAll(async () => {
-  await kube?.stop();
-});
+const fake = useFakeKube();
 
 const MANAGER = 'skiff';
 
@@ -47,11 +31,11 @@ const MANAGER = 'skiff';
 type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function apply(obj: object, manager = MANAGER, force = true): Promise<Obj> {
-  return objects.patch(structuredClone(obj) as KubernetesObject, undefined, undefined, manager, force, PatchStrategy.ServerSideApply) as Promise<Obj>;
+  return fake.objects.patch(structuredClone(obj) as KubernetesObject, undefined, undefined, manager, force, PatchStrategy.ServerSideApply) as Promise<Obj>;
 }
 
 async function namespace(name: string): Promise<string> {
-  await core.createNamespace({ body: { metadata: { name } } });
+  await fake.core.createNamespace({ body: { metadata: { name } } });
   return name;
 }
 
@@ -72,21 +56,21 @@ function secret(ns: string, name: string, labels: Record<string, string>, token:
 
 describe('discovery and auth', () => {
   it('answers /version and the discovery documents client-node reads', async () => {
-    const version = await kc.makeApiClient(VersionApi).getCode();
+    const version = await fake.kc.makeApiClient(VersionApi).getCode();
     expect(version.gitVersion).toContain('fake-kube');
     // KubernetesObjectApi finds a kind's URL through /api/v1 and /apis/apps/v1.
-    const deployments = await objects.list('apps/v1', 'Deployment', 'default');
+    const deployments = await fake.objects.list('apps/v1', 'Deployment', 'default');
     expect(deployments.items).toEqual([]);
-    const claims = await objects.list('v1', 'PersistentVolumeClaim', 'default');
+    const claims = await fake.objects.list('v1', 'PersistentVolumeClaim', 'default');
     expect(claims.items).toEqual([]);
-    const unserved = await objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } }).catch((e: Error) => e);
+    const unserved = await fake.objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } }).catch((e: Error) => e);
     expect(String(unserved)).toContain('Unrecognized API version and kind: v1 ConfigMap');
-    expect(kube.requests.some((r) => r.path === '/apis/apps/v1')).toBe(true);
+    expect(fake.kube.requests.some((r) => r.path === '/apis/apps/v1')).toBe(true);
   });
 
   it('refuses a wrong bearer token with 401', async () => {
     const bad = new KubeConfig();
-    bad.loadFromString(JSON.stringify({ ...kube.kubeconfig, users: [{ name: 'fake-kube', user: { token: 'wrong' } }] }));
+    bad.loadFromString(JSON.stringify({ ...fake.kube.kubeconfig, users: [{ name: 'fake-kube', user: { token: 'wrong' } }] }));
     const failure = await failureOf(bad.makeApiClient(CoreV1Api).listNamespace());
     expect(failure.code).toBe(401);
   });
@@ -103,7 +87,7 @@ describe('server-side apply', () => {
     const managed = second.metadata?.managedFields ?? [];
     expect(managed.map((m) => [m.manager, m.operation])).toEqual([[MANAGER, 'Apply']]);
     // stringData is folded into data, as the real server stores a Secret.
-    const read = await core.readNamespacedSecret({ name: 'agent-token', namespace: ns });
+    const read = await fake.core.readNamespacedSecret({ name: 'agent-token', namespace: ns });
     expect(Buffer.from(read.data!.token, 'base64').toString()).toBe('a'.repeat(32));
     expect(read.stringData).toBeUndefined();
   });
@@ -139,9 +123,9 @@ describe('server-side apply', () => {
 
   it('requires a fieldManager for apply (422), and refuses a body whose kind is not the URL\'s (400)', async () => {
     const ns = await namespace('apply-bad');
-    const noManager = await failureOf(objects.patch(secret(ns, 's', {}, 'y'.repeat(32)), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply));
+    const noManager = await failureOf(fake.objects.patch(secret(ns, 's', {}, 'y'.repeat(32)), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply));
     expect(noManager.code).toBe(422);
-    const res = await rawRequest(kube, 'PATCH', `/api/v1/namespaces/${ns}/secrets/s?fieldManager=x`, {
+    const res = await rawRequest(fake.kube, 'PATCH', `/api/v1/namespaces/${ns}/secrets/s?fieldManager=x`, {
       'content-type': 'application/apply-patch+yaml',
       body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n',
     });
@@ -153,13 +137,13 @@ describe('server-side apply', () => {
 describe('errors shaped like the real API', () => {
   it('404 NotFound, 409 AlreadyExists, 422 Invalid with causes', async () => {
     const ns = await namespace('errors');
-    const missing = await failureOf(core.readNamespacedPod({ name: 'nope', namespace: ns }));
+    const missing = await failureOf(fake.core.readNamespacedPod({ name: 'nope', namespace: ns }));
     expect(missing).toMatchObject({ code: 404, body: { reason: 'NotFound', message: 'pods "nope" not found' } });
-    const missingDeploy = await failureOf(apps.readNamespacedDeployment({ name: 'nope', namespace: ns }));
+    const missingDeploy = await failureOf(fake.apps.readNamespacedDeployment({ name: 'nope', namespace: ns }));
     expect(missingDeploy.body.message).toBe('deployments.apps "nope" not found');
 
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'dup' }, data: {} } });
-    const dup = await failureOf(core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'dup' }, data: {} } }));
+    await fake.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'dup' }, data: {} } });
+    const dup = await failureOf(fake.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'dup' }, data: {} } }));
     expect(dup).toMatchObject({ code: 409, body: { reason: 'AlreadyExists' } });
 
     const invalid = await failureOf(
@@ -199,20 +183,20 @@ describe('selection and deletion by label', () => {
     await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo', namespace: ns, labels: mine }, spec: { ports: [{ port: 7070 }] } });
 
     const selector = 'app.kubernetes.io/managed-by=skiff,app.kubernetes.io/instance=demo';
-    const listed = await core.listNamespacedSecret({ namespace: ns, labelSelector: selector });
+    const listed = await fake.core.listNamespacedSecret({ namespace: ns, labelSelector: selector });
     expect(listed.items.map((s) => s.metadata?.name)).toEqual(['demo-token']);
-    const byField = await core.listNamespacedSecret({ namespace: ns, fieldSelector: 'metadata.name=other-token' });
+    const byField = await fake.core.listNamespacedSecret({ namespace: ns, fieldSelector: 'metadata.name=other-token' });
     expect(byField.items.map((s) => s.metadata?.name)).toEqual(['other-token']);
-    const setBased = await core.listNamespacedSecret({ namespace: ns, labelSelector: 'app.kubernetes.io/instance in (demo,other)' });
+    const setBased = await fake.core.listNamespacedSecret({ namespace: ns, labelSelector: 'app.kubernetes.io/instance in (demo,other)' });
     expect(setBased.items).toHaveLength(2);
-    const badField = await failureOf(core.listNamespacedPod({ namespace: ns, fieldSelector: 'spec.image=x' }));
+    const badField = await failureOf(fake.core.listNamespacedPod({ namespace: ns, fieldSelector: 'spec.image=x' }));
     expect(badField).toMatchObject({ code: 400, body: { message: 'field label not supported: spec.image (resource pods)' } });
 
-    await core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: selector });
-    await core.deleteNamespacedService({ name: 'demo', namespace: ns });
-    const left = await core.listNamespacedSecret({ namespace: ns });
+    await fake.core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: selector });
+    await fake.core.deleteNamespacedService({ name: 'demo', namespace: ns });
+    const left = await fake.core.listNamespacedSecret({ namespace: ns });
     expect(left.items.map((s) => s.metadata?.name)).toEqual(['other-token']);
-    expect((await core.listNamespacedService({ namespace: ns })).items).toHaveLength(0);
+    expect((await fake.core.listNamespacedService({ namespace: ns })).items).toHaveLength(0);
   });
 });
 
@@ -220,12 +204,12 @@ describe('list and watch', () => {
   it('watches from a list resourceVersion: ADDED, MODIFIED, DELETED in order, nothing from before', async () => {
     const ns = await namespace('watch-order');
     await apply(secret(ns, 'before', {}, 'b'.repeat(32)));
-    const list = await core.listNamespacedSecret({ namespace: ns });
+    const list = await fake.core.listNamespacedSecret({ namespace: ns });
     const seen: string[] = [];
     let controller: AbortController | undefined;
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`watch saw only ${seen.join(', ')}`)), WAIT_MS);
-      void new Watch(kc)
+      void new Watch(fake.kc)
         .watch(
           `/api/v1/namespaces/${ns}/secrets`,
           { resourceVersion: list.metadata!.resourceVersion! },
@@ -243,7 +227,7 @@ describe('list and watch', () => {
     // The watch replays from the list's resourceVersion, so writes may start at once.
     await apply(secret(ns, 'during', {}, 'c'.repeat(32)));
     await apply(secret(ns, 'during', { changed: 'yes' }, 'c'.repeat(32)));
-    await core.deleteNamespacedSecret({ name: 'during', namespace: ns });
+    await fake.core.deleteNamespacedSecret({ name: 'during', namespace: ns });
     await done;
     controller?.abort();
     expect(seen).toEqual(['ADDED during', 'MODIFIED during', 'DELETED during']);
@@ -259,7 +243,7 @@ describe('list and watch', () => {
         const check = () => (seen.length >= n ? (clearTimeout(timer), resolve()) : waiters.push(check));
         check();
       });
-    const controller = await new Watch(kc).watch(
+    const controller = await new Watch(fake.kc).watch(
       `/api/v1/namespaces/${ns}/secrets`,
       { labelSelector: 'tier=web', allowWatchBookmarks: 'true' },
       (type, obj: KubernetesObject) => {
@@ -274,20 +258,20 @@ describe('list and watch', () => {
     await until(2);
     await apply(secret(ns, 's', { tier: 'web' }, 'w'.repeat(32)));
     await until(3);
-    kube.sendBookmarks();
+    fake.kube.sendBookmarks();
     await until(4);
     controller.abort();
-    expect(seen).toEqual(['ADDED s web', 'DELETED s db', 'ADDED s web', `BOOKMARK ${kube.resourceVersion()}`]);
+    expect(seen).toEqual(['ADDED s web', 'DELETED s db', 'ADDED s web', `BOOKMARK ${fake.kube.resourceVersion()}`]);
   });
 
   it('answers a watch from a compacted resourceVersion with an ERROR event carrying 410 Expired', async () => {
     const ns = await namespace('watch-expired');
     await apply(secret(ns, 'one', {}, 'd'.repeat(32)));
-    const list = await core.listNamespacedSecret({ namespace: ns });
+    const list = await fake.core.listNamespacedSecret({ namespace: ns });
     await apply(secret(ns, 'two', {}, 'e'.repeat(32)));
-    kube.compactHistory();
+    fake.kube.compactHistory();
     const error = await waitForObject<KubernetesObject & { code?: number; reason?: string }>(
-      kc,
+      fake.kc,
       `/api/v1/namespaces/${ns}/secrets`,
       { resourceVersion: list.metadata!.resourceVersion! },
       (type) => type === 'ERROR',
@@ -299,22 +283,22 @@ describe('list and watch', () => {
   it('makes an informer re-list after its watch expires (ERROR 410) and after an HTTP 410', async () => {
     const ns = await namespace('informer');
     const path = `/api/v1/namespaces/${ns}/secrets`;
-    const informer = makeInformer(kc, path, () => core.listNamespacedSecret({ namespace: ns }));
+    const informer = makeInformer(fake.kc, path, () => fake.core.listNamespacedSecret({ namespace: ns }));
     const added = new Map<string, () => void>();
     const addedNamed = (name: string) => new Promise<void>((resolve) => added.set(name, resolve));
     informer.on('add', (obj) => added.get(obj.metadata?.name ?? '')?.());
-    const lists = () => kube.requests.filter((r) => r.method === 'GET' && r.path === path && r.query.watch === undefined).length;
+    const lists = () => fake.kube.requests.filter((r) => r.method === 'GET' && r.path === path && r.query.watch === undefined).length;
 
     const first = addedNamed('first');
     await apply(secret(ns, 'first', {}, 'f'.repeat(32)));
     await informer.start();
     await first;
     // start() resolves once its watch request was answered: the watch is open.
-    expect(kube.openWatches('secrets')).toBe(1);
+    expect(fake.kube.openWatches('secrets')).toBe(1);
     expect(lists()).toBe(1);
 
     // ERROR 410 on the open watch: the informer drops its resourceVersion and lists again.
-    expect(kube.expireWatches('secrets')).toBeGreaterThan(0);
+    expect(fake.kube.expireWatches('secrets')).toBeGreaterThan(0);
     const second = addedNamed('second');
     await apply(secret(ns, 'second', {}, 'g'.repeat(32)));
     await second;
@@ -322,8 +306,8 @@ describe('list and watch', () => {
     expect(lists()).toBe(2);
 
     // A server-side end (or none, if the re-watch is still on its way), then an HTTP 410 on the re-watch: a third list.
-    kube.injectFault({ method: 'GET', pathPrefix: path, watch: true, code: 410, reason: 'Gone', message: 'the watch expired (fake-kube fault)' });
-    kube.closeWatches('secrets');
+    fake.kube.injectFault({ method: 'GET', pathPrefix: path, watch: true, code: 410, reason: 'Gone', message: 'the watch expired (fake-kube fault)' });
+    fake.kube.closeWatches('secrets');
     const third = addedNamed('third');
     await apply(secret(ns, 'third', {}, 'h'.repeat(32)));
     await third;

@@ -15,9 +15,9 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { AgentClient, runPush } from '@skiff/daemon';
-import { startFakeKube, type FakeKube } from './support/fake-kube/index.ts';
-import { forwardPort, kubeConfigFor, waitForObject } from './support/fake-kube/client-helpers.ts';
+import { forwardPort, waitForObject } from './support/fake-kube/client-helpers.ts';
 import { childExited } from './support/fault-process.ts';
+import { useFakeKube } from './support/kube-clients.ts';
 
 /**
  * The fake node as skiff's Kubernetes target will meet it: a Deployment of
@@ -35,28 +35,15 @@ const LABELS = { 'app.kubernetes.io/managed-by': 'skiff', 'app.kubernetes.io/ins
 const SELECTOR = 'app.kubernetes.io/managed-by=skiff,app.kubernetes.io/instance=demo';
 const TOKEN = 'f'.repeat(16) + '0123456789abcdef'.repeat(2);
 
-let kube: FakeKube;
-let kc: KubeConfig;
-let core: CoreV1Api;
-let apps: AppsV1Api;
-let objects: KubernetesObjectApi;
+const fake = useFakeKube();
 const cleanups: (() => void)[] = [];
 
-beforeAll(async () => {
-  kube = await startFakeKube();
-  kc = kubeConfigFor(kube);
-  core = kc.makeApiClient(CoreV1Api);
-  apps = kc.makeApiClient(AppsV1Api);
-  objects = KubernetesObjectApi.makeApiClient(kc);
-});
-
-afterAll(async () => {
-  await kube?.stop();
+afterAll(() => {
   for (const c of cleanups) c();
 });
 
 function apply(obj: object): Promise<KubernetesObject> {
-  return objects.patch(obj as KubernetesObject, undefined, undefined, 'skiff', true, PatchStrategy.ServerSideApply);
+  return fake.objects.patch(obj as KubernetesObject, undefined, undefined, 'skiff', true, PatchStrategy.ServerSideApply);
 }
 
 /** The objects of the target's pod shape, applied the way the target applies them. */
@@ -71,7 +58,7 @@ async function deploy(ns: string, opts: DeployOptions = {}): Promise<void> {
   const { image = 'node:20-alpine', extraEnv = [], tokenFile = false } = opts;
   const tokenEnv = tokenFile ? [] : [{ name: 'SKIFF_AGENT_TOKEN', valueFrom: { secretKeyRef: { name: 'demo-agent-token', key: 'token' } } }];
   const tokenArgs = tokenFile ? ['--token-file', '/etc/skiff/token'] : [];
-  if ((await core.listNamespace({ fieldSelector: `metadata.name=${ns}` })).items.length === 0) await core.createNamespace({ body: { metadata: { name: ns } } });
+  if ((await fake.core.listNamespace({ fieldSelector: `metadata.name=${ns}` })).items.length === 0) await fake.core.createNamespace({ body: { metadata: { name: ns } } });
   const meta = (name: string) => ({ name, namespace: ns, labels: LABELS });
   await apply({ apiVersion: 'v1', kind: 'Secret', metadata: meta('demo-agent-token'), stringData: { token: TOKEN } });
   await apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('demo-source'), spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
@@ -126,11 +113,11 @@ function isReady(pod: V1Pod): boolean {
 }
 
 function readyPod(ns: string, other = (_: V1Pod) => true): Promise<V1Pod> {
-  return waitForObject<V1Pod>(kc, podsPath(ns), { labelSelector: SELECTOR }, (type, pod) => type !== 'DELETED' && !pod.metadata?.deletionTimestamp && isReady(pod) && other(pod), 'a Ready pod');
+  return waitForObject<V1Pod>(fake.kc, podsPath(ns), { labelSelector: SELECTOR }, (type, pod) => type !== 'DELETED' && !pod.metadata?.deletionTimestamp && isReady(pod) && other(pod), 'a Ready pod');
 }
 
 function podEvents(ns: string, pod: string): Promise<CoreV1Event[]> {
-  return core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${pod}` }).then((l) => l.items);
+  return fake.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${pod}` }).then((l) => l.items);
 }
 
 function httpStatus(port: number): Promise<number> {
@@ -183,17 +170,17 @@ describe('a Deployment of the target pod shape', () => {
     expect(pod.status?.containerStatuses?.[0]).toMatchObject({ name: 'app', ready: true, restartCount: 0, state: { running: {} } });
     const reasons = (await podEvents(ns, name)).map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Created', 'Started']));
-    const deployment = await apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
+    const deployment = await fake.apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
     expect(deployment.status).toMatchObject({ readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, observedGeneration: 1 });
 
-    const forwarded = await forwardPort(kc, ns, name, AGENT_PORT);
+    const forwarded = await forwardPort(fake.kc, ns, name, AGENT_PORT);
     try {
       expect(await httpStatus(forwarded.port)).toBe(426);
       expect(await upgradeStatus(forwarded.port, 'not-the-token-'.repeat(4))).toBe(401);
       const dir = project('hello.txt', 'hello through the port-forward\n');
       const result = await runPush({ dir, connect: () => AgentClient.connect(`ws://127.0.0.1:${forwarded.port}`, TOKEN), timeoutMs: 30_000 });
       expect(result.uploaded).toBe(1);
-      const claimDir = kube.claimDirectory(ns, 'demo-source')!;
+      const claimDir = fake.kube.claimDirectory(ns, 'demo-source')!;
       expect(readFileSync(join(claimDir, 'hello.txt'), 'utf8')).toBe('hello through the port-forward\n');
     } finally {
       await forwarded.close();
@@ -204,7 +191,7 @@ describe('a Deployment of the target pod shape', () => {
     const ns = 'token-file';
     await deploy(ns, { tokenFile: true });
     const pod = await readyPod(ns);
-    const forwarded = await forwardPort(kc, ns, pod.metadata!.name!, AGENT_PORT);
+    const forwarded = await forwardPort(fake.kc, ns, pod.metadata!.name!, AGENT_PORT);
     try {
       const client = await AgentClient.connect(`ws://127.0.0.1:${forwarded.port}`, TOKEN);
       expect(client.hello).toBeTruthy();
@@ -219,24 +206,24 @@ describe('a Deployment of the target pod shape', () => {
     await deploy(ns);
     const first = await readyPod(ns);
     const firstName = first.metadata!.name!;
-    const firstAgent = kube.containerProcess(ns, firstName, 'app')!;
-    const forwarded = await forwardPort(kc, ns, firstName, AGENT_PORT);
+    const firstAgent = fake.kube.containerProcess(ns, firstName, 'app')!;
+    const forwarded = await forwardPort(fake.kc, ns, firstName, AGENT_PORT);
     try {
       await runPush({ dir: project('kept.txt', 'survives the pod\n'), connect: () => AgentClient.connect(`ws://127.0.0.1:${forwarded.port}`, TOKEN), timeoutMs: 30_000 });
     } finally {
       await forwarded.close();
     }
 
-    const gone = waitForObject<V1Pod>(kc, podsPath(ns), {}, (type, pod) => type === 'DELETED' && pod.metadata?.name === firstName, 'the old pod deleted');
-    await core.deleteNamespacedPod({ name: firstName, namespace: ns });
+    const gone = waitForObject<V1Pod>(fake.kc, podsPath(ns), {}, (type, pod) => type === 'DELETED' && pod.metadata?.name === firstName, 'the old pod deleted');
+    await fake.core.deleteNamespacedPod({ name: firstName, namespace: ns });
     const second = await readyPod(ns, (pod) => pod.metadata?.name !== firstName);
     await gone;
     await childExited(firstAgent.child, 'the first pod\'s agent');
     const secondName = second.metadata!.name!;
-    const secondAgent = kube.containerProcess(ns, secondName, 'app')!;
+    const secondAgent = fake.kube.containerProcess(ns, secondName, 'app')!;
     expect(secondAgent.pid).not.toBe(firstAgent.pid);
 
-    const again = await forwardPort(kc, ns, secondName, AGENT_PORT);
+    const again = await forwardPort(fake.kc, ns, secondName, AGENT_PORT);
     try {
       const client = await AgentClient.connect(`ws://127.0.0.1:${again.port}`, TOKEN);
       const inventory = await client.inventory();
@@ -254,15 +241,15 @@ describe('a changed template', () => {
     await deploy(ns);
     const first = await readyPod(ns);
     const firstHash = first.metadata!.labels!['pod-template-hash'];
-    const firstGone = waitForObject<V1Pod>(kc, podsPath(ns), {}, (type, p) => type === 'DELETED' && p.metadata?.name === first.metadata?.name, 'the old pod deleted');
+    const firstGone = waitForObject<V1Pod>(fake.kc, podsPath(ns), {}, (type, p) => type === 'DELETED' && p.metadata?.name === first.metadata?.name, 'the old pod deleted');
     await deploy(ns, { extraEnv: [{ name: 'GREETING', value: 'hello' }] });
     const second = await readyPod(ns, (p) => p.metadata?.labels?.['pod-template-hash'] !== firstHash);
     await firstGone;
-    const deployment = await apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
+    const deployment = await fake.apps.readNamespacedDeployment({ name: 'demo', namespace: ns });
     expect(deployment.metadata?.generation).toBe(2);
     expect(deployment.status?.observedGeneration).toBe(2);
     expect(second.spec?.containers[0].env?.map((e) => e.name)).toContain('GREETING');
-    const scaling = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.kind=Deployment,reason=ScalingReplicaSet' })).items.map((e) => e.message);
+    const scaling = (await fake.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.kind=Deployment,reason=ScalingReplicaSet' })).items.map((e) => e.message);
     expect(scaling).toEqual(expect.arrayContaining([`Scaled down replica set demo-${firstHash} from 1 to 0`]));
   });
 });
@@ -271,18 +258,18 @@ describe('what a cluster shows when a pod cannot run', () => {
   it('a missing image: Pending, ErrImagePull then ImagePullBackOff, Warning Failed events, Running once pullable', async () => {
     const ns = 'image';
     const image = 'registry.example.test/team/app:does-not-exist';
-    kube.setImageMissing(image);
+    fake.kube.setImageMissing(image);
     try {
       await deploy(ns, { image });
       const failedEvent = waitForObject<CoreV1Event>(
-        kc,
+        fake.kc,
         `/api/v1/namespaces/${ns}/events`,
         { fieldSelector: 'reason=Failed' },
         (_t, e) => e.message?.startsWith(`Failed to pull image "${image}"`) === true,
         'the Failed pull event',
       );
       const backingOff = await waitForObject<V1Pod>(
-        kc,
+        fake.kc,
         podsPath(ns),
         { labelSelector: SELECTOR },
         (_t, pod) => pod.status?.initContainerStatuses?.[1]?.state?.waiting?.reason === 'ImagePullBackOff',
@@ -296,7 +283,7 @@ describe('what a cluster shows when a pod cannot run', () => {
       const reasons = (await podEvents(ns, backingOff.metadata!.name!)).map((e) => `${e.type} ${e.reason} ${e.message}`);
       expect(reasons).toEqual(expect.arrayContaining([`Warning Failed Error: ErrImagePull`, `Normal BackOff Back-off pulling image "${image}"`]));
     } finally {
-      kube.setImageMissing(image, false);
+      fake.kube.setImageMissing(image, false);
     }
     await readyPod(ns);
   });
@@ -306,10 +293,10 @@ describe('what a cluster shows when a pod cannot run', () => {
     await deploy(ns);
     const running = await readyPod(ns);
     const name = running.metadata!.name!;
-    kube.setCrashing('app');
+    fake.kube.setCrashing('app');
     try {
       const looping = await waitForObject<V1Pod>(
-        kc,
+        fake.kc,
         podsPath(ns),
         { fieldSelector: `metadata.name=${name}` },
         (_t, pod) => pod.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' && (pod.status.containerStatuses[0].restartCount ?? 0) >= 2,
@@ -323,7 +310,7 @@ describe('what a cluster shows when a pod cannot run', () => {
       expect(backOff).toMatchObject({ type: 'Warning', count: expect.any(Number) });
       expect(backOff?.message).toContain('Back-off restarting failed container app');
     } finally {
-      kube.setCrashing('app', false);
+      fake.kube.setCrashing('app', false);
     }
     const recovered = await readyPod(ns, (pod) => pod.metadata?.name === name);
     expect(recovered.status?.containerStatuses?.[0].restartCount).toBeGreaterThanOrEqual(2);
@@ -334,20 +321,20 @@ describe('what a cluster shows when a pod cannot run', () => {
     await deploy(ns);
     const pod = await readyPod(ns);
     const name = pod.metadata!.name!;
-    const before = kube.containerProcess(ns, name, 'app')!;
-    expect(kube.killContainer(ns, name, 'app')).toBe(true);
+    const before = fake.kube.containerProcess(ns, name, 'app')!;
+    expect(fake.kube.killContainer(ns, name, 'app')).toBe(true);
     const restarted = await readyPod(ns, (p) => p.metadata?.name === name && p.status?.containerStatuses?.[0].restartCount === 1);
     expect(restarted.status?.containerStatuses?.[0].lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
-    expect(kube.containerProcess(ns, name, 'app')!.pid).not.toBe(before.pid);
+    expect(fake.kube.containerProcess(ns, name, 'app')!.pid).not.toBe(before.pid);
   });
 
   it('a claim that does not bind: the pod stays unscheduled with FailedScheduling until it binds', async () => {
     const ns = 'claim';
-    kube.setClaimsPending(true, 'demo-source');
+    fake.kube.setClaimsPending(true, 'demo-source');
     try {
       await deploy(ns);
       const unscheduled = await waitForObject<V1Pod>(
-        kc,
+        fake.kc,
         podsPath(ns),
         { labelSelector: SELECTOR },
         (_t, pod) => pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') === true,
@@ -355,15 +342,15 @@ describe('what a cluster shows when a pod cannot run', () => {
       );
       expect(unscheduled.spec?.nodeName).toBeUndefined();
       expect(unscheduled.status?.phase).toBe('Pending');
-      const claim = await core.readNamespacedPersistentVolumeClaim({ name: 'demo-source', namespace: ns });
+      const claim = await fake.core.readNamespacedPersistentVolumeClaim({ name: 'demo-source', namespace: ns });
       expect(claim.status?.phase).toBe('Pending');
       const reasons = (await podEvents(ns, unscheduled.metadata!.name!)).map((e) => `${e.type} ${e.reason}`);
       expect(reasons).toContain('Warning FailedScheduling');
     } finally {
-      kube.setClaimsPending(false, 'demo-source');
+      fake.kube.setClaimsPending(false, 'demo-source');
     }
     await readyPod(ns);
-    const bound = await core.readNamespacedPersistentVolumeClaim({ name: 'demo-source', namespace: ns });
+    const bound = await fake.core.readNamespacedPersistentVolumeClaim({ name: 'demo-source', namespace: ns });
     expect(bound.status?.phase).toBe('Bound');
   });
 });
@@ -373,26 +360,26 @@ describe('deletion by label', () => {
     const ns = 'teardown';
     await deploy(ns);
     const pod = await readyPod(ns);
-    const agent = kube.containerProcess(ns, pod.metadata!.name!, 'app')!;
-    const claimDir = kube.claimDirectory(ns, 'demo-source')!;
+    const agent = fake.kube.containerProcess(ns, pod.metadata!.name!, 'app')!;
+    const claimDir = fake.kube.claimDirectory(ns, 'demo-source')!;
     expect(existsSync(claimDir)).toBe(true);
-    const claimGone = waitForObject<KubernetesObject>(kc, `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, (type) => type === 'DELETED', 'the claim deleted');
-    const podGone = waitForObject<V1Pod>(kc, podsPath(ns), {}, (type) => type === 'DELETED', 'the pod deleted');
+    const claimGone = waitForObject<KubernetesObject>(fake.kc, `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, (type) => type === 'DELETED', 'the claim deleted');
+    const podGone = waitForObject<V1Pod>(fake.kc, podsPath(ns), {}, (type) => type === 'DELETED', 'the pod deleted');
 
-    await apps.deleteCollectionNamespacedDeployment({ namespace: ns, labelSelector: SELECTOR });
-    await core.deleteCollectionNamespacedService({ namespace: ns, labelSelector: SELECTOR });
-    await core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: SELECTOR });
-    await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: SELECTOR });
+    await fake.apps.deleteCollectionNamespacedDeployment({ namespace: ns, labelSelector: SELECTOR });
+    await fake.core.deleteCollectionNamespacedService({ namespace: ns, labelSelector: SELECTOR });
+    await fake.core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: SELECTOR });
+    await fake.core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: SELECTOR });
     // The claim waits for its pod (kubernetes.io/pvc-protection), then goes.
     await podGone;
     await claimGone;
     await childExited(agent.child, 'the agent');
     expect(existsSync(claimDir)).toBe(false);
     for (const list of [
-      await core.listNamespacedPod({ namespace: ns, labelSelector: SELECTOR }),
-      await core.listNamespacedSecret({ namespace: ns, labelSelector: SELECTOR }),
-      await core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: SELECTOR }),
-      await apps.listNamespacedDeployment({ namespace: ns, labelSelector: SELECTOR }),
+      await fake.core.listNamespacedPod({ namespace: ns, labelSelector: SELECTOR }),
+      await fake.core.listNamespacedSecret({ namespace: ns, labelSelector: SELECTOR }),
+      await fake.core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: SELECTOR }),
+      await fake.apps.listNamespacedDeployment({ namespace: ns, labelSelector: SELECTOR }),
     ]) {
       expect(list.items).toEqual([]);
     }

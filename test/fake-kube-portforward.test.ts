@@ -3,9 +3,10 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { PlanKind, skiffAgentLauncher, startFakeKube, V4_PROTOCOL, type ContainerLauncher, type FakeKube } from './support/fake-kube/index.ts';
-import { forwardPort, kubeConfigFor, waitForObject, WAIT_MS } from './support/fake-kube/client-helpers.ts';
+import { PlanKind, skiffAgentLauncher, V4_PROTOCOL, type ContainerLauncher } from './support/fake-kube/index.ts';
+import { forwardPort, waitForObject, WAIT_MS } from './support/fake-kube/client-helpers.ts';
 import type { PortForwardSession } from './support/fake-kube/index.ts';
+import { useFakeKube } from './support/kube-clients.ts';
 
 /**
  * The double's port-forward, frame by frame with a raw websocket (the
@@ -42,17 +43,12 @@ const echoLauncher: ContainerLauncher = (ctx) => {
   };
 };
 
-let kube: FakeKube;
-let kc: KubeConfig;
-let core: CoreV1Api;
+const fake = useFakeKube({ launchers: [echoLauncher, skiffAgentLauncher()] });
 const NS = 'default';
 let pod: string;
 
 beforeAll(async () => {
-  kube = await startFakeKube({ launchers: [echoLauncher, skiffAgentLauncher()] });
-  kc = kubeConfigFor(kube);
-  core = kc.makeApiClient(CoreV1Api);
-  const created = await core.createNamespacedPod({
+  const created = await fake.core.createNamespacedPod({
     namespace: NS,
     body: {
       metadata: { name: 'echo', labels: { app: 'echo' } },
@@ -66,7 +62,7 @@ beforeAll(async () => {
   });
   pod = created.metadata!.name!;
   await waitForObject<V1Pod>(
-    kc,
+    fake.kc,
     `/api/v1/namespaces/${NS}/pods`,
     { fieldSelector: `metadata.name=${pod}` },
     (_t, p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
@@ -75,16 +71,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kube?.stop();
+  await fake.kube?.stop();
 });
 
 function pfUrl(name: string, ports: number[]): string {
-  return `${kube.url.replace('https://', 'wss://')}/api/v1/namespaces/${NS}/pods/${name}/portforward?${ports.map((p) => `ports=${p}`).join('&')}`;
+  return `${fake.kube.url.replace('https://', 'wss://')}/api/v1/namespaces/${NS}/pods/${name}/portforward?${ports.map((p) => `ports=${p}`).join('&')}`;
 }
 
 /** A raw websocket to the double's port-forward, collecting messages by channel. */
-function openRaw(name: string, ports: number[], protocols = ['v5.channel.k8s.io', V4_PROTOCOL, 'channel.k8s.io'], token = kube.token) {
-  const ws = new WebSocket(pfUrl(name, ports), protocols, { ca: kube.caPem, headers: { authorization: `Bearer ${token}` } });
+function openRaw(name: string, ports: number[], protocols = ['v5.channel.k8s.io', V4_PROTOCOL, 'channel.k8s.io'], token = fake.kube.token) {
+  const ws = new WebSocket(pfUrl(name, ports), protocols, { ca: fake.kube.caPem, headers: { authorization: `Bearer ${token}` } });
   const messages: Buffer[] = [];
   const waiters: (() => void)[] = [];
   ws.on('message', (data: Buffer) => {
@@ -109,10 +105,10 @@ function openRaw(name: string, ports: number[], protocols = ['v5.channel.k8s.io'
   return { ws, messages, closed, until, channel };
 }
 
-function refusal(name: string, ports: string, protocols: string[], token = kube.token): Promise<{ code: number; body: string }> {
+function refusal(name: string, ports: string, protocols: string[], token = fake.kube.token): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const url = `${kube.url.replace('https://', 'wss://')}/api/v1/namespaces/${NS}/pods/${name}/portforward?${ports}`;
-    const ws = new WebSocket(url, protocols, { ca: kube.caPem, headers: { authorization: `Bearer ${token}` } });
+    const url = `${fake.kube.url.replace('https://', 'wss://')}/api/v1/namespaces/${NS}/pods/${name}/portforward?${ports}`;
+    const ws = new WebSocket(url, protocols, { ca: fake.kube.caPem, headers: { authorization: `Bearer ${token}` } });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
@@ -126,7 +122,7 @@ function refusal(name: string, ports: string, protocols: string[], token = kube.
 /** The next port-forward session the double opens (subscribe before acting). */
 function nextSession(): Promise<PortForwardSession> {
   return new Promise((resolve) => {
-    const off = kube.onPortForward((s) => {
+    const off = fake.kube.onPortForward((s) => {
       off();
       resolve(s);
     });
@@ -204,10 +200,10 @@ describe('refusals before the upgrade', () => {
   });
 
   it('400 for a pod not yet scheduled', async () => {
-    kube.setClaimsPending(true, 'held');
+    fake.kube.setClaimsPending(true, 'held');
     try {
-      await core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'held' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
-      await core.createNamespacedPod({
+      await fake.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'held' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+      await fake.core.createNamespacedPod({
         namespace: NS,
         body: {
           metadata: { name: 'unscheduled' },
@@ -218,14 +214,14 @@ describe('refusals before the upgrade', () => {
       expect(refused.code).toBe(400);
       expect(JSON.parse(refused.body).message).toBe('pod unscheduled does not have a host assigned');
     } finally {
-      kube.setClaimsPending(false, 'held');
+      fake.kube.setClaimsPending(false, 'held');
     }
   });
 });
 
 describe('with client-node PortForward', () => {
   it('carries 8 MiB to a pod and back intact', async () => {
-    const forwarded = await forwardPort(kc, NS, pod, ECHO_PORT_A);
+    const forwarded = await forwardPort(fake.kc, NS, pod, ECHO_PORT_A);
     try {
       const payload = randomBytes(8 * 1024 * 1024);
       const opened = nextSession();
@@ -255,7 +251,7 @@ describe('with client-node PortForward', () => {
 
   it('hands an error written on the error channel to PortForward\'s error stream', async () => {
     const opened = nextSession();
-    const forwarded = await forwardPort(kc, NS, pod, ECHO_PORT_A);
+    const forwarded = await forwardPort(fake.kc, NS, pod, ECHO_PORT_A);
     try {
       const socket = connect({ host: '127.0.0.1', port: forwarded.port });
       socket.on('error', () => undefined);
@@ -280,6 +276,6 @@ describe('with client-node PortForward', () => {
     session.drop();
     expect(await raw.closed).toBe(1006);
     await session.closed;
-    expect(kube.portForwards()).not.toContain(session);
+    expect(fake.kube.portForwards()).not.toContain(session);
   });
 });

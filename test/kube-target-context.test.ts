@@ -6,7 +6,6 @@ import { lastJsonOf } from './support/cli-json.ts';
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
 import { KubeProject } from './support/kube-project.ts';
 import { jsonOf } from './support/run-cli.ts';
-import { compareTrees } from './support/tree-compare.ts';
 
 /**
  * Where the target puts the project, through the real kubeconfig loading:
@@ -41,9 +40,8 @@ describe('the kubernetes target\'s context and namespace', () => {
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       return lastJsonOf(r);
     };
-    const skip = (rel: string) => rel === '.skiff' || tree.ignored.includes(rel);
     const placed = async (namespace: string) => {
-      expect(await compareTrees(p.project, p.claimDir(namespace), skip)).toEqual([]);
+      expect(await p.differences(tree.ignored, namespace)).toEqual([]);
       return (await p.instanceObjects(namespace)).filter((o) => !o.startsWith('Pod/')).sort();
     };
     const objects = [`Deployment/${p.names.deployment}`, `PersistentVolumeClaim/${p.names.claim}`, `Secret/${p.names.secret}`];

@@ -26,10 +26,14 @@ describe('a pod that cannot run the agent, on the kubernetes target', () => {
     await p?.cleanup();
   });
 
-  const devOnce = async (json = true) => {
-    const r = await p.skiff(['dev', p.project, '--target', 'kubernetes', ...(json ? ['--json'] : [])]);
+  /** `skiff dev --json` fails with `code`, its message on one line; the message. */
+  const devFails = async (code: string): Promise<string> => {
+    const r = await p.skiff(['dev', p.project, '--target', 'kubernetes', '--json']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).not.toBe(0);
-    return r;
+    const error = lastJsonOf(r).error!;
+    expect(error.code).toBe(code);
+    expect(error.message).not.toContain('\n');
+    return error.message;
   };
 
   it('the app image cannot be pulled: SKIFF_E_IMAGE_MISSING with the pull error, on one line, from dev and from push', async () => {
@@ -37,12 +41,10 @@ describe('a pod that cannot run the agent, on the kubernetes target', () => {
     await writeFile(join(p.project, 'a.txt'), 'a\n');
     p.kube.setImageMissing(APP_IMAGE);
 
-    const error = lastJsonOf(await devOnce()).error!;
-    expect(error.code).toBe('SKIFF_E_IMAGE_MISSING');
+    const message = await devFails('SKIFF_E_IMAGE_MISSING');
     // The seeding step is the first container that uses the app's image.
-    expect(error.message).toContain(`init container ${COPY_FILES}: the image ${JSON.stringify(APP_IMAGE)} cannot be pulled`);
-    expect(error.message).toContain(notFoundPullError(APP_IMAGE));
-    expect(error.message).not.toContain('\n');
+    expect(message).toContain(`init container ${COPY_FILES}: the image ${JSON.stringify(APP_IMAGE)} cannot be pulled`);
+    expect(message).toContain(notFoundPullError(APP_IMAGE));
 
     const push = await p.skiff(['push', p.project, '--target', 'kubernetes']);
     expect(push.code).not.toBe(0);
@@ -54,23 +56,19 @@ describe('a pod that cannot run the agent, on the kubernetes target', () => {
   it('the agent image cannot be pulled: SKIFF_E_IMAGE_MISSING naming copy-agent and skiff.yaml\'s agentImage', async () => {
     p = await KubeProject.start({ name: 'kube-no-agent-image', yaml: `agentImage: ${AGENT_IMAGE}\n` });
     p.kube.setImageMissing(AGENT_IMAGE);
-    const error = lastJsonOf(await devOnce()).error!;
-    expect(error.code).toBe('SKIFF_E_IMAGE_MISSING');
-    expect(error.message).toContain(`init container ${COPY_AGENT}: the image ${JSON.stringify(AGENT_IMAGE)} cannot be pulled`);
-    expect(error.message).toContain(notFoundPullError(AGENT_IMAGE));
-    expect(error.message).not.toContain('\n');
+    const message = await devFails('SKIFF_E_IMAGE_MISSING');
+    expect(message).toContain(`init container ${COPY_AGENT}: the image ${JSON.stringify(AGENT_IMAGE)} cannot be pulled`);
+    expect(message).toContain(notFoundPullError(AGENT_IMAGE));
   });
 
   it('the claim stays Pending: a timeout at SKIFF_PUSH_TIMEOUT naming the unbound claim', async () => {
     p = await KubeProject.start({ name: 'kube-pending', env: { SKIFF_PUSH_TIMEOUT: SHORT_PUSH_TIMEOUT } });
     p.kube.setClaimsPending(true);
-    const error = lastJsonOf(await devOnce()).error!;
-    expect(error.code).toBe('SKIFF_E_TIMEOUT');
-    expect(error.message).toContain('SKIFF_PUSH_TIMEOUT');
-    expect(error.message).toContain(`claim ${p.names.claim} is not bound`);
+    const message = await devFails('SKIFF_E_TIMEOUT');
+    expect(message).toContain('SKIFF_PUSH_TIMEOUT');
+    expect(message).toContain(`claim ${p.names.claim} is not bound`);
     // And what the claim's own events say: here, the provisioner it waits for.
-    expect(error.message).toContain(`; claim ${p.names.claim}: Waiting for a volume to be created`);
-    expect(error.message).not.toContain('\n');
+    expect(message).toContain(`; claim ${p.names.claim}: Waiting for a volume to be created`);
     // Nothing was forced: the claim is still there, Pending, for a cluster whose provisioner is slow.
     const claim = await p.core.readNamespacedPersistentVolumeClaim({ name: p.names.claim, namespace: 'default' });
     expect(claim.status?.phase).toBe('Pending');
@@ -80,10 +78,8 @@ describe('a pod that cannot run the agent, on the kubernetes target', () => {
     p = await KubeProject.start({ name: 'kube-crash' });
     await writeFile(join(p.project, 'a.txt'), 'a\n');
     p.kube.setCrashing('app');
-    const error = lastJsonOf(await devOnce()).error!;
-    expect(error.code).toBe('SKIFF_E_AGENT_START');
-    expect(error.message).toContain('container app keeps exiting');
-    expect(error.message).not.toContain('\n');
+    const message = await devFails('SKIFF_E_AGENT_START');
+    expect(message).toContain('container app keeps exiting');
 
     // A session that runs when the agent starts crashing.
     p.kube.setCrashing('app', false);

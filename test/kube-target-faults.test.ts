@@ -10,7 +10,6 @@ import type { PortForwardSession } from './support/fake-kube/index.ts';
 import { StatusReason } from './support/fake-kube/index.ts';
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
 import { KUBE_WAIT_MS, KubeProject, NAMESPACE, until } from './support/kube-project.ts';
-import { compareTrees } from './support/tree-compare.ts';
 
 /**
  * Faults between the daemon and the pod, on the paths a cluster can break:
@@ -33,8 +32,7 @@ describe('faults on the kubernetes target, against the fake API server', () => {
     await p?.cleanup();
   });
 
-  const skip = (rel: string) => rel === '.skiff' || tree.ignored.includes(rel);
-  const differences = () => compareTrees(p.project, p.claimDir(), skip);
+  const differences = () => p.differences(tree.ignored);
   /** The open forwards to the agent's port: the session's connection, once the probes are done. */
   const agentForwards = (): PortForwardSession[] => p.kube.portForwards().filter((s) => s.ports.length === 1 && s.ports[0] === AGENT_PORT);
 

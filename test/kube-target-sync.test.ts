@@ -7,7 +7,6 @@ import { convergedAfter, initialSync, sessionStatus } from './support/fault-daem
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
 import { APP_IMAGE, KUBE_WAIT_MS, KubeProject, NAMESPACE, until } from './support/kube-project.ts';
 import { jsonOf } from './support/run-cli.ts';
-import { compareTrees } from './support/tree-compare.ts';
 
 /**
  * The Kubernetes target's real client code (server-side apply, the pod
@@ -37,8 +36,7 @@ describe('skiff on the kubernetes target, against the fake API server', () => {
     await p?.cleanup();
   });
 
-  const skip = (rel: string) => rel === '.skiff' || tree.ignored.includes(rel);
-  const differences = () => compareTrees(p.project, p.claimDir(), skip);
+  const differences = () => p.differences(tree.ignored);
 
   it('skiff dev: the claim holds the project byte for byte, edits follow, a replaced pod resumes sending only differences, skiff delete removes every object', async () => {
     p = await KubeProject.start({ name: 'kube-sync' });

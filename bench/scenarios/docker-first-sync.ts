@@ -1,13 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProjectConfig, TargetDriver } from '@skiff/daemon';
 import { BENCH_LABEL, CONTAINER_WORKDIR, docker, dockerImages, dockerProblem, removeBenchObjects } from '../docker-bench.ts';
-import { measured, Shape, Unit, type Comparison } from '../figures.ts';
 import { runTimed } from '../proc.ts';
-import { pushInChild, type ChildPush } from '../skiff/push-process.ts';
-import { summarize } from '../stats.ts';
 import { DOCKER_FIRST_SYNC } from '../targets.ts';
-import { reason, type Context, type Scenario } from './scenario.ts';
+import type { Context } from './scenario.ts';
+import { targetFirstSync, type FirstSyncBench } from './target-first-sync.ts';
 
 /**
  * First sync of the reference tree into a container, beside `docker cp` of
@@ -16,36 +13,11 @@ import { reason, type Context, type Scenario } from './scenario.ts';
  * update use to copy files in.
  *
  * skiff: the Docker target starts the container (busybox alone, the agent as
- * PID 1 from its volume, a fresh source volume at /tmp/src), then a push in a
- * process of its own, cold (no index: every file hashed as it is sent),
- * timed inside from the runPush call, as first-sync times it.
- * docker cp: a running container of the same image with a fresh volume at
- * the same path; the command is timed from spawn to exit, its start included.
- * Runs alternate, and each starts from empty volumes.
+ * PID 1 from its volume, a fresh source volume at /tmp/src), then the cold
+ * push of target-first-sync.ts. docker cp: a running container of the same
+ * image with a fresh volume at the same path. Runs alternate, and each
+ * starts from empty volumes.
  */
-
-const PROJECT_NAME = 'bench-docker-first-sync';
-
-/** The driver of the Docker target for the reference tree, without a skiff.yaml in it. */
-async function dockerDriver(root: string, image: string): Promise<TargetDriver> {
-  const { openTarget, parseProjectConfig } = await import('@skiff/daemon');
-  // skiff.yaml's defaults, then what a skiff.yaml for this tree would say.
-  const config: ProjectConfig = { ...parseProjectConfig('', PROJECT_NAME), target: 'docker', image, workdir: CONTAINER_WORKDIR };
-  return openTarget('docker', { projectRoot: root, config, appSpec: {} });
-}
-
-async function skiffRun(ctx: Context, driver: TargetDriver): Promise<{ push: ChildPush; startMs: number }> {
-  await driver.delete();
-  await rm(join(ctx.tree.root, '.skiff'), { recursive: true, force: true });
-  const started = performance.now();
-  const place = await driver.start();
-  const startMs = performance.now() - started;
-  try {
-    return { push: await pushInChild(ctx.tree.root, place), startMs };
-  } finally {
-    await driver.delete();
-  }
-}
 
 /** docker cp of the tree into a fresh volume mounted in a running container; ms from spawn to exit. */
 async function dockerCpRun(ctx: Context, image: string, run: number): Promise<number> {
@@ -72,60 +44,41 @@ async function dockerCpRun(ctx: Context, image: string, run: number): Promise<nu
   }
 }
 
-export const dockerFirstSync: Scenario = {
-  id: 'docker-first-sync',
-  title: 'first sync into a container',
-  async run(ctx) {
-    const title = `first sync into a container (${ctx.tree.files.length.toLocaleString('en-US')} files)`;
-    const problem = await dockerProblem();
-    if (problem !== null) {
-      ctx.log(`docker-first-sync skipped: ${problem}`);
-      return [{ id: 'docker-first-sync', title, shape: Shape.RUNS, skiff: { label: 'skiff push into a container (cold)', missing: `skipped: ${problem}` }, reference: [], targets: DOCKER_FIRST_SYNC }];
-    }
-    const images = await dockerImages();
-    const cpMs: number[] = [];
-    const runs: Array<{ push: ChildPush; startMs: number }> = [];
-    const failures: string[] = [];
-    let driver: TargetDriver | null = null;
-    try {
-      const image = await images.busybox();
-      driver = await dockerDriver(ctx.tree.root, image);
-      for (let run = 0; run < ctx.profile.firstSyncRuns; run++) {
-        cpMs.push(await dockerCpRun(ctx, image, run));
-        try {
-          const r = await skiffRun(ctx, driver);
-          if (r.push.result.uploaded !== ctx.tree.files.length || !r.push.result.inSync) {
-            failures.push(`run ${run + 1}: uploaded ${r.push.result.uploaded} of ${ctx.tree.files.length} files, inSync ${r.push.result.inSync}`);
-          }
-          runs.push(r);
-        } catch (err) {
-          failures.push(`run ${run + 1}: ${reason(err)}`);
-        }
-        ctx.log(`docker first sync run ${run + 1}/${ctx.profile.firstSyncRuns}: docker cp ${cpMs.at(-1)!.toFixed(0)} ms` + (runs.length > run ? `, skiff ${runs[run].push.pushMs.toFixed(0)} ms` : ''));
-      }
-    } finally {
-      await driver?.delete().catch(() => undefined);
+/** The test images (removed after, when they were not there before) and docker cp's containers and volumes. */
+async function openDockerBench(ctx: Context): Promise<FirstSyncBench> {
+  const images = await dockerImages();
+  let image = '';
+  return {
+    async prepare() {
+      image = await images.busybox();
+      return { target: 'docker', image, workdir: CONTAINER_WORKDIR };
+    },
+    referenceRun: (run) => dockerCpRun(ctx, image, run),
+    async close() {
       await removeBenchObjects();
       await images.release();
-    }
-    const med = (xs: number[]) => summarize(xs).median.toFixed(0);
-    const pushes = runs.map((r) => r.push);
-    const skiff = runs.length
-      ? measured('skiff push into the container (cold)', Unit.MS, pushes.map((p) => p.pushMs), [
-          `phases (median): scan and hash ${med(pushes.map((p) => p.scanMs))} ms, connect ${med(pushes.map((p) => p.connectMs))} ms, transfer and apply ${med(pushes.map((p) => p.transferMs - p.connectMs))} ms`,
-          `excluded: container start with its agent (create, copy-agent, start, agent listening) ${med(runs.map((r) => r.startMs))} ms; node start and module load ${med(pushes.map((p) => p.wallMs - p.pushMs))} ms`,
-          'through the agent port published on 127.0.0.1; image: busybox alone (the agent from its volume)',
-          ...failures,
-        ])
-      : { label: 'skiff push into the container (cold)', missing: failures.join('; ') || 'no run finished' };
-    const comparison: Comparison = {
-      id: 'docker-first-sync',
-      title,
-      shape: Shape.RUNS,
-      skiff,
-      reference: cpMs.length ? [measured("docker cp into a fresh container's volume", Unit.MS, cpMs, [`docker cp SRC/. CONTAINER:${CONTAINER_WORKDIR} (the Engine API's tar path, as Compose watch and Tilt copy), process start included`])] : [],
-      targets: DOCKER_FIRST_SYNC,
-    };
-    return [comparison];
+    },
+  };
+}
+
+export const dockerFirstSync = targetFirstSync({
+  id: 'docker-first-sync',
+  title: 'first sync into a container',
+  figure: 'first sync into a container',
+  logName: 'docker',
+  projectName: 'bench-docker-first-sync',
+  skiff: {
+    label: 'skiff push into the container (cold)',
+    skippedLabel: 'skiff push into a container (cold)',
+    start: 'container start with its agent (create, copy-agent, start, agent listening)',
+    via: 'through the agent port published on 127.0.0.1; image: busybox alone (the agent from its volume)',
   },
-};
+  reference: {
+    command: 'docker cp',
+    label: "docker cp into a fresh container's volume",
+    note: `docker cp SRC/. CONTAINER:${CONTAINER_WORKDIR} (the Engine API's tar path, as Compose watch and Tilt copy), process start included`,
+  },
+  targets: DOCKER_FIRST_SYNC,
+  problem: dockerProblem,
+  open: openDockerBench,
+});

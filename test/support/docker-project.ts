@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { instanceOf, LABEL_INSTANCE, type Instance } from '../../packages/daemon
 import { dockerNames } from '../../packages/daemon/src/targets/docker/spec.ts';
 import { docker } from './docker-engine.ts';
 import { BUNDLE_DIR } from './docker-images.ts';
+import { listTree } from './tree-compare.ts';
 
 /**
  * A project on the Docker target as the tests run it, through the `skiff`
@@ -28,7 +29,7 @@ export interface DockerProject {
   /** skiff.yaml's name (the instance name is made from it and the directory). */
   name: string;
   instance: Instance;
-  /** The host port published for APP_PORT. */
+  /** The host port published for APP_PORT; 0 when none is. */
   hostPort: number;
 }
 
@@ -67,6 +68,17 @@ export async function dockerExample(example: string, parent: string, image: stri
   await setYaml(dir, { target: 'docker', image, ports: [`${hostPort}:${APP_PORT}`], ...fields });
   const name = (parseDocument(await readFile(join(dir, 'skiff.yaml'), 'utf8')).get('name') as string | undefined) ?? basename(dir);
   return { dir, name, hostPort, instance: instanceOf(dir, name) };
+}
+
+/**
+ * A project of a test's own making in `dir` (made if missing), publishing no
+ * port: its skiff.yaml names `name`, the Docker target, `image` and any
+ * other `fields`.
+ */
+export async function dockerProjectIn(dir: string, name: string, image: string, fields: Record<string, unknown> = {}): Promise<DockerProject> {
+  await mkdir(dir, { recursive: true });
+  await setYaml(dir, { name, target: 'docker', image, ...fields });
+  return { dir, name, hostPort: 0, instance: instanceOf(dir, name) };
 }
 
 /** The label filter that finds a project's containers and volumes. */
@@ -128,7 +140,7 @@ export async function agentImageGuard(): Promise<{ tag: string; existedBefore: b
   };
 }
 
-/** One entry of a tree, as both sides describe it: type, permission bits, and content digest or link target. */
+/** One entry of a container's tree, in tree-compare's listTree words: type, permission bits, and content digest (localTree's) or link target. */
 function describeEntry(type: string, mode: number, detail: string): string {
   return `${type} ${(mode & 0o777).toString(8)}${detail ? ` ${detail}` : ''}`;
 }
@@ -172,23 +184,17 @@ export async function containerTree(container: Docker.Container, dir: string): P
   return out;
 }
 
-/** The same description of a local tree, leaving out what `skip` names (ignored paths). */
+/**
+ * The same description of a local tree, leaving out what `skip` names
+ * (ignored paths): tree-compare's listing, each file's size replaced by its
+ * content digest.
+ */
 export async function localTree(root: string, skip: (rel: string) => boolean): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    for (const d of await readdir(dir, { withFileTypes: true })) {
-      const rel = prefix ? `${prefix}/${d.name}` : d.name;
-      if (skip(rel)) continue;
-      const abs = join(dir, d.name);
-      const st = await lstat(abs);
-      if (st.isSymbolicLink()) out.set(rel, `symlink -> ${await readlink(abs)}`);
-      else if (st.isDirectory()) {
-        out.set(rel, describeEntry('dir', st.mode, ''));
-        await walk(abs, rel);
-      } else out.set(rel, describeEntry('file', st.mode, sha256(await readFile(abs))));
-    }
-  };
-  await walk(root, '');
+  const out = await listTree(root, skip);
+  for (const [rel, desc] of out) {
+    const [type, mode] = desc.split(' ');
+    if (type === 'file') out.set(rel, `file ${mode} ${sha256(await readFile(join(root, rel)))}`);
+  }
   return out;
 }
 

@@ -1,13 +1,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, KubernetesObjectApi, V1Pod } from '@kubernetes/client-node';
 import { instanceOf, LABEL_INSTANCE, type Instance } from '../../packages/daemon/src/targets/instance.ts';
 import { kubeNames, type KubeNames } from '../../packages/daemon/src/targets/kubernetes/objects.ts';
 import { DevTerminal, privateRuntime, stopDaemon } from './dev-session.ts';
-import { kubeConfigFor, waitForObject } from './fake-kube/client-helpers.ts';
+import { waitForObject } from './fake-kube/client-helpers.ts';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from './fake-kube/index.ts';
+import { kubeClients } from './kube-clients.ts';
 import { runSkiff, type CliResult } from './run-cli.ts';
+import { compareTrees } from './tree-compare.ts';
 
 /**
  * A project that `skiff` syncs to the fake API server (test/support/fake-kube)
@@ -51,9 +53,7 @@ export class KubeProject {
   ) {
     this.instance = instanceOf(project, name);
     this.names = kubeNames(this.instance);
-    this.kc = kubeConfigFor(kube);
-    this.core = this.kc.makeApiClient(CoreV1Api);
-    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    ({ kc: this.kc, core: this.core, objects: this.objects } = kubeClients(kube));
   }
 
   /**
@@ -94,6 +94,15 @@ export class KubeProject {
     const dir = this.kube.claimDirectory(namespace, this.names.claim);
     if (dir === undefined) throw new Error(`no claim ${this.names.claim} in namespace ${namespace} of the fake cluster`);
     return dir;
+  }
+
+  /**
+   * Every difference between the project and the claim's files, leaving
+   * out the project's `ignored` paths and skiff's own index; empty when the
+   * claim holds the project byte for byte.
+   */
+  differences(ignored: readonly string[], namespace = NAMESPACE): Promise<string[]> {
+    return compareTrees(this.project, this.claimDir(namespace), (rel) => rel === '.skiff' || ignored.includes(rel));
   }
 
   /** The instance's pods, as the API lists them. */
