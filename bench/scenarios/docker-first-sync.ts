@@ -69,7 +69,6 @@ export const dockerFirstSync = targetFirstSync({
   projectName: 'bench-docker-first-sync',
   skiff: {
     label: 'skiff push into the container (cold)',
-    skippedLabel: 'skiff push into a container (cold)',
     start: 'container start with its agent (create, copy-agent, start, agent listening)',
     via: 'through the agent port published on 127.0.0.1; image: busybox alone (the agent from its volume)',
   },

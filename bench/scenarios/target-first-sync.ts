@@ -43,8 +43,6 @@ export interface FirstSyncTarget {
   projectName: string;
   skiff: {
     label: string;
-    /** The label when the scenario is skipped, where it differs. */
-    skippedLabel?: string;
     /** What the start (timed apart) consists of, for the "excluded" note. */
     start: string;
     /** How the push reaches the agent, and from what image. */
@@ -122,7 +120,7 @@ export function targetFirstSync(target: FirstSyncTarget): Scenario {
       const problem = await target.problem();
       if (problem !== null) {
         ctx.log(`${target.id} skipped: ${problem}`);
-        const label = target.skiff.skippedLabel ?? target.skiff.label;
+        const label = target.skiff.label;
         return [{ id: target.id, title: figureTitle(ctx, target), shape: Shape.RUNS, skiff: { label, missing: `skipped: ${problem}` }, reference: [], targets: target.targets }];
       }
       const bench = await target.open(ctx);
