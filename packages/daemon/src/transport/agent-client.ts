@@ -115,11 +115,6 @@ export class AgentClient {
     });
   }
 
-  /** Whether the connection is up and has not failed: a refused request leaves it usable. */
-  get open(): boolean {
-    return this.failure === null && this.ws.readyState === WebSocket.OPEN;
-  }
-
   /** Sends one message, waiting first while too many bytes are unacknowledged. */
   async send(message: Uint8Array): Promise<void> {
     while (this.inflight > HIGH_WATER_BYTES && this.failure === null) {
