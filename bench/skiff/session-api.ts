@@ -60,7 +60,7 @@ interface DaemonSession {
   fanout: { subscribe(listener: (event: string, data: unknown) => void): () => void };
   stop(): Promise<void>;
 }
-type SessionClass = new (opts: { root: string; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
+type SessionClass = new (opts: { root: string; target: 'local'; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
 
 const SESSION_SOURCE = join(REPO_ROOT, 'packages/daemon/src/session/session.ts');
 const PROJECT_FILE = 'skiff.yaml';
@@ -86,6 +86,8 @@ function fromClass(Session: SessionClass, warnings: string[]): StartSession {
     };
     const session = new Session({
       root: opts.dir,
+      // The bench's sessions run on the local target: the agent is a child process beside the bench.
+      target: 'local',
       localRoot: opts.root,
       log: (level, message) => {
         if (level === 'warn' || level === 'error') warnings.push(message);
