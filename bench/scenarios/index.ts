@@ -6,3 +6,8 @@ export { saveToHttp } from './save-to-http.ts';
 export { saveToRoot } from './save-to-root.ts';
 export { stormScenario } from './storm.ts';
 export { watcherReady } from './watcher-ready.ts';
+export { bigDelta } from './big-delta.ts';
+export { pushOneShot } from './push-oneshot.ts';
+export { rapidSaves } from './rapid-saves.ts';
+export { sessionNoChange } from './session-no-change.ts';
+export { sparseFile } from './sparse.ts';

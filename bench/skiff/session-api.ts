@@ -43,6 +43,8 @@ export interface SessionOptions {
 export interface BenchSession {
   ready: Promise<void>;
   subscribe(listener: (event: string, data: unknown) => void): () => void;
+  /** `skiff push` while the session runs (the session's syncNow). */
+  push(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export const SessionEventName = {
 interface DaemonSession {
   ready: Promise<void>;
   fanout: { subscribe(listener: (event: string, data: unknown) => void): () => void };
+  syncNow(): Promise<unknown>;
   stop(): Promise<void>;
 }
 type SessionClass = new (opts: { root: string; target: 'local'; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
@@ -96,6 +99,7 @@ function fromClass(Session: SessionClass, warnings: string[]): StartSession {
     return {
       ready: session.ready,
       subscribe: (l) => session.fanout.subscribe(l),
+      push: () => session.syncNow(),
       stop: async () => {
         try {
           await session.stop();
