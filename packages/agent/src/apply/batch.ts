@@ -21,11 +21,17 @@ import type { FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { appendChunk, discardIncoming, finishIncoming, openIncoming, writeWholeFile, type IncomingFile } from './temp-file.ts';
+import { moveEntry, moveInto, openStage, removeStage } from './stage.ts';
 import { isReservedPath, tempName } from './temp-name.ts';
 import { TreeGuard } from './tree-guard.ts';
 
 /** Files a peer may have half-sent at once; each holds a descriptor. */
 export const MAX_OPEN_FILES = 256;
+
+export interface BatchOptions {
+  /** Write into a stage moved into the root at commit (stage.ts); only for a root that holds nothing. */
+  staged?: boolean;
+}
 
 export interface BatchOutcome {
   written: number;
@@ -51,9 +57,17 @@ export interface BatchOutcome {
  * Writes land as their frames arrive; deletes wait for commit; directory modes
  * are set at commit too, so a read-only directory can still be filled first.
  * Whatever is aborted leaves no temporary file behind.
+ *
+ * A staged batch (into an empty root, see stage.ts) writes under a stage
+ * with a manifest of its own; at commit the stage moves into the root and
+ * the root's manifest takes the stage's entries over, and from there on
+ * (deletes, directory modes) the batch works on the root like any other.
  */
 export class Batch {
-  private readonly ctx: ApplyContext;
+  private ctx: ApplyContext;
+  /** The stage's absolute path while a staged batch fills it, then null. */
+  private stage: string | null = null;
+  private readonly rootManifest: Manifest;
   private readonly open = new Map<string, IncomingFile>();
   /** Paths whose current file failed: their remaining chunks are dropped. */
   private readonly failed = new Set<string>();
@@ -67,15 +81,40 @@ export class Batch {
 
   constructor(
     readonly id: number,
-    root: string,
+    private readonly root: string,
     manifest: Manifest,
-    fs: FsOps,
+    private readonly fs: FsOps,
+    opts: BatchOptions = {},
   ) {
-    const guard = new TreeGuard(root, fs, manifest, (p) => this.isDeleted(p));
-    this.ctx = { root, fs, manifest, guard };
+    this.rootManifest = manifest;
+    if (opts.staged) {
+      this.stage = openStage(root, fs);
+      const staged = manifest.emptyLike();
+      this.ctx = { root: this.stage, fs, manifest: staged, guard: new TreeGuard(this.stage, fs, staged, (p) => this.isDeleted(p)), staged: true };
+    } else {
+      this.ctx = this.rootContext();
+    }
+  }
+
+  private rootContext(): ApplyContext {
+    const { root, fs, rootManifest: manifest } = this;
+    return { root, fs, manifest, guard: new TreeGuard(root, fs, manifest, (p) => this.isDeleted(p)), staged: false };
   }
 
   file(h: FileHeader, payload: Uint8Array): void {
+    if (h.offset === 0 && payload.length === h.size) {
+      // A whole file in one frame, as nearly every file of a first sync: no closure, no state kept.
+      this.drop(h.path);
+      if (this.refuseReserved(h.path)) return;
+      try {
+        writeWholeFile(this.ctx, h, payload);
+      } catch (err) {
+        this.failure(h.path, 'write', err);
+        return;
+      }
+      this.wrote(h.path, h.size);
+      return;
+    }
     if (h.offset === 0) {
       // A new start of the same path discards any earlier partial write.
       this.drop(h.path);
@@ -181,6 +220,7 @@ export class Batch {
       });
     }
     this.closeOpenFiles();
+    if (this.stage !== null) this.unstage();
     const deleted = applyDeletes(this.ctx, this.deletes, this.written, this.problems);
     this.settleDirModes();
     this.done = true;
@@ -197,8 +237,47 @@ export class Batch {
   abort(): void {
     if (this.done) return;
     this.closeOpenFiles();
+    if (this.stage !== null) {
+      removeStage(this.stage, this.fs);
+      this.stage = null;
+      this.dirModes.clear();
+    }
     this.settleDirModes();
     this.done = true;
+  }
+
+  /**
+   * Moves the stage's entries into the root and hands their manifest entries
+   * over. A top-level entry that cannot be moved is a problem for each path
+   * the batch wrote under it, and is not recorded: the daemon's next verify
+   * sends it again.
+   */
+  private unstage(): void {
+    const stage = this.stage!;
+    const staged = this.ctx.manifest;
+    this.stage = null;
+    this.ctx = this.rootContext();
+    try {
+      moveInto(stage, this.root, this.fs);
+      this.rootManifest.adopt(staged);
+      return;
+    } catch {
+      // Some entries moved, some not: record what is in the root, name by name.
+    }
+    for (const name of this.fs.readdirSync(stage)) {
+      const top = [...this.written].filter((p) => p === name || p.startsWith(`${name}/`));
+      try {
+        moveEntry(join(stage, name), join(this.root, name), this.fs);
+      } catch (err) {
+        for (const path of top) {
+          this.written.delete(path);
+          this.problems.push(toProblem(err, path, 'move into place'));
+        }
+        staged.deleteTree(name);
+      }
+    }
+    removeStage(stage, this.fs);
+    this.rootManifest.adopt(staged);
   }
 
   private append(f: IncomingFile, payload: Uint8Array): void {
@@ -213,11 +292,15 @@ export class Batch {
     try {
       work();
     } catch (err) {
-      if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_STATE) throw err;
-      this.drop(path);
-      this.failed.add(path);
-      this.problems.push(toProblem(err, path, action));
+      this.failure(path, action, err);
     }
+  }
+
+  private failure(path: string, action: string, err: unknown): void {
+    if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_STATE) throw err;
+    this.drop(path);
+    this.failed.add(path);
+    this.problems.push(toProblem(err, path, action));
   }
 
   private wrote(path: string, bytes: number): void {
@@ -227,7 +310,8 @@ export class Batch {
 
   /** Forgets any half-written file of `path` and any earlier failure of it. */
   private drop(path: string): void {
-    this.failed.delete(path);
+    if (this.failed.size > 0) this.failed.delete(path);
+    if (this.open.size === 0) return;
     const f = this.open.get(path);
     if (f === undefined) return;
     this.open.delete(path);

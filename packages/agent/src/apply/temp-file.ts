@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { parentOf, type FileHeader } from '@skiff/protocol';
 import { PERMISSION_BITS, fileEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
-import { TEMP_FILE_MODE, TEMP_OPEN_FLAGS } from './fs-ops.ts';
+import { createdWithMode, errnoOf, STAGED_OPEN_FLAGS, TEMP_FILE_MODE, TEMP_OPEN_FLAGS } from './fs-ops.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { tempName } from './temp-name.ts';
 
@@ -11,6 +11,11 @@ import { tempName } from './temp-name.ts';
  * open while chunks arrive, renamed into place when its last byte is written.
  * Until then the real name keeps its previous content; on any failure the
  * temporary file is removed, so a full disk leaves the old version intact.
+ *
+ * In a staged batch (stage.ts) a new file is created at its real name in the
+ * stage instead (`direct`): the stage as a whole is what is not in place yet.
+ * Something already at that name in the stage (the batch wrote it, or a
+ * directory or link stands there) sends the file the usual way.
  */
 export interface IncomingFile {
   readonly path: string;
@@ -18,7 +23,12 @@ export interface IncomingFile {
   readonly mode: number;
   readonly mtime: number;
   readonly hash: string;
+  /** Where the bytes go: a temporary name, or the real name inside a stage. */
   readonly tmpAbs: string;
+  /** Created at its real name (staged): nothing to rename at the end. */
+  readonly direct: boolean;
+  /** Created with its final mode already (no fchmod needed). */
+  readonly modeSet: boolean;
   fd: number | null;
   written: number;
 }
@@ -26,9 +36,25 @@ export interface IncomingFile {
 export function openIncoming(ctx: ApplyContext, h: FileHeader): IncomingFile {
   const dir = parentOf(h.path);
   ctx.guard.ensureDir(dir, h.path);
+  if (ctx.staged) {
+    // Wire paths are normalised and checked: a plain concatenation is the joined path.
+    const abs = `${ctx.root}/${h.path}`;
+    const mode = h.mode & PERMISSION_BITS;
+    try {
+      const fd = ctx.fs.openSync(abs, STAGED_OPEN_FLAGS, mode);
+      return incoming(h, abs, true, createdWithMode(mode), fd);
+    } catch (err) {
+      // Taken already (EEXIST, ELOOP for a link): the usual way replaces it.
+      if (errnoOf(err) !== 'EEXIST' && errnoOf(err) !== 'ELOOP') throw err;
+    }
+  }
   const tmpAbs = join(ctx.root, dir, tempName());
   const fd = ctx.fs.openSync(tmpAbs, TEMP_OPEN_FLAGS, TEMP_FILE_MODE);
-  return { path: h.path, size: h.size, mode: h.mode, mtime: h.mtime, hash: h.hash, tmpAbs, fd, written: 0 };
+  return incoming(h, tmpAbs, false, false, fd);
+}
+
+function incoming(h: FileHeader, tmpAbs: string, direct: boolean, modeSet: boolean, fd: number): IncomingFile {
+  return { path: h.path, size: h.size, mode: h.mode, mtime: h.mtime, hash: h.hash, tmpAbs, direct, modeSet, fd, written: 0 };
 }
 
 /** Appends a chunk; returns true when the file is complete. */
@@ -42,16 +68,16 @@ export function appendChunk(ctx: ApplyContext, f: IncomingFile, data: Uint8Array
 /** Sets mode and mtime, closes, renames into place and records the entry. */
 export function finishIncoming(ctx: ApplyContext, f: IncomingFile): void {
   const fd = f.fd!;
-  ctx.fs.fchmodSync(fd, f.mode & PERMISSION_BITS);
+  if (!f.modeSet) ctx.fs.fchmodSync(fd, f.mode & PERMISSION_BITS);
   const t = toSeconds(f.mtime);
   ctx.fs.futimesSync(fd, t, t);
   f.fd = null;
   ctx.fs.closeSync(fd);
-  placeIntoRoot(ctx, f.tmpAbs, f.path);
+  if (!f.direct) placeIntoRoot(ctx, f.tmpAbs, f.path);
   ctx.manifest.set(fileEntry(f.path, f.size, f.mtime, f.mode, f.hash));
 }
 
-/** Closes and removes the temporary file; never throws. */
+/** Closes and removes the temporary file (the partial file, in a stage); never throws. */
 export function discardIncoming(ctx: ApplyContext, f: IncomingFile): void {
   if (f.fd !== null) {
     try {

@@ -19,6 +19,7 @@ import {
 import { WebSocket, type RawData } from 'ws';
 import { Batch } from '../apply/batch.ts';
 import type { FsOps } from '../apply/fs-ops.ts';
+import { isEmptyRoot } from '../apply/stage.ts';
 import type { AppHooks } from '../hooks.ts';
 import type { Manifest } from '../manifest/manifest.ts';
 import { appEventsTo } from './app-forward.ts';
@@ -187,7 +188,7 @@ export class DaemonConnection {
         return this.sendInventory();
       case Kind.BATCH_BEGIN:
         if (this.batch !== null) throw stateError(`BATCH_BEGIN ${frame.header.batch} while batch ${this.batch.id} is open`);
-        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs);
+        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs, { staged: this.canStage() });
         return;
       case Kind.FILE:
         return this.openBatch(frame.header.batch, 'FILE').file(frame.header, frame.payload);
@@ -247,6 +248,16 @@ export class DaemonConnection {
       applySpec.call(this.deps.hooks, spec);
     } catch (err) {
       this.deps.log(`${this.label}: the app supervisor failed on an app spec: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** A batch into a root that holds nothing (a first sync) is staged: see apply/stage.ts. */
+  private canStage(): boolean {
+    if (this.deps.manifest.size !== 0) return false;
+    try {
+      return isEmptyRoot(this.deps.root, this.deps.fs);
+    } catch {
+      return false;
     }
   }
 

@@ -98,7 +98,12 @@ export class SyncEngine {
   /** Syncs the whole tree (verify by digest; inventory on mismatch). */
   async syncAll(client: AgentClient, onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
     let inventoried = false;
-    if (this.remote === null && client.hello.digest === xorDigest(this.local.digest, this.ignoredPart.digest)) {
+    if (this.remote === null && client.hello.entries === 0) {
+      // An empty agent: nothing to ask for, and no digest to compare (reading
+      // the local one would hash every line of a tree about to be sent).
+      this.remote = new TreeState<Entry>(this.hasher.h64);
+      this.learnIgnored([]);
+    } else if (this.remote === null && client.hello.digest === xorDigest(this.local.digest, this.ignoredPart.digest)) {
       // The agent holds the project plus what it held under ignored paths last time: no inventory needed.
       this.remote = this.local.clone() as unknown as TreeState<Entry>;
       for (const e of this.ignoredPart.entries) this.remote.set(e);
@@ -108,7 +113,8 @@ export class SyncEngine {
       inventoried = true;
     }
     // Equal digests need no diff: the commit alone tells the agent the tree is ready.
-    const ops = this.visibleDigest(this.remote.digest) === this.local.digest ? [] : this.plan(this.remote.entries, this.local.entries);
+    const equal = this.remote.size === 0 ? this.local.size === 0 : this.visibleDigest(this.remote.digest) === this.local.digest;
+    const ops = equal ? [] : this.plan(this.remote.entries, this.local.entries);
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
   }
 
@@ -212,7 +218,12 @@ export class SyncEngine {
           remote.set(actual);
           // What was read may be newer than what was scanned: the local tree learns it too.
           const mine = this.local.get(actual.path);
-          if (mine && mine.hash !== actual.hash) this.local.set({ ...mine, size: actual.size, hash: actual.hash });
+          if (mine === op.entry && (mine.hash !== actual.hash || mine.size !== actual.size)) {
+            // `actual` is `mine` with what was read: one object in both trees, whose line is hashed once.
+            this.local.set(actual as IndexEntry);
+          } else if (mine && mine.hash !== actual.hash) {
+            this.local.set({ ...mine, size: actual.size, hash: actual.hash });
+          }
         }
       } else remote.set(op.entry);
     }

@@ -80,7 +80,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     const message = packer.add(kind, header, payload);
-    if (message) await client.send(message);
+    if (message) await client.send(message, () => packer.recycle(message));
   };
   const fileDone = (entry: Entry) => {
     sent.set(entry.path, entry);
