@@ -85,9 +85,13 @@ let outsideBefore: Record<string, string>;
 let hostile: string[];
 const pwned: string[] = [];
 
-/** Everything beside the root, under the directory that holds it. */
+/**
+ * Everything beside the root, under the directory that holds it, but the
+ * agent's own saved manifest (`.root.skiff-manifest`, and its temporary name
+ * while it is written): the one file the agent keeps beside its root.
+ */
 function outsideRoot(): Record<string, string> {
-  return snapshotNoFollow(base, (rel) => rel === 'root');
+  return snapshotNoFollow(base, (rel) => rel === 'root' || rel.startsWith('.root.skiff-manifest'));
 }
 
 beforeAll(async () => {

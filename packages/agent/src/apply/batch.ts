@@ -40,6 +40,8 @@ export interface BatchOutcome {
   problems: Problem[];
   /** Wire paths written, created or deleted. */
   paths: string[];
+  /** For a staged batch (stage.ts), when its stage was moved into the root (Date.now()); else null or absent. */
+  stagedAt?: number | null;
 }
 
 /**
@@ -78,6 +80,7 @@ export class Batch {
   private readonly problems: Problem[] = [];
   private bytes = 0;
   private done = false;
+  private stagedAt: number | null = null;
 
   constructor(
     readonly id: number,
@@ -230,6 +233,7 @@ export class Batch {
       bytes: this.bytes,
       problems: this.problems,
       paths: [...this.written, ...deleted],
+      stagedAt: this.stagedAt,
     };
   }
 
@@ -256,6 +260,7 @@ export class Batch {
     const stage = this.stage!;
     const staged = this.ctx.manifest;
     this.stage = null;
+    this.stagedAt = Date.now();
     this.ctx = this.rootContext();
     try {
       moveInto(stage, this.root, this.fs);

@@ -17,7 +17,7 @@ import {
   type HelloHeader,
 } from '@skiff/protocol';
 import { WebSocket, type RawData } from 'ws';
-import { Batch } from '../apply/batch.ts';
+import { Batch, type BatchOutcome } from '../apply/batch.ts';
 import type { FsOps } from '../apply/fs-ops.ts';
 import { isEmptyRoot } from '../apply/stage.ts';
 import type { AppHooks } from '../hooks.ts';
@@ -38,6 +38,8 @@ export interface DaemonConnectionDeps {
   readonly log: (line: string) => void;
   /** Called once when the connection has ended, however it ended. */
   readonly onEnd: (connection: DaemonConnection) => void;
+  /** Called after each committed batch, before the app hears of it. */
+  readonly onCommitted?: (outcome: BatchOutcome) => void;
 }
 
 export const ConnectionState = {
@@ -273,6 +275,11 @@ export class DaemonConnection {
     const outcome = batch.commit();
     const { manifest } = this.deps;
     this.send(encodeFrame(Kind.APPLIED, appliedHeader(id, outcome, manifest.digest, manifest.size)));
+    try {
+      this.deps.onCommitted?.(outcome);
+    } catch (err) {
+      this.deps.log(`${this.label}: after batch ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.releaseHeldSpec();
     try {
       this.deps.hooks.committed({ batch: id, paths: outcome.paths });

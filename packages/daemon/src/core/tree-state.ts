@@ -1,7 +1,7 @@
 import { EntryType, entryLine, type Entry } from '@skiff/protocol';
 
 /** The two 32-bit halves of an entry line's 64-bit hash. */
-interface LineHash {
+export interface LineHash {
   hi: number;
   lo: number;
 }
@@ -20,6 +20,26 @@ function cacheFor(h64: (s: string) => string): WeakMap<Entry, LineHash> {
     lineHashes.set(h64, cache);
   }
   return cache;
+}
+
+/** The line hash of `entry` under `h64`, computed once per entry object. */
+export function lineHashOf(h64: (s: string) => string, entry: Entry): LineHash {
+  const cache = cacheFor(h64);
+  let h = cache.get(entry);
+  if (h === undefined) {
+    const hex = h64(entryLine(entry));
+    h = { hi: parseInt(hex.slice(0, 8), 16), lo: parseInt(hex.slice(8, 16), 16) };
+    cache.set(entry, h);
+  }
+  return h;
+}
+
+/**
+ * Records the line hash of `entry` as read back from where it was saved (the
+ * index, which is checksummed): a restart with nothing changed hashes no line.
+ */
+export function rememberLineHash(h64: (s: string) => string, entry: Entry, hi: number, lo: number): void {
+  cacheFor(h64).set(entry, { hi: hi >>> 0, lo: lo >>> 0 });
 }
 
 /**
@@ -60,13 +80,7 @@ export class TreeState<E extends Entry = Entry> {
   }
 
   private lineHash(entry: E): LineHash {
-    let h = this.cache.get(entry);
-    if (h === undefined) {
-      const hex = this.h64(entryLine(entry));
-      h = { hi: parseInt(hex.slice(0, 8), 16), lo: parseInt(hex.slice(8, 16), 16) };
-      this.cache.set(entry, h);
-    }
-    return h;
+    return this.cache.get(entry) ?? lineHashOf(this.h64, entry);
   }
 
   private xor(entry: E): void {

@@ -128,7 +128,7 @@ export class Session {
       // Everything from the scan on runs in the queue, so watcher batches that
       // arrive meanwhile wait for the engine instead of finding none.
       await this.queue.run(async () => {
-        const saved = await loadIndex(this.root);
+        const saved = await loadIndex(this.root, this.hasher.h64);
         if (saved.warning) this.report([{ path: '.skiff/index.json', code: saved.warning.code, message: saved.warning.message }]);
         const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true });
         this.problems.replace(scan.problems);
@@ -427,7 +427,7 @@ export class Session {
   private async saveIndexNow(): Promise<void> {
     if (!this.engine) return;
     try {
-      await saveIndex(this.root, this.engine.confirmedIndex(this.unconfirmed));
+      await saveIndex(this.root, this.engine.confirmedIndex(this.unconfirmed), this.hasher.h64);
     } catch (err) {
       this.opts.log('warn', `session ${this.id}: could not save the index: ${asSkiffError(err).message}`);
     }
