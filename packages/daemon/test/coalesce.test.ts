@@ -248,6 +248,19 @@ describe('Coalescer', () => {
     expect(c.batchFinished(10 + MAX_WAIT_MS * 3).flush).toEqual(['b']);
   });
 
+  it('drain hands over what the windows hold, once, and nothing of it flushes later', () => {
+    const c = new Coalescer();
+    c.add(['b', 'a'], 0);
+    c.add(['c'], 1); // a storm gathering
+    expect(c.drain(2)).toEqual(['a', 'b', 'c']);
+    expect(c.pendingCount).toBe(0);
+    expect(c.tick(2 + MAX_WAIT_MS).flush).toBeNull();
+    expect(c.drain(3)).toEqual([]);
+    // What comes next is a batch of its own.
+    c.add(['d'], 2 + MAX_WAIT_MS);
+    expect(c.tick(2 + MAX_WAIT_MS + LEADING_MS).flush).toEqual(['d']);
+  });
+
   it('refuses a negative window', () => {
     expect(() => new Coalescer({ quietMs: -1 })).toThrow(RangeError);
   });

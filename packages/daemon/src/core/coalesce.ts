@@ -226,6 +226,23 @@ export class Coalescer {
     return this.decide(now);
   }
 
+  /**
+   * Hands over every pending path now, as a flush would, without starting a
+   * batch: a caller that syncs on its own (`skiff push` in a session) takes
+   * what the windows still hold. The windows go on from there as after a
+   * flush whose batch ended at `now`.
+   */
+  drain(now: number): string[] {
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    this.leadingUntil = null;
+    if (paths.length > 0) {
+      this.lastFlushWasStorm = paths.length > this.windows.leadingMaxPaths;
+      this.lastBatchEndAt = now;
+    }
+    return paths;
+  }
+
   get batchInFlight(): boolean {
     return this.inFlight;
   }

@@ -100,6 +100,8 @@ export class Session {
   private readonly reconnect = new Backoff(RECONNECT_BASE_MS, RECONNECT_MAX_MS);
   private readonly rewatch = new Backoff(REWATCH_BASE_MS, REWATCH_MAX_MS);
   private saveTimer: NodeJS.Timeout | null = null;
+  /** The watcher has seen every change since the last full scan (false from a failure until the rescan after it). */
+  private watcherTrusted = true;
   private stopping = false;
   private readonly startedAt = Date.now();
   readonly ready: Promise<void>;
@@ -230,12 +232,25 @@ export class Session {
     return changed;
   }
 
-  /** Rescans the whole tree and syncs it now (`skiff push` while a session runs; `force` lifts a halt). */
+  /**
+   * Syncs now (`skiff push` while a session runs; `force` lifts a halt).
+   *
+   * The local tree is what the watcher has kept current since the scan, plus
+   * what the coalescer still held, taken now: a push need not stat 54,000
+   * paths to learn what the watcher already told (measured: the rescan was
+   * 0.25-0.7 s of a push that is otherwise one round trip). The batch that
+   * goes out is checked against the agent's own digest in its APPLIED, as
+   * every batch is. A poller (which sees a change only at its next sweep)
+   * and a watcher that failed since the last scan are not trusted that way:
+   * the tree is rescanned.
+   */
   syncNow(force = false): Promise<SyncOutcome> {
     return this.queue.run(async () => {
       await this.ready;
       if (!this.client) throw new SkiffError(ErrorCode.CONNECTION_LOST, 'the agent is not connected; skiff reconnects by itself, try again shortly');
-      await this.rescan();
+      const pending = this.watcher?.drain?.();
+      if (this.opts.poll || !this.watcherTrusted || pending === undefined) await this.rescan();
+      else if (pending.length > 0) await this.refresh(pending);
       return this.sync('push', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force }));
     });
   }
@@ -365,6 +380,7 @@ export class Session {
    * that changed meanwhile is missed.
    */
   private watcherFailed(err: SkiffError): void {
+    this.watcherTrusted = false;
     this.report([{ path: '', code: err.code, message: err.message }]);
     if (this.stopping) return;
     this.rewatch.schedule(() => {
@@ -374,6 +390,7 @@ export class Session {
           await this.watcher?.close().catch(() => undefined);
           this.watcher = await this.watch();
           await this.rescan();
+          this.watcherTrusted = true;
           if (this.client) await this.sync('rewatch', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
           this.rewatch.reset();
         })

@@ -77,6 +77,11 @@ export class Batcher {
     this.guard(() => this.apply(this.coalescer.add([], this.now())));
   }
 
+  /** Takes the paths the coalescer still holds (see Coalescer.drain); they will not come as a batch. */
+  drain(): string[] {
+    return this.coalescer.drain(this.now());
+  }
+
   /** Stops the timers and waits for the batch in flight; pending paths are dropped. */
   async close(): Promise<void> {
     this.closed = true;
@@ -174,6 +179,7 @@ export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatch
   });
   return {
     ready: watcher.ready,
+    drain: () => batcher.drain(),
     async close() {
       await watcher.close();
       await batcher.close();
