@@ -294,7 +294,7 @@ describe('fuzzing the agent', () => {
       async stream() {
         const c = await FuzzConnection.ready(agent.url, agent.token);
         c.send(encodeFrame(Kind.HELLO, { protocol: PROTOCOL_VERSION, software: 'skiffd/fuzz' }));
-        const stream = new ValidStream(rng, nextBatch);
+        const stream = new ValidStream(rng, nextBatch, hasher);
         let dirty = false;
         const messages = rng.range(1, MAX_MESSAGES_PER_CONNECTION);
         for (let m = 0; m < messages && !dirty; m++) {

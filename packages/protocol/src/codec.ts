@@ -93,6 +93,12 @@ export function decodeFrames(data: Uint8Array): Frame[] {
       if (h.offset + payloadLen > h.size) {
         throw new SkiffError(ErrorCode.SIZE_MISMATCH, `FILE ${h.path}: ${payloadLen} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
       }
+    } else if (kind === Kind.SPAN) {
+      const h = header as HeaderOf[typeof Kind.SPAN];
+      if (h.offset + h.length > h.size) {
+        throw new SkiffError(ErrorCode.SIZE_MISMATCH, `SPAN ${h.path}: ${h.length} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
+      }
+      if (payloadLen !== 0) throw new SkiffError(ErrorCode.FRAME_MALFORMED, `SPAN ${h.path} carries a payload; a span has none`, { path: h.path });
     }
     frames.push({ kind, header, payload } as Frame);
     at = end;

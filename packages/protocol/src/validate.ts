@@ -2,6 +2,7 @@ import { appSpecProblem } from './app-spec.ts';
 import { EntryType, type Entry } from './entry.ts';
 import { ErrorCode, SkiffError, isErrorCode } from './errors.ts';
 import { Kind, AppState, LogStream, type HeaderOf } from './messages.ts';
+import { MAX_SPAN_BYTES } from './limits.ts';
 import { checkLinkTarget, checkRelPath } from './paths.ts';
 
 /*
@@ -45,6 +46,7 @@ function fields(spec: Record<string, (v: unknown) => boolean>, optional: Record<
 }
 
 const str = (v: unknown) => typeof v === 'string';
+const isHash = (v: unknown) => typeof v === 'string' && HASH_RE.test(v);
 const bool = (v: unknown) => typeof v === 'boolean';
 const path = (h: Obj) => checkRelPath(h.path);
 
@@ -78,6 +80,14 @@ const CHECKS: Record<number, Check[]> = {
     fields({ batch: isCount, size: isCount, mode: isMode, mtime: isTime, hash: (v) => typeof v === 'string' && HASH_RE.test(v) }),
     path,
     (h) => checkRelPath(h.from),
+  ],
+  [Kind.SPAN]: [
+    fields(
+      { batch: isCount, size: isCount, mode: isMode, mtime: isTime, offset: isCount, hash: isHash, length: (v) => isCount(v) && v >= 1 && v <= MAX_SPAN_BYTES },
+      { from: isCount, base: isHash },
+    ),
+    path,
+    (h) => ((h.from === undefined) !== (h.base === undefined) ? 'base' : null),
   ],
   [Kind.SYMLINK]: [fields({ batch: isCount, mtime: isTime, target: str }), path, (h) => checkLinkTarget(h.path as string, h.target)],
   [Kind.MKDIR]: [fields({ batch: isCount, mode: isMode }), path],

@@ -8,8 +8,10 @@ import {
   type CopyHeader,
   type DeleteHeader,
   type FileHeader,
+  type Hasher,
   type MkdirHeader,
   type Problem,
+  type SpanHeader,
   type SymlinkHeader,
 } from '@skiff/protocol';
 import type { Manifest } from '../manifest/manifest.ts';
@@ -20,6 +22,7 @@ import { applyDeletes } from './deletes.ts';
 import type { FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
+import { applySpan } from './span.ts';
 import { appendChunk, discardIncoming, finishIncoming, openIncoming, writeWholeFile, type IncomingFile } from './temp-file.ts';
 import { moveEntry, moveInto, openStage, removeStage } from './stage.ts';
 import { isReservedPath, tempName } from './temp-name.ts';
@@ -31,6 +34,8 @@ export const MAX_OPEN_FILES = 256;
 export interface BatchOptions {
   /** Write into a stage moved into the root at commit (stage.ts); only for a root that holds nothing. */
   staged?: boolean;
+  /** Hashes files that arrive in pieces, so a delta's result can be checked (span.ts); without it no delta is accepted. */
+  hasher?: Hasher;
 }
 
 export interface BatchOutcome {
@@ -45,7 +50,7 @@ export interface BatchOutcome {
 }
 
 /**
- * One batch being applied: the FILE, COPY, SYMLINK, MKDIR and DELETE frames between
+ * One batch being applied: the FILE, SPAN, COPY, SYMLINK, MKDIR and DELETE frames between
  * BATCH_BEGIN and COMMIT.
  *
  * Two kinds of failure, kept apart:
@@ -82,6 +87,8 @@ export class Batch {
   private done = false;
   private stagedAt: number | null = null;
 
+  private readonly hasher: Hasher | null;
+
   constructor(
     readonly id: number,
     private readonly root: string,
@@ -90,6 +97,7 @@ export class Batch {
     opts: BatchOptions = {},
   ) {
     this.rootManifest = manifest;
+    this.hasher = opts.hasher ?? null;
     if (opts.staged) {
       this.stage = openStage(root, fs);
       const staged = manifest.emptyLike();
@@ -122,33 +130,66 @@ export class Batch {
       // A new start of the same path discards any earlier partial write.
       this.drop(h.path);
       if (this.refuseReserved(h.path)) return;
-      this.attempt(h.path, 'write', () => {
-        if (payload.length === h.size) {
-          writeWholeFile(this.ctx, h, payload);
-          this.wrote(h.path, h.size);
-          return;
-        }
-        if (this.open.size >= MAX_OPEN_FILES) {
-          throw new SkiffError(ErrorCode.PROTOCOL_STATE, `more than ${MAX_OPEN_FILES} files are half-sent in batch ${this.id}`);
-        }
-        const f = openIncoming(this.ctx, h);
-        this.open.set(h.path, f);
-        this.append(f, payload);
-      });
+      this.attempt(h.path, 'write', () => this.append(this.begin(h), payload));
       return;
     }
+    const f = this.continued('FILE', h);
+    if (f !== null) this.attempt(h.path, 'write', () => this.append(f, payload));
+  }
+
+  /** A run of a file copied from its current version, or a hole (see span.ts). */
+  span(h: SpanHeader): void {
+    if (h.offset === 0) {
+      this.drop(h.path);
+      if (this.refuseReserved(h.path)) return;
+      this.attempt(h.path, 'write', () => this.spanInto(this.begin(h), h));
+      return;
+    }
+    const f = this.continued('SPAN', h);
+    if (f !== null) this.attempt(h.path, 'write', () => this.spanInto(f, h));
+  }
+
+  /** Opens a file that arrives in pieces (FILE chunks, SPAN runs). */
+  private begin(h: FileHeader | SpanHeader): IncomingFile {
+    if (this.open.size >= MAX_OPEN_FILES) {
+      throw new SkiffError(ErrorCode.PROTOCOL_STATE, `more than ${MAX_OPEN_FILES} files are half-sent in batch ${this.id}`);
+    }
+    const f = openIncoming(this.ctx, h);
+    f.running = this.hasher?.stream() ?? null;
+    this.open.set(h.path, f);
+    return f;
+  }
+
+  /** The file a piece at a later offset continues, or null when its file already failed; a protocol error otherwise. */
+  private continued(kind: string, h: FileHeader | SpanHeader): IncomingFile | null {
     const f = this.open.get(h.path);
     if (f === undefined) {
-      if (this.failed.has(h.path)) return;
-      throw stateError(`FILE ${h.path}: chunk at offset ${h.offset} of a file never begun in batch ${this.id}`, h.path);
+      if (this.failed.has(h.path)) return null;
+      throw stateError(`${kind} ${h.path}: a piece at offset ${h.offset} of a file never begun in batch ${this.id}`, h.path);
     }
-    if (f.written !== h.offset || f.size !== h.size) {
+    if (f.written !== h.offset || f.size !== h.size || f.hash !== h.hash) {
       throw stateError(
-        `FILE ${h.path}: chunk at offset ${h.offset} of size ${h.size}, expected offset ${f.written} of size ${f.size}`,
+        `${kind} ${h.path}: a piece at offset ${h.offset} of size ${h.size}, expected offset ${f.written} of size ${f.size} with the same hash`,
         h.path,
       );
     }
-    this.attempt(h.path, 'write', () => this.append(f, payload));
+    return f;
+  }
+
+  private spanInto(f: IncomingFile, h: SpanHeader): void {
+    if (applySpan(this.ctx, f, h)) this.finish(f);
+  }
+
+  /** The last piece arrived: into place, or, when that fails (a delta's check), gone without a trace. */
+  private finish(f: IncomingFile): void {
+    this.open.delete(f.path);
+    try {
+      finishIncoming(this.ctx, f);
+    } catch (err) {
+      discardIncoming(this.ctx, f);
+      throw err;
+    }
+    this.wrote(f.path, f.size);
   }
 
   /** A file whose content the root holds at another path (see copy.ts). */
@@ -286,10 +327,7 @@ export class Batch {
   }
 
   private append(f: IncomingFile, payload: Uint8Array): void {
-    if (!appendChunk(this.ctx, f, payload)) return;
-    this.open.delete(f.path);
-    finishIncoming(this.ctx, f);
-    this.wrote(f.path, f.size);
+    if (appendChunk(this.ctx, f, payload)) this.finish(f);
   }
 
   /** Runs one path's work; a failure becomes that path's problem, unless it is the peer's fault. */

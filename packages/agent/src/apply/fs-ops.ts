@@ -27,6 +27,8 @@ export type FsOps = Pick<
   | 'readdirSync'
   | 'linkSync'
   | 'readSync'
+  | 'ftruncateSync'
+  | 'fstatSync'
   | 'constants'
 >;
 

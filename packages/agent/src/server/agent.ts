@@ -90,6 +90,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     root,
     manifest: scan.manifest,
     fs: opts.fs ?? realFs,
+    hasher,
     hooks,
     capabilities,
     heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,

@@ -14,6 +14,7 @@ import {
   type AppSpecHeader,
   type ErrorHeader,
   type Frame,
+  type Hasher,
   type HelloHeader,
 } from '@skiff/protocol';
 import { WebSocket, type RawData } from 'ws';
@@ -31,6 +32,8 @@ export interface DaemonConnectionDeps {
   readonly root: string;
   readonly manifest: Manifest;
   readonly fs: FsOps;
+  /** Hashes files that arrive in pieces, so that a delta's result is checked before it replaces its base. */
+  readonly hasher: Hasher;
   readonly hooks: AppHooks;
   readonly capabilities: readonly string[];
   /** Interval of the liveness check (HEARTBEAT_MS unless a test shortens it). */
@@ -62,7 +65,7 @@ const MAX_CLOSE_REASON = 120;
 
 export const AGENT_SOFTWARE = `skiff-agent/${SKIFF_VERSION}`;
 /** What every agent announces; one that supervises an app adds Capability.SUPERVISOR and Capability.APP_SPEC. */
-export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY];
+export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY, Capability.SPANS];
 
 /**
  * One daemon connection, from the agent's HELLO to the close.
@@ -190,12 +193,14 @@ export class DaemonConnection {
         return this.sendInventory();
       case Kind.BATCH_BEGIN:
         if (this.batch !== null) throw stateError(`BATCH_BEGIN ${frame.header.batch} while batch ${this.batch.id} is open`);
-        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs, { staged: this.canStage() });
+        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs, { staged: this.canStage(), hasher: this.deps.hasher });
         return;
       case Kind.FILE:
         return this.openBatch(frame.header.batch, 'FILE').file(frame.header, frame.payload);
       case Kind.COPY:
         return this.openBatch(frame.header.batch, 'COPY').copy(frame.header);
+      case Kind.SPAN:
+        return this.openBatch(frame.header.batch, 'SPAN').span(frame.header);
       case Kind.SYMLINK:
         return this.openBatch(frame.header.batch, 'SYMLINK').symlink(frame.header);
       case Kind.MKDIR:

@@ -444,7 +444,9 @@ export class Session {
   private async saveIndexNow(): Promise<void> {
     if (!this.engine) return;
     try {
-      await saveIndex(this.root, this.engine.confirmedIndex(this.unconfirmed), this.hasher.h64);
+      const index = this.engine.confirmedIndex(this.unconfirmed);
+      await saveIndex(this.root, index, this.hasher.h64);
+      this.engine.pruneChunks(index);
     } catch (err) {
       this.opts.log('warn', `session ${this.id}: could not save the index: ${asSkiffError(err).message}`);
     }

@@ -105,7 +105,11 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     // re-hashed, the same paths, nothing sent.
     const unchanged = hashed === 0 && scan.entries.size === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
     try {
-      if (!unchanged) await saveIndex(root, engine.confirmedIndex(result.unconfirmed), hasher.h64);
+      if (!unchanged) {
+        const index = engine.confirmedIndex(result.unconfirmed);
+        await saveIndex(root, index, hasher.h64);
+        engine.pruneChunks(index);
+      }
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
     }
