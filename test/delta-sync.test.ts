@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Capability } from '@skiff/protocol';
 import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
 import { FaultAgent } from './support/fault-agent.ts';
 import { faultSeed, prng, type Prng } from './support/fault-seed.ts';
@@ -140,6 +141,20 @@ describe(`deltas and holes, through the real pipeline (seed ${seed}; replay with
       expect(allocated(join(agentRoot, IMAGE)), `${where}: the image stays sparse`).toBeLessThanOrEqual(allocated(join(project, IMAGE)) + 256 * 1024);
     }
   }, ROUNDS * 10_000);
+
+  it('an agent that does not announce spans (an older one) gets whole files, and ends in sync', async () => {
+    edit(join(project, BIG), Edit.OVERWRITE, rand);
+    const olderAgent = async () => {
+      const client = await AgentClient.connect(agent.url, agent.token);
+      // What an agent from before SPAN says in its HELLO.
+      client.hello.capabilities = (client.hello.capabilities ?? []).filter((c) => c !== Capability.SPANS);
+      return client;
+    };
+    const result = await runPush({ dir: project, connect: olderAgent, timeoutMs: PUSH_TIMEOUT_MS });
+    expect({ inSync: result.inSync, problems: result.problems }).toEqual({ inSync: true, problems: [] });
+    expect(result.bytes).toBeGreaterThanOrEqual(statSync(join(project, BIG)).size);
+    expect(await compareTrees(project, agentRoot, skipIndex)).toEqual([]);
+  });
 
   it('a base changed behind the agent’s back makes the delta fail its check; the file is sent whole and the push ends in sync', async () => {
     edit(join(project, BIG), Edit.OVERWRITE, rand);
