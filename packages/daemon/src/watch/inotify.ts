@@ -59,7 +59,8 @@ export function watchWithInotify(root: string, opts: WatchTreeOptions): TreeWatc
     if (watchers.has(dir)) return true;
     let w: FSWatcher;
     try {
-      w = watch(dir === '' ? absRoot : join(absRoot, dir), { persistent: false }, (type, name) => {
+      // The root's watch keeps the process alive while the tree is watched, as a native subscription does.
+      w = watch(dir === '' ? absRoot : join(absRoot, dir), { persistent: dir === '' }, (type, name) => {
         pending.push({ dir, type, name: name === null ? null : name.toString() });
         flushing ??= setImmediate(flush);
       });
