@@ -2,6 +2,8 @@ import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, rm
 import { join } from 'node:path';
 import { checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
+import { addonCandidates } from '../init/addon.ts';
+import { loadStatDir, type ListedEntry, type StatDir, type StatLike } from '../native-fs/stat-dir.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
@@ -31,17 +33,18 @@ export interface ScanResult {
  * on the way, never recorded. Sockets, FIFOs, devices and names that are not
  * valid wire paths are skipped: they can never be synced.
  */
-export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY): ScanResult {
+export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: StatDir | null = nativeStatDir()): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0 };
   const dirs: string[] = [''];
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
-    const names = readdirSync(dir === '' ? root : join(root, dir));
     // Taken before any lstat of the directory: an earlier time only makes "settled" stricter.
     const statAt = Date.now();
-    for (const name of names) {
+    const listing = list(root, dir, statDir);
+    if (listing === null) continue; // gone while scanning
+    for (const { name, stat: listed } of listing) {
       const rel = dir === '' ? name : `${dir}/${name}`;
       const abs = `${root}/${rel}`;
       if (isTempName(name)) {
@@ -53,7 +56,7 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
         result.skipped.push(rel);
         continue;
       }
-      const st = lstatSync(abs, { throwIfNoEntry: false });
+      const st: StatLike | undefined = listed ?? lstatSync(abs, { throwIfNoEntry: false });
       if (st === undefined) continue; // vanished while scanning
       const mtime = Math.floor(st.mtimeMs);
       if (st.isDirectory()) {
@@ -85,6 +88,27 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
     }
   }
   return result;
+}
+
+let native: StatDir | null | undefined;
+
+/** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
+function nativeStatDir(): StatDir | null {
+  native ??= loadStatDir(addonCandidates());
+  return native;
+}
+
+/** The entries of `dir` with their lstat when the addon gives it (null stat: look it up), or null when `dir` is gone. */
+function list(root: string, dir: string, statDir: StatDir | null): ListedEntry[] | null {
+  const abs = dir === '' ? root : join(root, dir);
+  if (statDir !== null) {
+    try {
+      return statDir(abs);
+    } catch {
+      // Unreadable as a whole: Node's own call below says why.
+    }
+  }
+  return readdirSync(abs).map((name) => ({ name, stat: null }));
 }
 
 /** xxhash64 of a file's content, read in chunks through `buf`. */

@@ -1,4 +1,5 @@
-import { readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import type { StatLike } from '@skiff/agent/stat-dir';
 import { checkLinkTarget, EntryType, ErrorCode, parentOf, type Problem } from '@skiff/protocol';
 import { UNHASHED, type IndexEntry } from './entry.ts';
 import { isVanished } from './vanished.ts';
@@ -19,7 +20,7 @@ export type StatVerdict =
   /** Gone (or changed type) between the listing and the call: left out quietly. */
   | { kind: 'vanished' };
 
-export function entryFromStat(absPath: string, rel: string, st: Stats, previous: IndexEntry | undefined): StatVerdict {
+export function entryFromStat(absPath: string, rel: string, st: StatLike, previous: IndexEntry | undefined): StatVerdict {
   const mode = st.mode & 0o777;
   if (st.isFile()) {
     const reuse =
