@@ -21,7 +21,7 @@ export function formatValue(unit: Unit, v: number): string {
       if (Math.abs(v) >= MS_PER_S) return `${(v / MS_PER_S).toFixed(2)} s`;
       return `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
     case Unit.MIB:
-      return `${v.toFixed(0)} MiB`;
+      return `${Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0)} MiB`;
     case Unit.GB_PER_S:
       return `${v.toFixed(2)} GB/s`;
     case Unit.COUNT:

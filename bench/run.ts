@@ -10,6 +10,7 @@ import { versionLine } from './proc.ts';
 import { RESULTS_DIR } from './paths.ts';
 import { behindLines, detailText, summaryTable, verdictsOf, writeJson } from './report.ts';
 import { clusterFirstSync, clusterSaveToHttp, dockerFirstSync, dockerSaveToHttp, firstSync, hashScenario, noChange, saveRerun, saveToHttp, saveToRoot, stormScenario, watcherReady } from './scenarios/index.ts';
+import { bigDelta, pushOneShot, rapidSaves, sessionNoChange, sparseFile } from './scenarios/index.ts';
 import type { Context, Scenario } from './scenarios/scenario.ts';
 import { checkTree } from './tree-check.ts';
 import { agentMode } from './skiff/push-api.ts';
@@ -25,10 +26,14 @@ import { generateTree, specFor } from './tree.ts';
 
 /**
  * In the order they run: the tar pipe figure of first-sync is reused by hash.
- * The Docker scenarios come last and are skipped, with the reason, when no
- * engine answers.
+ * The Docker and Kubernetes scenarios come last and are skipped, with the
+ * reason, when no engine answers or no test cluster is built.
  */
-const SCENARIOS: Scenario[] = [firstSync, noChange, saveRerun, saveToRoot, stormScenario, watcherReady, saveToHttp, hashScenario, dockerFirstSync, dockerSaveToHttp, clusterFirstSync, clusterSaveToHttp];
+const SCENARIOS: Scenario[] = [firstSync, noChange, saveRerun, saveToRoot, stormScenario, watcherReady, saveToHttp, hashScenario];
+// The figures of DESIGN's later rows: one-shot and in-session no-change, rapid saves, big files.
+SCENARIOS.splice(2, 0, pushOneShot, sessionNoChange);
+SCENARIOS.splice(SCENARIOS.indexOf(saveToRoot) + 1, 0, rapidSaves);
+SCENARIOS.push(bigDelta, sparseFile, dockerFirstSync, dockerSaveToHttp, clusterFirstSync, clusterSaveToHttp);
 
 const MIB = 2 ** 20;
 

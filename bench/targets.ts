@@ -36,3 +36,26 @@ export const DOCKER_FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'med
 
 /** "First sync into a container: at most theirs" — for a pod, kubectl cp (tar over exec). */
 export const CLUSTER_FIRST_SYNC: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x kubectl cp' }];
+
+/** "`skiff push` one-shot, nothing changed, agent freshly started: at most rsync's time." */
+export const PUSH_ONESHOT: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x rsync' }];
+
+/** "Nothing changed, daemon and agent kept running: a tenth of rsync's." */
+export const SESSION_NO_CHANGE: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 0.1, text: '≤ 0.1x rsync' }];
+
+/** "Saves 30 ms apart → on disk in the root: p50 20 ms, p99 100 ms." */
+export const RAPID_SAVES: Target[] = [
+  { kind: TargetKind.AT_MOST, stat: 'median', value: 20, text: 'p50 ≤ 20 ms' },
+  { kind: TargetKind.AT_MOST, stat: 'p99', value: 100, text: 'p99 ≤ 100 ms' },
+];
+
+/** "6 bytes changed in a 500 MiB file": at most 1% of the file sent, in at most rsync's time. */
+export function deltaBytes(fileMiB: number): Target[] {
+  return [{ kind: TargetKind.AT_MOST, stat: 'median', value: fileMiB / 100, text: `≤ 1% of the file (${(fileMiB / 100).toFixed(2)} MiB)` }];
+}
+export const DELTA_TIME: Target[] = [{ kind: TargetKind.RATIO, stat: 'median', value: 1.0, text: '≤ 1.0x rsync' }];
+
+/** A sparse file stays sparse: the agent's copy takes no more disk than the source's plus one MiB of slack. */
+export function sparseAllocation(sourceMiB: number): Target[] {
+  return [{ kind: TargetKind.AT_MOST, stat: 'max', value: sourceMiB + 1, text: `≤ the source's ${sourceMiB.toFixed(1)} MiB + 1 MiB` }];
+}

@@ -24,6 +24,8 @@ export const RSYNC_OPTIONS = ['--exclude=/.skiff/', '--modify-window=-1'];
 
 export interface RsyncDaemon {
   port: number;
+  /** The module's URL, for runs with options of their own. */
+  url: string;
   /** Runs one `rsync -a` of `src` into the module; resolves with its wall time in ms. */
   push(src: string): Promise<number>;
   stop(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startRsyncDaemon(dest: string, workDir: string): Promise<R
   const url = `rsync://127.0.0.1:${port}/${MODULE}/`;
   return {
     port,
+    url,
     push: async (src) => (await runTimed('rsync', ['-a', ...RSYNC_OPTIONS, `${src}/`, url])).ms,
     stop,
   };

@@ -10,3 +10,8 @@ export { stormScenario } from './storm.ts';
 export { watcherReady } from './watcher-ready.ts';
 export { clusterFirstSync } from './cluster-first-sync.ts';
 export { clusterSaveToHttp } from './cluster-save-to-http.ts';
+export { bigDelta } from './big-delta.ts';
+export { pushOneShot } from './push-oneshot.ts';
+export { rapidSaves } from './rapid-saves.ts';
+export { sessionNoChange } from './session-no-change.ts';
+export { sparseFile } from './sparse.ts';

@@ -43,6 +43,8 @@ export interface SessionOptions {
 export interface BenchSession {
   ready: Promise<void>;
   subscribe(listener: (event: string, data: unknown) => void): () => void;
+  /** `skiff push` while the session runs (the session's syncNow). */
+  push(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export const SessionEventName = {
 interface DaemonSession {
   ready: Promise<void>;
   fanout: { subscribe(listener: (event: string, data: unknown) => void): () => void };
+  syncNow(): Promise<unknown>;
   stop(): Promise<void>;
 }
 type SessionClass = new (opts: { root: string; target: 'local'; localRoot: string; log: (level: string, message: string) => void }) => DaemonSession;
@@ -86,6 +89,7 @@ function fromClass(Session: SessionClass, warnings: string[]): StartSession {
     };
     const session = new Session({
       root: opts.dir,
+      // The bench's sessions run on the local target: the agent is a child process beside the bench.
       target: 'local',
       localRoot: opts.root,
       log: (level, message) => {
@@ -95,6 +99,7 @@ function fromClass(Session: SessionClass, warnings: string[]): StartSession {
     return {
       ready: session.ready,
       subscribe: (l) => session.fanout.subscribe(l),
+      push: () => session.syncNow(),
       stop: async () => {
         try {
           await session.stop();

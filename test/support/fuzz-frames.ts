@@ -10,6 +10,7 @@ import {
   MAX_PATH_BYTES,
   PROTOCOL_VERSION,
   encodeFrame,
+  type Hasher,
 } from '@skiff/protocol';
 import { rawFrame } from '../agent-harness.ts';
 import type { Rng } from './fuzz-rng.ts';
@@ -127,6 +128,17 @@ interface ChunkedFile {
   hash: string;
   content: Uint8Array;
   offset: number;
+  /** For a delta: what the file is built of, in order (SPAN copies from its base, bytes, holes). */
+  pieces?: Piece[];
+}
+
+/** One part of a delta: `from` a run of the base, else `bytes`, else a hole of `length` zeros. */
+type Piece = { from: number; length: number } | { bytes: Uint8Array } | { length: number };
+
+/** A file this stream wrote whole: a base a later delta can build on. */
+interface Written {
+  hash: string;
+  content: Uint8Array;
 }
 
 /**
@@ -138,11 +150,15 @@ interface ChunkedFile {
 export class ValidStream {
   private open = false;
   private readonly chunked: ChunkedFile[] = [];
+  /** Files written whole by this stream, by path, while nothing else touched the path. */
+  private readonly written = new Map<string, Written>();
   commits = 0;
 
+  /** With `hasher`, deltas (SPAN copies of a file written earlier) carry the real hash of their result. */
   constructor(
     private readonly rng: Rng,
     private batch: number,
+    private readonly hasher?: Hasher,
   ) {}
 
   get batchId(): number {
@@ -163,6 +179,7 @@ export class ValidStream {
     return rng.weighted<() => Uint8Array>([
       [50, () => this.wholeFile()],
       [6, () => this.startChunked()],
+      [4, () => this.startDelta()],
       [6, () => encodeFrame(Kind.SYMLINK, { batch: this.batch, path: this.pathFor(), target: rng.pick(INNER_TARGETS), mtime: rng.int(2e12) })],
       [8, () => encodeFrame(Kind.MKDIR, { batch: this.batch, path: this.pathFor(), mode: rng.pick([0o755, 0o700, 0o777, 0o555]) })],
       [10, () => encodeFrame(Kind.DELETE, { batch: this.batch, path: this.pathFor() })],
@@ -191,9 +208,17 @@ export class ValidStream {
    */
   private pathFor(): string {
     const path = validPath(this.rng);
+    this.forget(path);
+    return path;
+  }
+
+  /** Any operation on `path` discards its half-sent file, and may change what it, its parents or children are. */
+  private forget(path: string): void {
     const at = this.chunked.findIndex((f) => f.path === path);
     if (at >= 0) this.chunked.splice(at, 1);
-    return path;
+    for (const p of [...this.written.keys()]) {
+      if (p === path || p.startsWith(`${path}/`) || path.startsWith(`${p}/`)) this.written.delete(p);
+    }
   }
 
   private commit(): Uint8Array {
@@ -208,7 +233,47 @@ export class ValidStream {
     const rng = this.rng;
     const content = rng.bytes(fileSize(rng));
     const header = { batch: this.batch, path: this.pathFor(), size: content.length, mode: rng.pick([0o644, 0o755, 0o600, 0o000, 0o4755]), mtime: rng.int(2e12), hash: hash(rng), offset: 0 };
+    if (content.length > 0) this.written.set(header.path, { hash: header.hash, content });
     return encodeFrame(Kind.FILE, header, content);
+  }
+
+  /**
+   * A delta of a file this stream wrote whole: runs copied from it, new
+   * bytes and holes, in a random order. Its hash is the real one of the
+   * result when the stream has a hasher (the agent checks it), else random
+   * (the agent refuses it with SKIFF_E_DELTA_BASE, a valid outcome too).
+   */
+  private startDelta(): Uint8Array {
+    const rng = this.rng;
+    const bases = [...this.written.entries()];
+    if (bases.length === 0) return this.wholeFile();
+    const [path, base] = rng.pick(bases);
+    this.forget(path);
+    const pieces: Piece[] = [];
+    const parts: Uint8Array[] = [];
+    for (let i = 0, n = rng.range(1, 6); i < n; i++) {
+      const which = rng.int(3);
+      if (which === 0) {
+        const from = rng.int(base.content.length);
+        const length = rng.range(1, base.content.length - from);
+        pieces.push({ from, length });
+        parts.push(base.content.subarray(from, from + length));
+      } else if (which === 1) {
+        const bytes = rng.bytes(rng.range(1, 2000));
+        pieces.push({ bytes });
+        parts.push(bytes);
+      } else {
+        const length = rng.range(1, 5000);
+        pieces.push({ length });
+        parts.push(new Uint8Array(length));
+      }
+    }
+    const content = Buffer.concat(parts);
+    const result = this.hasher ? this.hasher.h64Bytes(content) : hash(rng);
+    const f: ChunkedFile = { path, size: content.length, mode: 0o644, mtime: rng.int(2e12), hash: result, content, offset: 0, pieces };
+    this.chunked.push(f);
+    this.written.set(path, { hash: result, content });
+    return this.nextChunk(this.chunked.length - 1, base.hash);
   }
 
   private startChunked(): Uint8Array {
@@ -220,11 +285,43 @@ export class ValidStream {
     return this.chunkOf(f, rng.range(1, f.size - 1));
   }
 
-  private nextChunk(i: number): Uint8Array {
+  private nextChunk(i: number, baseHash?: string): Uint8Array {
     const f = this.chunked[i];
-    const length = Math.min(f.size - f.offset, this.rng.range(1, 1500));
-    const frame = this.chunkOf(f, length);
+    let frame: Uint8Array;
+    if (f.pieces) frame = this.pieceOf(f, baseHash ?? this.baseOf(f));
+    else if (f.offset > 0 && this.rng.chance(0.2)) {
+      // A hole in the middle of a chunked file: valid, and its bytes read as zeros on the agent.
+      const length = Math.min(f.size - f.offset, this.rng.range(1, 1500));
+      frame = encodeFrame(Kind.SPAN, { batch: this.batch, path: f.path, size: f.size, mode: f.mode, mtime: f.mtime, hash: f.hash, offset: f.offset, length });
+      f.offset += length;
+    } else frame = this.chunkOf(f, Math.min(f.size - f.offset, this.rng.range(1, 1500)));
     if (f.offset === f.size) this.chunked.splice(i, 1);
+    return frame;
+  }
+
+  /** The base hash a delta's copies name: kept on its first piece. */
+  private readonly deltaBases = new Map<ChunkedFile, string>();
+
+  private baseOf(f: ChunkedFile): string {
+    return this.deltaBases.get(f) ?? '0000000000000000';
+  }
+
+  /** The next piece of a delta, as one frame (bytes are sent whole: they are small). */
+  private pieceOf(f: ChunkedFile, baseHash: string): Uint8Array {
+    this.deltaBases.set(f, baseHash);
+    const piece = f.pieces!.shift()!;
+    const header = { batch: this.batch, path: f.path, size: f.size, mode: f.mode, mtime: f.mtime, hash: f.hash, offset: f.offset };
+    let frame: Uint8Array;
+    if ('bytes' in piece) {
+      frame = encodeFrame(Kind.FILE, header, piece.bytes);
+      f.offset += piece.bytes.length;
+    } else if ('from' in piece) {
+      frame = encodeFrame(Kind.SPAN, { ...header, length: piece.length, from: piece.from, base: baseHash });
+      f.offset += piece.length;
+    } else {
+      frame = encodeFrame(Kind.SPAN, { ...header, length: piece.length });
+      f.offset += piece.length;
+    }
     return frame;
   }
 
@@ -253,7 +350,7 @@ function split(frame: Uint8Array): { kind: number; header: Record<string, unknow
 }
 
 const PATH_FIELDS = new Set(['path', 'target']);
-const NUMBER_FIELDS = new Set(['batch', 'size', 'mode', 'mtime', 'offset', 'ops', 'bytes', 'protocol', 'page', 'entries']);
+const NUMBER_FIELDS = new Set(['batch', 'size', 'mode', 'mtime', 'offset', 'ops', 'bytes', 'protocol', 'page', 'entries', 'length', 'from']);
 /** Kinds by number, valid and not: the agent must tell them apart. */
 const KIND_BYTES = [0, ...Object.values(Kind), 14, 127, 128, 255];
 /** Length-field values that lie: zero, off by a little, over every limit, the largest u32. */
@@ -352,6 +449,8 @@ export const Injection = {
   HOSTILE_COPY_SOURCE: 'hostile-copy-source',
   HUGE_SIZE: 'huge-size',
   HOSTILE_HEADER: 'hostile-header',
+  SPAN_NEVER_BEGUN: 'span-never-begun',
+  SPAN_FOREIGN_BASE: 'span-foreign-base',
 } as const;
 export type Injection = (typeof Injection)[keyof typeof Injection];
 
@@ -370,6 +469,8 @@ export function hostileFrame(rng: Rng, state: StreamState, hostile: readonly str
     [2, Injection.HOSTILE_COPY_SOURCE],
     [2, Injection.HUGE_SIZE],
     [2, Injection.HOSTILE_HEADER],
+    [1, Injection.SPAN_NEVER_BEGUN],
+    [2, Injection.SPAN_FOREIGN_BASE],
   ]);
   const file = (over: Record<string, unknown>, payload: Uint8Array<ArrayBuffer> = enc.encode('x')) =>
     rawFrame(Kind.FILE, { batch: b, path: validPath(rng), size: payload.length, mode: 0o644, mtime: 1, hash: '0123456789abcdef', offset: 0, ...over }, payload);
@@ -396,17 +497,27 @@ export function hostileFrame(rng: Rng, state: StreamState, hostile: readonly str
       };
     case Injection.HOSTILE_PATH: {
       const path = rng.pick(hostile);
-      const kind = rng.pick([Kind.FILE, Kind.MKDIR, Kind.DELETE, Kind.SYMLINK]);
+      const kind = rng.pick([Kind.FILE, Kind.MKDIR, Kind.DELETE, Kind.SYMLINK, Kind.SPAN]);
       const header =
         kind === Kind.FILE
           ? { batch: b, path, size: 1, mode: 0o644, mtime: 1, hash: '0123456789abcdef', offset: 0 }
-          : kind === Kind.SYMLINK
+          : kind === Kind.SPAN
+            ? { batch: b, path, size: 9, mode: 0o644, mtime: 1, hash: '0123456789abcdef', offset: 0, length: 9, from: 0, base: '0123456789abcdef' }
+            : kind === Kind.SYMLINK
             ? { batch: b, path, target: 'a', mtime: 1 }
             : { batch: b, path, mode: 0o755 };
       return { bytes: rawFrame(kind, header, kind === Kind.FILE ? enc.encode('x') : undefined), how };
     }
     case Injection.HOSTILE_COPY_SOURCE:
       return { bytes: rawFrame(Kind.COPY, { batch: b, path: validPath(rng), from: rng.pick(hostile), size: 1, mode: 0o644, mtime: 1, hash: '0123456789abcdef' }), how };
+    case Injection.SPAN_NEVER_BEGUN:
+      return { bytes: rawFrame(Kind.SPAN, { batch: b, path: `never/${rng.int(1e6)}`, size: 100, mode: 0o644, mtime: 1, hash: '0123456789abcdef', offset: rng.range(1, 99), length: 1 }), how };
+    case Injection.SPAN_FOREIGN_BASE: {
+      // Valid on the wire: a copy from a base the agent may not hold, at offsets that may pass its end.
+      const length = rng.range(1, 1 << 20);
+      const header = { batch: b, path: validPath(rng), size: length + rng.int(100), mode: 0o644, mtime: 1, hash: '0123456789abcdef', offset: 0, length };
+      return { bytes: rawFrame(Kind.SPAN, { ...header, from: rng.pick([0, 1, 2 ** 40, Number.MAX_SAFE_INTEGER - length]), base: rng.pick(['0123456789abcdef', 'ffffffffffffffff']) }), how };
+    }
     case Injection.ESCAPING_LINK:
       return { bytes: rawFrame(Kind.SYMLINK, { batch: b, path: validPath(rng), target: rng.pick(hostile), mtime: 1 }), how };
     case Injection.HUGE_SIZE:

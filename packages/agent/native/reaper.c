@@ -9,6 +9,11 @@
  *   peerCred(fd)         getsockopt(fd, SOL_SOCKET, SO_PEERCRED): the pid, uid
  *                        and gid of the process at the other end of a Unix
  *                        socket, as the kernel recorded them at connect().
+ *   lstatDir(path)       readdir + fstatat(AT_SYMLINK_NOFOLLOW) of every entry
+ *                        of one directory, in one call: a tree of 54,000
+ *                        entries costs 4,000 calls into native code instead of
+ *                        58,000, and no Stats object (with its four Dates) per
+ *                        entry.
  *
  * Why only one pid at a time: libuv waits for the children Node spawned with
  * waitpid(their pid). If anyone else collects such a child first, libuv gets
@@ -18,9 +23,14 @@
  * src/init/reaper.ts and README.md).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -154,12 +164,141 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Doubles per entry in lstatDir's stats; the order is the contract with the JS side. */
+#define LSTAT_FIELDS 10
+#define LSTAT_NOT_UTF8 1.0
+#define LSTAT_VANISHED 2.0
+
+/* Whether `s` is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
+static int is_utf8(const unsigned char *s) {
+  while (*s) {
+    unsigned char c = *s;
+    int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+    if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4)) return 0;
+    for (int i = 1; i <= n; i++) if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 2 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0;
+    if (n == 3 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0;
+    s += n + 1;
+  }
+  return 1;
+}
+
+/* lstatDir(path: string): { names: string[], stats: Float64Array } | null
+ * null when `path` is gone or not a directory (ENOENT, ENOTDIR); throws for
+ * any other failure to open or read it. Per entry, LSTAT_FIELDS doubles:
+ *   st_mode, st_ino, st_size, mtime sec, mtime nsec, ctime sec, ctime nsec,
+ *   st_nlink, st_dev, flags
+ * flags: LSTAT_NOT_UTF8 (the name is not UTF-8: its JS string names no file),
+ * LSTAT_VANISHED (gone between readdir and fstatat). The directory itself is
+ * opened with O_NOFOLLOW, never through a symlink. */
+static napi_value lstat_dir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", "lstatDir(path): path must be a string");
+    return NULL;
+  }
+  char *path = malloc(len + 1);
+  if (path == NULL) return throw_errno(env, "lstatDir: malloc", ENOMEM);
+  CHECK(env, napi_get_value_string_utf8(env, argv[0], path, len + 1, &len));
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int open_errno = errno;
+  free(path);
+  napi_value result;
+  if (fd == -1) {
+    if (open_errno == ENOENT || open_errno == ENOTDIR || open_errno == ELOOP) {
+      CHECK(env, napi_get_null(env, &result));
+      return result;
+    }
+    return throw_errno(env, "lstatDir: open", open_errno);
+  }
+  DIR *dir = fdopendir(fd);
+  if (dir == NULL) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "lstatDir: fdopendir", e);
+  }
+  size_t cap = 64, count = 0;
+  double *stats = malloc(cap * LSTAT_FIELDS * sizeof(double));
+  napi_value names;
+  if (stats == NULL || napi_create_array(env, &names) != napi_ok) {
+    free(stats);
+    closedir(dir);
+    return throw_errno(env, "lstatDir: out of memory", ENOMEM);
+  }
+  struct dirent *d;
+  errno = 0;
+  while ((d = readdir(dir)) != NULL) {
+    if (d->d_name[0] == '.' && (d->d_name[1] == 0 || (d->d_name[1] == '.' && d->d_name[2] == 0))) continue;
+    if (count == cap) {
+      double *grown = realloc(stats, cap * 2 * LSTAT_FIELDS * sizeof(double));
+      if (grown == NULL) {
+        free(stats);
+        closedir(dir);
+        return throw_errno(env, "lstatDir: out of memory", ENOMEM);
+      }
+      stats = grown;
+      cap *= 2;
+    }
+    double *f = stats + count * LSTAT_FIELDS;
+    struct stat st;
+    double flags = is_utf8((const unsigned char *)d->d_name) ? 0.0 : LSTAT_NOT_UTF8;
+    if (fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      f[0] = (double)st.st_mode;
+      f[1] = (double)st.st_ino;
+      f[2] = (double)st.st_size;
+      f[3] = (double)st.st_mtim.tv_sec;
+      f[4] = (double)st.st_mtim.tv_nsec;
+      f[5] = (double)st.st_ctim.tv_sec;
+      f[6] = (double)st.st_ctim.tv_nsec;
+      f[7] = (double)st.st_nlink;
+      f[8] = (double)st.st_dev;
+    } else {
+      memset(f, 0, (LSTAT_FIELDS - 1) * sizeof(double));
+      flags += LSTAT_VANISHED;
+    }
+    f[9] = flags;
+    napi_value name;
+    if (napi_create_string_utf8(env, d->d_name, NAPI_AUTO_LENGTH, &name) != napi_ok || napi_set_element(env, names, (uint32_t)count, name) != napi_ok) {
+      free(stats);
+      closedir(dir);
+      napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make a name");
+      return NULL;
+    }
+    count++;
+    errno = 0;
+  }
+  int read_errno = errno;
+  closedir(dir);
+  if (read_errno != 0) {
+    free(stats);
+    return throw_errno(env, "lstatDir: readdir", read_errno);
+  }
+  void *data = NULL;
+  napi_value buffer, typed;
+  if (napi_create_arraybuffer(env, count * LSTAT_FIELDS * sizeof(double), &data, &buffer) != napi_ok) {
+    free(stats);
+    napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make the stats");
+    return NULL;
+  }
+  if (count > 0) memcpy(data, stats, count * LSTAT_FIELDS * sizeof(double));
+  free(stats);
+  CHECK(env, napi_create_typedarray(env, napi_float64_array, count * LSTAT_FIELDS, buffer, 0, &typed));
+  CHECK(env, napi_create_object(env, &result));
+  CHECK(env, napi_set_named_property(env, result, "names", names));
+  CHECK(env, napi_set_named_property(env, result, "stats", typed));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"lstatDir", NULL, lstat_dir, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

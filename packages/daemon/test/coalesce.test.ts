@@ -7,6 +7,7 @@ import {
   LONE_COOL_MS,
   MAX_WAIT_MS,
   QUIET_MS,
+  RAW_LONE_COOL_MS,
   SETTLE_MS,
   BUSY_POLL_MS,
   BUSY_MAX_MS,
@@ -246,6 +247,45 @@ describe('Coalescer', () => {
     expect(c.add(['b'], 10)).toEqual({ flush: null, wakeAt: null });
     expect(c.tick(10 + MAX_WAIT_MS * 3)).toEqual({ flush: null, wakeAt: null });
     expect(c.batchFinished(10 + MAX_WAIT_MS * 3).flush).toEqual(['b']);
+  });
+
+  it('with events as they happen, saves 30 ms apart each lead at once, and a storm still gathers', () => {
+    const c = new Coalescer({ rawEvents: 1, loneCoolMs: RAW_LONE_COOL_MS });
+    for (let k = 0; k < 5; k++) {
+      const t = k * 30;
+      c.add([`f${k}`], t);
+      c.add([`f${k}`], t + 1); // the same save's second event
+      expect(c.tick(t + LEADING_MS).flush).toEqual([`f${k}`]);
+      expect(c.batchFinished(t + 5).flush).toBeNull();
+    }
+    // A storm: more paths than a save inside the leading window.
+    const t = 1_000;
+    c.add(['s0'], t);
+    c.add(Array.from({ length: LEADING_MAX_PATHS + 1 }, (_, i) => `s${i + 1}`), t + 1);
+    expect(c.tick(t + LEADING_MS).flush).toBeNull();
+    expect(c.tick(t + 1 + QUIET_MS).flush).toHaveLength(LEADING_MAX_PATHS + 2);
+  });
+
+  it('with events as they happen, a save made while one is sent leads at its end', () => {
+    const c = new Coalescer({ rawEvents: 1, loneCoolMs: RAW_LONE_COOL_MS });
+    c.add(['a'], 0);
+    expect(c.tick(LEADING_MS).flush).toEqual(['a']);
+    c.add(['b'], 10); // during the batch
+    expect(c.batchFinished(40)).toEqual({ flush: null, wakeAt: 40 + LEADING_MS });
+    expect(c.tick(40 + LEADING_MS).flush).toEqual(['b']);
+  });
+
+  it('drain hands over what the windows hold, once, and nothing of it flushes later', () => {
+    const c = new Coalescer();
+    c.add(['b', 'a'], 0);
+    c.add(['c'], 1); // a storm gathering
+    expect(c.drain(2)).toEqual(['a', 'b', 'c']);
+    expect(c.pendingCount).toBe(0);
+    expect(c.tick(2 + MAX_WAIT_MS).flush).toBeNull();
+    expect(c.drain(3)).toEqual([]);
+    // What comes next is a batch of its own.
+    c.add(['d'], 2 + MAX_WAIT_MS);
+    expect(c.tick(2 + MAX_WAIT_MS + LEADING_MS).flush).toEqual(['d']);
   });
 
   it('refuses a negative window', () => {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode } from '@skiff/protocol';
+import { ErrorCode, loadHasher } from '@skiff/protocol';
 import {
   INDEX_VERSION,
   indexPath,
@@ -96,6 +96,35 @@ describe('index store', () => {
     expect(loaded.warning).toMatchObject({ name: 'SkiffError', code: ErrorCode.INDEX_CORRUPT });
     expect(loaded.warning?.message).toContain(indexPath(root));
     expect(loaded.warning?.cause).toBeDefined();
+  });
+
+  it('reads the objects of a version 1 index', async () => {
+    const root = await tempRoot();
+    await writeIndex(root, JSON.stringify({ version: 1, entries: SAMPLE }));
+    const loaded = await loadIndex(root);
+    expect(loaded.warning).toBeUndefined();
+    expect(loaded.entries).toEqual(sample());
+  });
+
+  it.each([
+    ['a changed byte', (t: string) => t.replace('src/main.ts', 'src/main.js')],
+    ['a cut', (t: string) => t.slice(0, -20)],
+    ['a row of the wrong width', (t: string) => t.replace('"0123456789abcdef",12,', '"0123456789abcdef",')],
+  ])('with a hasher, a saved index with %s is discarded with a warning', async (_name, spoil) => {
+    const hasher = await loadHasher();
+    const root = await tempRoot();
+    await saveIndex(root, sample(), hasher.h64);
+    expect((await loadIndex(root, hasher.h64)).entries).toEqual(sample());
+    await writeIndex(root, spoil(await readFile(indexPath(root), 'utf8')));
+    const loaded = await loadIndex(root, hasher.h64);
+    expect(loaded.entries.size).toBe(0);
+    expect(loaded.warning?.code).toBe(ErrorCode.INDEX_CORRUPT);
+  });
+
+  it('refuses a row whose path the wire refuses, checksum or not', async () => {
+    const root = await tempRoot();
+    await saveIndex(root, new Map([['../escape', { ...SAMPLE[1], path: '../escape' }]]));
+    expect((await loadIndex(root)).warning?.code).toBe(ErrorCode.INDEX_CORRUPT);
   });
 
   it('an index that is a directory is a warning too, not a rejection', async () => {

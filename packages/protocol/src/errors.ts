@@ -49,6 +49,12 @@ export const ErrorCode = {
   PORT_IN_USE: 'SKIFF_E_PORT_IN_USE',
   /** A COPY whose source no longer holds the expected content on the agent: the daemon sends the bytes instead. */
   COPY_SOURCE: 'SKIFF_E_COPY_SOURCE',
+  /**
+   * A delta (SPAN frames) whose base is not, on the agent, the content the
+   * daemon built it against, or whose result is not the announced content:
+   * the previous version is kept and the daemon sends the whole file.
+   */
+  DELTA_BASE: 'SKIFF_E_DELTA_BASE',
   /** A file name whose bytes are not UTF-8: the wire carries UTF-8 paths only. */
   PATH_NOT_UTF8: 'SKIFF_E_PATH_NOT_UTF8',
   INTERNAL: 'SKIFF_E_INTERNAL',

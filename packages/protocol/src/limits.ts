@@ -26,3 +26,8 @@ export const MAX_LINK_TARGET_BYTES = 4096;
  * exceed that by one whole frame: a prefix, a header and a chunk.
  */
 export const MAX_WS_PAYLOAD_BYTES = MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES + MAX_CHUNK_BYTES;
+/**
+ * Longest run one SPAN frame may describe (a copy from the base or a hole):
+ * the agent's work for one frame stays bounded, as a chunk's does.
+ */
+export const MAX_SPAN_BYTES = 16 * MAX_CHUNK_BYTES;

@@ -15,6 +15,9 @@ import type { ErrorCode } from './errors.ts';
  *   agent → APP_STATUS and LOG whenever the app changes or prints
  *   daemon → APP_SPEC at any time after its HELLO, to an agent whose HELLO
  *     lists Capability.APP_SPEC: the app spec to run from now on
+ *   daemon → SPAN, inside a batch, to an agent whose HELLO lists
+ *     Capability.SPANS: part of a file taken from the agent's current
+ *     version of it, or left as a hole (see SpanHeader)
  */
 export const Kind = {
   HELLO: 1,
@@ -32,6 +35,7 @@ export const Kind = {
   LOG: 13,
   APP_SPEC: 14,
   COPY: 15,
+  SPAN: 16,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -100,6 +104,40 @@ export interface CopyHeader {
   mode: number;
   mtime: number;
   hash: string;
+}
+
+/**
+ * A run of a file being written that does not travel as bytes: the file's
+ * frames (FILE for literal bytes, SPAN for these) cover it from offset 0 in
+ * order, each at the offset where the previous one ended, all with the
+ * same size, mode, mtime and hash, and the file completes when one ends at
+ * `size`. A SPAN may start the file.
+ *
+ * - with `from`: `length` bytes copied from offset `from` of the agent's
+ *   current file at `path` (the delta's base), which its manifest must
+ *   record with hash `base` (required then). The result is checked against
+ *   `hash` before it replaces the base; a base that is not the one announced,
+ *   or a result of another hash, is a Problem with SKIFF_E_DELTA_BASE and
+ *   the daemon sends the whole file;
+ * - without: `length` zero bytes, left as a hole in the file (a sparse file
+ *   stays sparse).
+ *
+ * `length` is 1..MAX_SPAN_BYTES: the work one frame asks for is bounded.
+ */
+export interface SpanHeader {
+  batch: number;
+  path: string;
+  size: number;
+  mode: number;
+  mtime: number;
+  /** xxhash64 of the whole new content. */
+  hash: string;
+  offset: number;
+  length: number;
+  /** Offset in the base to copy from; absent for a hole. */
+  from?: number;
+  /** xxhash64 the agent's manifest records for the base; required with `from`. */
+  base?: string;
 }
 
 export interface SymlinkHeader {
@@ -205,6 +243,7 @@ export interface HeaderOf {
   [Kind.LOG]: LogHeader;
   [Kind.COPY]: CopyHeader;
   [Kind.APP_SPEC]: AppSpecHeader;
+  [Kind.SPAN]: SpanHeader;
 }
 
 /** A decoded frame, discriminated on kind. */

@@ -17,8 +17,38 @@ function byteLength(s: string): number {
   return /^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length;
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const ASCII_MAX = 0x7f;
+
+/**
+ * One pass over an ASCII path that accepts exactly the valid ones the slow
+ * checks below accept, without allocating: every path of every frame and
+ * every scanned entry goes through here. Anything else (non-ASCII, or
+ * anything wrong) returns false and the full check decides and explains.
+ */
+function plainValidAscii(path: string): boolean {
+  const n = path.length;
+  if (n === 0 || n > MAX_PATH_BYTES) return false;
+  if (n >= 2 && path.charCodeAt(1) === COLON) return false; // a drive letter, or decided below
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? path.charCodeAt(i) : SLASH;
+    if (c === 0 || c === BACKSLASH || c > ASCII_MAX) return false;
+    if (c !== SLASH) continue;
+    const len = i - start;
+    if (len === 0 || len > MAX_NAME_BYTES) return false;
+    if (path.charCodeAt(start) === DOT && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === DOT))) return false;
+    start = i + 1;
+  }
+  return true;
+}
+
 /** Returns the reason `path` is not a valid wire path, or null when it is. */
 export function checkRelPath(path: unknown): SkiffError | null {
+  if (typeof path === 'string' && plainValidAscii(path)) return null;
   if (typeof path !== 'string' || path.length === 0) {
     return new SkiffError(ErrorCode.PATH_EMPTY, 'path is empty or not a string');
   }

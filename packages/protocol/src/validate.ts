@@ -2,6 +2,7 @@ import { appSpecProblem } from './app-spec.ts';
 import { EntryType, type Entry } from './entry.ts';
 import { ErrorCode, SkiffError, isErrorCode } from './errors.ts';
 import { Kind, AppState, LogStream, type HeaderOf } from './messages.ts';
+import { MAX_SPAN_BYTES } from './limits.ts';
 import { checkLinkTarget, checkRelPath } from './paths.ts';
 
 /*
@@ -34,14 +35,18 @@ type Check = (h: Obj) => string | SkiffError | null;
 
 /** Returns the name of the first bad field, a SkiffError for a bad path, or null. */
 function fields(spec: Record<string, (v: unknown) => boolean>, optional: Record<string, (v: unknown) => boolean> = {}): Check {
+  // Listed once here, not at every frame: a first sync decodes tens of thousands.
+  const required = Object.entries(spec);
+  const maybe = Object.entries(optional);
   return (h) => {
-    for (const [name, ok] of Object.entries(spec)) if (!ok(h[name])) return name;
-    for (const [name, ok] of Object.entries(optional)) if (h[name] !== undefined && !ok(h[name])) return name;
+    for (const [name, ok] of required) if (!ok(h[name])) return name;
+    for (const [name, ok] of maybe) if (h[name] !== undefined && !ok(h[name])) return name;
     return null;
   };
 }
 
 const str = (v: unknown) => typeof v === 'string';
+const isHash = (v: unknown) => typeof v === 'string' && HASH_RE.test(v);
 const bool = (v: unknown) => typeof v === 'boolean';
 const path = (h: Obj) => checkRelPath(h.path);
 
@@ -75,6 +80,14 @@ const CHECKS: Record<number, Check[]> = {
     fields({ batch: isCount, size: isCount, mode: isMode, mtime: isTime, hash: (v) => typeof v === 'string' && HASH_RE.test(v) }),
     path,
     (h) => checkRelPath(h.from),
+  ],
+  [Kind.SPAN]: [
+    fields(
+      { batch: isCount, size: isCount, mode: isMode, mtime: isTime, offset: isCount, hash: isHash, length: (v) => isCount(v) && v >= 1 && v <= MAX_SPAN_BYTES },
+      { from: isCount, base: isHash },
+    ),
+    path,
+    (h) => ((h.from === undefined) !== (h.base === undefined) ? 'base' : null),
   ],
   [Kind.SYMLINK]: [fields({ batch: isCount, mtime: isTime, target: str }), path, (h) => checkLinkTarget(h.path as string, h.target)],
   [Kind.MKDIR]: [fields({ batch: isCount, mode: isMode }), path],

@@ -13,5 +13,11 @@ export const Capability = {
   SUPERVISOR: 'supervisor',
   /** The agent takes APP_SPEC frames: its app spec can change while it runs. */
   APP_SPEC: 'app-spec',
+  /**
+   * The agent takes SPAN frames: a changed file travels as what changed plus
+   * runs copied from its current version (a delta), and holes stay holes.
+   * Without it the daemon sends whole files.
+   */
+  SPANS: 'spans',
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];

@@ -30,6 +30,27 @@ describe('checkRelPath', () => {
   });
 });
 
+describe('checkRelPath on random paths', () => {
+  /** The rules, spelled out the slow way: what the one-pass fast path must agree with. */
+  function valid(p: string): boolean {
+    const bytes = (s: string) => new TextEncoder().encode(s).length;
+    if (p.length === 0 || p.includes('\0') || p.includes('\\') || bytes(p) > 4096) return false;
+    if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return false;
+    return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..' && bytes(s) <= 255);
+  }
+  it('accepts exactly the paths the rules accept (20,000 seeded paths)', () => {
+    const alphabet = ['a', 'b', '.', '/', '\\', '\0', ':', 'C', 'é', ' ', '..', 'x'.repeat(120)];
+    let seed = 20_251_201;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (let i = 0; i < 20_000; i++) {
+      let p = '';
+      const n = rand(12);
+      for (let k = 0; k < n; k++) p += alphabet[rand(alphabet.length)];
+      expect(checkRelPath(p) === null, JSON.stringify(p)).toBe(valid(p));
+    }
+  });
+});
+
 describe('resolveLinkTarget', () => {
   it.each([
     ['link', 'target', 'target'],

@@ -8,8 +8,10 @@ import {
   type CopyHeader,
   type DeleteHeader,
   type FileHeader,
+  type Hasher,
   type MkdirHeader,
   type Problem,
+  type SpanHeader,
   type SymlinkHeader,
 } from '@skiff/protocol';
 import type { Manifest } from '../manifest/manifest.ts';
@@ -20,12 +22,21 @@ import { applyDeletes } from './deletes.ts';
 import type { FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
+import { applySpan } from './span.ts';
 import { appendChunk, discardIncoming, finishIncoming, openIncoming, writeWholeFile, type IncomingFile } from './temp-file.ts';
+import { moveEntry, moveInto, openStage, removeStage } from './stage.ts';
 import { isReservedPath, tempName } from './temp-name.ts';
 import { TreeGuard } from './tree-guard.ts';
 
 /** Files a peer may have half-sent at once; each holds a descriptor. */
 export const MAX_OPEN_FILES = 256;
+
+export interface BatchOptions {
+  /** Write into a stage moved into the root at commit (stage.ts); only for a root that holds nothing. */
+  staged?: boolean;
+  /** Hashes files that arrive in pieces, so a delta's result can be checked (span.ts); without it no delta is accepted. */
+  hasher?: Hasher;
+}
 
 export interface BatchOutcome {
   written: number;
@@ -34,10 +45,12 @@ export interface BatchOutcome {
   problems: Problem[];
   /** Wire paths written, created or deleted. */
   paths: string[];
+  /** For a staged batch (stage.ts), when its stage was moved into the root (Date.now()); else null or absent. */
+  stagedAt?: number | null;
 }
 
 /**
- * One batch being applied: the FILE, COPY, SYMLINK, MKDIR and DELETE frames between
+ * One batch being applied: the FILE, SPAN, COPY, SYMLINK, MKDIR and DELETE frames between
  * BATCH_BEGIN and COMMIT.
  *
  * Two kinds of failure, kept apart:
@@ -51,9 +64,17 @@ export interface BatchOutcome {
  * Writes land as their frames arrive; deletes wait for commit; directory modes
  * are set at commit too, so a read-only directory can still be filled first.
  * Whatever is aborted leaves no temporary file behind.
+ *
+ * A staged batch (into an empty root, see stage.ts) writes under a stage
+ * with a manifest of its own; at commit the stage moves into the root and
+ * the root's manifest takes the stage's entries over, and from there on
+ * (deletes, directory modes) the batch works on the root like any other.
  */
 export class Batch {
-  private readonly ctx: ApplyContext;
+  private ctx: ApplyContext;
+  /** The stage's absolute path while a staged batch fills it, then null. */
+  private stage: string | null = null;
+  private readonly rootManifest: Manifest;
   private readonly open = new Map<string, IncomingFile>();
   /** Paths whose current file failed: their remaining chunks are dropped. */
   private readonly failed = new Set<string>();
@@ -64,49 +85,111 @@ export class Batch {
   private readonly problems: Problem[] = [];
   private bytes = 0;
   private done = false;
+  private stagedAt: number | null = null;
+
+  private readonly hasher: Hasher | null;
 
   constructor(
     readonly id: number,
-    root: string,
+    private readonly root: string,
     manifest: Manifest,
-    fs: FsOps,
+    private readonly fs: FsOps,
+    opts: BatchOptions = {},
   ) {
-    const guard = new TreeGuard(root, fs, manifest, (p) => this.isDeleted(p));
-    this.ctx = { root, fs, manifest, guard };
+    this.rootManifest = manifest;
+    this.hasher = opts.hasher ?? null;
+    if (opts.staged) {
+      this.stage = openStage(root, fs);
+      const staged = manifest.emptyLike();
+      this.ctx = { root: this.stage, fs, manifest: staged, guard: new TreeGuard(this.stage, fs, staged, (p) => this.isDeleted(p)), staged: true };
+    } else {
+      this.ctx = this.rootContext();
+    }
+  }
+
+  private rootContext(): ApplyContext {
+    const { root, fs, rootManifest: manifest } = this;
+    return { root, fs, manifest, guard: new TreeGuard(root, fs, manifest, (p) => this.isDeleted(p)), staged: false };
   }
 
   file(h: FileHeader, payload: Uint8Array): void {
+    if (h.offset === 0 && payload.length === h.size) {
+      // A whole file in one frame, as nearly every file of a first sync: no closure, no state kept.
+      this.drop(h.path);
+      if (this.refuseReserved(h.path)) return;
+      try {
+        writeWholeFile(this.ctx, h, payload);
+      } catch (err) {
+        this.failure(h.path, 'write', err);
+        return;
+      }
+      this.wrote(h.path, h.size);
+      return;
+    }
     if (h.offset === 0) {
       // A new start of the same path discards any earlier partial write.
       this.drop(h.path);
       if (this.refuseReserved(h.path)) return;
-      this.attempt(h.path, 'write', () => {
-        if (payload.length === h.size) {
-          writeWholeFile(this.ctx, h, payload);
-          this.wrote(h.path, h.size);
-          return;
-        }
-        if (this.open.size >= MAX_OPEN_FILES) {
-          throw new SkiffError(ErrorCode.PROTOCOL_STATE, `more than ${MAX_OPEN_FILES} files are half-sent in batch ${this.id}`);
-        }
-        const f = openIncoming(this.ctx, h);
-        this.open.set(h.path, f);
-        this.append(f, payload);
-      });
+      this.attempt(h.path, 'write', () => this.append(this.begin(h), payload));
       return;
     }
+    const f = this.continued('FILE', h);
+    if (f !== null) this.attempt(h.path, 'write', () => this.append(f, payload));
+  }
+
+  /** A run of a file copied from its current version, or a hole (see span.ts). */
+  span(h: SpanHeader): void {
+    if (h.offset === 0) {
+      this.drop(h.path);
+      if (this.refuseReserved(h.path)) return;
+      this.attempt(h.path, 'write', () => this.spanInto(this.begin(h), h));
+      return;
+    }
+    const f = this.continued('SPAN', h);
+    if (f !== null) this.attempt(h.path, 'write', () => this.spanInto(f, h));
+  }
+
+  /** Opens a file that arrives in pieces (FILE chunks, SPAN runs). */
+  private begin(h: FileHeader | SpanHeader): IncomingFile {
+    if (this.open.size >= MAX_OPEN_FILES) {
+      throw new SkiffError(ErrorCode.PROTOCOL_STATE, `more than ${MAX_OPEN_FILES} files are half-sent in batch ${this.id}`);
+    }
+    const f = openIncoming(this.ctx, h);
+    f.running = this.hasher?.stream() ?? null;
+    this.open.set(h.path, f);
+    return f;
+  }
+
+  /** The file a piece at a later offset continues, or null when its file already failed; a protocol error otherwise. */
+  private continued(kind: string, h: FileHeader | SpanHeader): IncomingFile | null {
     const f = this.open.get(h.path);
     if (f === undefined) {
-      if (this.failed.has(h.path)) return;
-      throw stateError(`FILE ${h.path}: chunk at offset ${h.offset} of a file never begun in batch ${this.id}`, h.path);
+      if (this.failed.has(h.path)) return null;
+      throw stateError(`${kind} ${h.path}: a piece at offset ${h.offset} of a file never begun in batch ${this.id}`, h.path);
     }
-    if (f.written !== h.offset || f.size !== h.size) {
+    if (f.written !== h.offset || f.size !== h.size || f.hash !== h.hash) {
       throw stateError(
-        `FILE ${h.path}: chunk at offset ${h.offset} of size ${h.size}, expected offset ${f.written} of size ${f.size}`,
+        `${kind} ${h.path}: a piece at offset ${h.offset} of size ${h.size}, expected offset ${f.written} of size ${f.size} with the same hash`,
         h.path,
       );
     }
-    this.attempt(h.path, 'write', () => this.append(f, payload));
+    return f;
+  }
+
+  private spanInto(f: IncomingFile, h: SpanHeader): void {
+    if (applySpan(this.ctx, f, h)) this.finish(f);
+  }
+
+  /** The last piece arrived: into place, or, when that fails (a delta's check), gone without a trace. */
+  private finish(f: IncomingFile): void {
+    this.open.delete(f.path);
+    try {
+      finishIncoming(this.ctx, f);
+    } catch (err) {
+      discardIncoming(this.ctx, f);
+      throw err;
+    }
+    this.wrote(f.path, f.size);
   }
 
   /** A file whose content the root holds at another path (see copy.ts). */
@@ -181,6 +264,7 @@ export class Batch {
       });
     }
     this.closeOpenFiles();
+    if (this.stage !== null) this.unstage();
     const deleted = applyDeletes(this.ctx, this.deletes, this.written, this.problems);
     this.settleDirModes();
     this.done = true;
@@ -190,6 +274,7 @@ export class Batch {
       bytes: this.bytes,
       problems: this.problems,
       paths: [...this.written, ...deleted],
+      stagedAt: this.stagedAt,
     };
   }
 
@@ -197,15 +282,52 @@ export class Batch {
   abort(): void {
     if (this.done) return;
     this.closeOpenFiles();
+    if (this.stage !== null) {
+      removeStage(this.stage, this.fs);
+      this.stage = null;
+      this.dirModes.clear();
+    }
     this.settleDirModes();
     this.done = true;
   }
 
+  /**
+   * Moves the stage's entries into the root and hands their manifest entries
+   * over. A top-level entry that cannot be moved is a problem for each path
+   * the batch wrote under it, and is not recorded: the daemon's next verify
+   * sends it again.
+   */
+  private unstage(): void {
+    const stage = this.stage!;
+    const staged = this.ctx.manifest;
+    this.stage = null;
+    this.stagedAt = Date.now();
+    this.ctx = this.rootContext();
+    try {
+      moveInto(stage, this.root, this.fs);
+      this.rootManifest.adopt(staged);
+      return;
+    } catch {
+      // Some entries moved, some not: record what is in the root, name by name.
+    }
+    for (const name of this.fs.readdirSync(stage)) {
+      const top = [...this.written].filter((p) => p === name || p.startsWith(`${name}/`));
+      try {
+        moveEntry(join(stage, name), join(this.root, name), this.fs);
+      } catch (err) {
+        for (const path of top) {
+          this.written.delete(path);
+          this.problems.push(toProblem(err, path, 'move into place'));
+        }
+        staged.deleteTree(name);
+      }
+    }
+    removeStage(stage, this.fs);
+    this.rootManifest.adopt(staged);
+  }
+
   private append(f: IncomingFile, payload: Uint8Array): void {
-    if (!appendChunk(this.ctx, f, payload)) return;
-    this.open.delete(f.path);
-    finishIncoming(this.ctx, f);
-    this.wrote(f.path, f.size);
+    if (appendChunk(this.ctx, f, payload)) this.finish(f);
   }
 
   /** Runs one path's work; a failure becomes that path's problem, unless it is the peer's fault. */
@@ -213,11 +335,15 @@ export class Batch {
     try {
       work();
     } catch (err) {
-      if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_STATE) throw err;
-      this.drop(path);
-      this.failed.add(path);
-      this.problems.push(toProblem(err, path, action));
+      this.failure(path, action, err);
     }
+  }
+
+  private failure(path: string, action: string, err: unknown): void {
+    if (err instanceof SkiffError && err.code === ErrorCode.PROTOCOL_STATE) throw err;
+    this.drop(path);
+    this.failed.add(path);
+    this.problems.push(toProblem(err, path, action));
   }
 
   private wrote(path: string, bytes: number): void {
@@ -227,7 +353,8 @@ export class Batch {
 
   /** Forgets any half-written file of `path` and any earlier failure of it. */
   private drop(path: string): void {
-    this.failed.delete(path);
+    if (this.failed.size > 0) this.failed.delete(path);
+    if (this.open.size === 0) return;
     const f = this.open.get(path);
     if (f === undefined) return;
     this.open.delete(path);

@@ -1,28 +1,39 @@
-import { EMPTY_DIGEST, EntryType, entryLine, parentOf, xorDigest, type Entry } from '@skiff/protocol';
+import { EntryType, entryLine, parentOf, type Entry } from '@skiff/protocol';
 
 /** Hash of one entry line (the protocol hasher's xxhash64). */
 export type LineHash = (line: string) => string;
+
+/** An entry with the two 32-bit halves of its line's hash, kept so that removing it costs no hashing. */
+interface Slot {
+  entry: Entry;
+  hi: number;
+  lo: number;
+}
 
 /**
  * The agent's view of its root: every path under it with what it is, plus the
  * manifest digest (XOR of the hash of every entry line, see protocol entry.ts).
  *
  * Invariant: `digest` always equals manifestDigest(entries()). Each change XORs
- * out the line of the entry it replaces and XORs in the new one, so keeping the
- * digest current costs one string hash per change and a reconnect needs no
- * rescan. A children index per directory makes a recursive delete cost the
- * size of the subtree, not the size of the manifest.
+ * out the line hash of the entry it replaces (kept beside the entry, so it is
+ * never computed twice) and XORs in the new one's, so keeping the digest
+ * current costs one string hash per change and a reconnect needs no rescan.
+ * The digest is held as two 32-bit numbers: parsing and formatting hex at
+ * every change cost more than the hash itself. A children index per directory
+ * makes a recursive delete cost the size of the subtree, not the size of the
+ * manifest.
  */
 export class Manifest {
-  private readonly byPath = new Map<string, Entry>();
+  private byPath = new Map<string, Slot>();
   /** Directory path ('' for the root) → wire paths of its direct children. */
-  private readonly children = new Map<string, Set<string>>();
-  private current = EMPTY_DIGEST;
+  private children = new Map<string, Set<string>>();
+  private hi = 0;
+  private lo = 0;
 
   constructor(private readonly hashLine: LineHash) {}
 
   get digest(): string {
-    return this.current;
+    return (this.hi >>> 0).toString(16).padStart(8, '0') + (this.lo >>> 0).toString(16).padStart(8, '0');
   }
 
   get size(): number {
@@ -30,11 +41,11 @@ export class Manifest {
   }
 
   get(path: string): Entry | undefined {
-    return this.byPath.get(path);
+    return this.byPath.get(path)?.entry;
   }
 
-  entries(): IterableIterator<Entry> {
-    return this.byPath.values();
+  *entries(): IterableIterator<Entry> {
+    for (const slot of this.byPath.values()) yield slot.entry;
   }
 
   /**
@@ -44,13 +55,40 @@ export class Manifest {
   set(entry: Entry): void {
     const old = this.byPath.get(entry.path);
     if (old !== undefined) {
-      if (old.type === EntryType.DIR && entry.type !== EntryType.DIR) this.removeChildren(entry.path);
-      this.current = xorDigest(this.current, this.hashLine(entryLine(old)));
+      if (old.entry.type === EntryType.DIR && entry.type !== EntryType.DIR) this.removeChildren(entry.path);
+      this.hi ^= old.hi;
+      this.lo ^= old.lo;
     } else {
       this.link(entry.path);
     }
-    this.byPath.set(entry.path, entry);
-    this.current = xorDigest(this.current, this.hashLine(entryLine(entry)));
+    const h = this.hashLine(entryLine(entry));
+    const slot: Slot = { entry, hi: parseInt(h.slice(0, 8), 16), lo: parseInt(h.slice(8, 16), 16) };
+    this.byPath.set(entry.path, slot);
+    this.hi ^= slot.hi;
+    this.lo ^= slot.lo;
+  }
+
+  /**
+   * Records an entry whose line hash is known already (a saved manifest
+   * holds it, see stat-cache.ts): a restart hashes no line it need not.
+   */
+  setHashed(entry: Entry, hi: number, lo: number): void {
+    const old = this.byPath.get(entry.path);
+    if (old !== undefined) {
+      if (old.entry.type === EntryType.DIR && entry.type !== EntryType.DIR) this.removeChildren(entry.path);
+      this.hi ^= old.hi;
+      this.lo ^= old.lo;
+    } else {
+      this.link(entry.path);
+    }
+    this.byPath.set(entry.path, { entry, hi, lo });
+    this.hi ^= hi;
+    this.lo ^= lo;
+  }
+
+  /** The two halves of the line hash of `path`'s entry, as the digest holds them. */
+  lineHash(path: string): { hi: number; lo: number } | undefined {
+    return this.byPath.get(path);
   }
 
   /** Removes `path` and, for a directory, everything under it. Returns how many entries went. */
@@ -58,11 +96,29 @@ export class Manifest {
     const old = this.byPath.get(path);
     if (old === undefined) return 0;
     let removed = 0;
-    if (old.type === EntryType.DIR) removed += this.removeChildren(path);
+    if (old.entry.type === EntryType.DIR) removed += this.removeChildren(path);
     this.byPath.delete(path);
-    this.current = xorDigest(this.current, this.hashLine(entryLine(old)));
+    this.hi ^= old.hi;
+    this.lo ^= old.lo;
     this.unlink(path);
     return removed + 1;
+  }
+
+  /** A new, empty manifest hashing lines the same way. */
+  emptyLike(): Manifest {
+    return new Manifest(this.hashLine);
+  }
+
+  /**
+   * Takes over everything `other` holds, which is left empty. Only for an
+   * empty manifest: a batch built apart (a first sync staged outside the
+   * root) becomes the root's manifest once its files are in place.
+   */
+  adopt(other: Manifest): void {
+    if (this.byPath.size !== 0) throw new Error('Manifest.adopt: this manifest is not empty');
+    [this.byPath, other.byPath] = [other.byPath, this.byPath];
+    [this.children, other.children] = [other.children, this.children];
+    [this.hi, this.lo, other.hi, other.lo] = [other.hi, other.lo, 0, 0];
   }
 
   private removeChildren(dir: string): number {

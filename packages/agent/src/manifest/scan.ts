@@ -2,8 +2,11 @@ import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, rm
 import { join } from 'node:path';
 import { checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
+import { addonCandidates } from '../init/addon.ts';
+import { loadStatDir, type ListedEntry, type StatDir, type StatLike } from '../native-fs/stat-dir.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
+import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
 
 /** Read size for hashing: one huge buffer is several times slower than 1 MiB chunks. */
 export const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -14,26 +17,36 @@ export interface ScanResult {
   swept: number;
   /** Paths left out of the manifest (unsupported type or not a valid wire path). */
   skipped: string[];
+  /** Files and symlinks whose lstat vouches for their entry (see stat-cache.ts), for the next save. */
+  known: Map<string, StatKey>;
+  /** Files read and hashed (the others kept the hash a saved manifest recorded). */
+  hashed: number;
 }
 
 /**
  * Builds the manifest of a root at startup, before anyone can connect, so it
- * runs synchronously. File contents are hashed in 1 MiB chunks (one huge buffer
- * is several times slower); a file that fits one read is hashed in one call.
+ * runs synchronously. A file or symlink whose lstat is what `cached` (the
+ * manifest saved by the last run, stat-cache.ts) recorded keeps its hash or
+ * target unread; any other file is hashed in 1 MiB chunks (one huge buffer
+ * is several times slower), a file that fits one read in one call.
  * Leftover temporary files of an earlier agent (killed mid-batch) are removed
  * on the way, never recorded. Sockets, FIFOs, devices and names that are not
  * valid wire paths are skipped: they can never be synced.
  */
-export function scanRoot(root: string, hasher: Hasher): ScanResult {
+export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: StatDir | null = nativeStatDir()): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const result: ScanResult = { manifest, swept: 0, skipped: [] };
+  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0 };
   const dirs: string[] = [''];
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
-    for (const name of readdirSync(dir === '' ? root : join(root, dir))) {
+    // Taken before any lstat of the directory: an earlier time only makes "settled" stricter.
+    const statAt = Date.now();
+    const listing = list(root, dir, statDir);
+    if (listing === null) continue; // gone while scanning
+    for (const { name, stat: listed } of listing) {
       const rel = dir === '' ? name : `${dir}/${name}`;
-      const abs = join(root, rel);
+      const abs = `${root}/${rel}`;
       if (isTempName(name)) {
         rmSync(abs, { recursive: true, force: true });
         result.swept += 1;
@@ -43,23 +56,59 @@ export function scanRoot(root: string, hasher: Hasher): ScanResult {
         result.skipped.push(rel);
         continue;
       }
-      const st = lstatSync(abs, { throwIfNoEntry: false });
+      const st: StatLike | undefined = listed ?? lstatSync(abs, { throwIfNoEntry: false });
       if (st === undefined) continue; // vanished while scanning
       const mtime = Math.floor(st.mtimeMs);
       if (st.isDirectory()) {
         manifest.set(dirEntry(rel, st.mode, mtime));
         dirs.push(rel);
-      } else if (st.isFile()) {
-        const { size, hash } = hashFile(abs, buf, hasher);
-        manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
-      } else if (st.isSymbolicLink()) {
-        manifest.set(linkEntry(rel, readlinkSync(abs), mtime));
-      } else {
+        continue;
+      }
+      if (!st.isFile() && !st.isSymbolicLink()) {
         result.skipped.push(rel);
+        continue;
+      }
+      const hit = saved.match(rel, st);
+      if (hit !== undefined) {
+        manifest.setHashed(hit.entry, hit.hi, hit.lo);
+        result.known.set(rel, hit.stat);
+        continue;
+      }
+      const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
+      if (st.isFile()) {
+        const { size, hash } = hashFile(abs, buf, hasher);
+        result.hashed += 1;
+        manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
+        // Read after this lstat: any later change moves the ctime, unless the last one is too recent to tell.
+        if (size === st.size && settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
+      } else {
+        manifest.set(linkEntry(rel, readlinkSync(abs), mtime));
+        if (settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
       }
     }
   }
   return result;
+}
+
+let native: StatDir | null | undefined;
+
+/** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
+function nativeStatDir(): StatDir | null {
+  native ??= loadStatDir(addonCandidates());
+  return native;
+}
+
+/** The entries of `dir` with their lstat when the addon gives it (null stat: look it up), or null when `dir` is gone. */
+function list(root: string, dir: string, statDir: StatDir | null): ListedEntry[] | null {
+  const abs = dir === '' ? root : join(root, dir);
+  if (statDir !== null) {
+    try {
+      return statDir(abs);
+    } catch {
+      // Unreadable as a whole: Node's own call below says why.
+    }
+  }
+  return readdirSync(abs).map((name) => ({ name, stat: null }));
 }
 
 /** xxhash64 of a file's content, read in chunks through `buf`. */

@@ -11,7 +11,10 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { realFs, type FsOps } from '../apply/fs-ops.ts';
 import type { AppHooks } from '../hooks.ts';
+import { loadSavedManifest, ManifestPersistence, manifestFileFor, rootIdOf } from '../manifest/persist.ts';
 import { scanRoot } from '../manifest/scan.ts';
+import { SavedManifest } from '../manifest/stat-cache.ts';
+import type { BatchOutcome } from '../apply/batch.ts';
 import { rejectUpgrade, tokenCheck } from './auth.ts';
 import { CloseCode } from './close-codes.ts';
 import { DEFAULT_HOST } from './defaults.ts';
@@ -30,6 +33,11 @@ export interface AgentOptions {
   fs?: FsOps;
   /** Liveness check interval of a connection; default HEARTBEAT_MS. */
   heartbeatMs?: number;
+  /**
+   * Where the manifest is saved between runs (manifest/persist.ts): default
+   * beside the root (manifestFileFor); null never saves nor reads one.
+   */
+  manifestFile?: string | null;
 }
 
 export interface AgentHandle {
@@ -58,8 +66,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const hooks = opts.hooks ?? noopHooks;
   const root = prepareRoot(opts.root);
   const hasher = await loadHasher();
-  const scan = scanRoot(root, hasher);
-  log(`skiff-agent: root ${root}: ${scan.manifest.size} entries${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`);
+  const manifestFile = opts.manifestFile === undefined ? manifestFileFor(root) : opts.manifestFile;
+  const rootId = rootIdOf(root);
+  const saved = manifestFile === null ? SavedManifest.EMPTY : loadSavedManifest(manifestFile, rootId, hasher.h64, (line) => log(`skiff-agent: ${line}`));
+  const scan = scanRoot(root, hasher, saved);
+  const persistence = manifestFile === null ? null : new ManifestPersistence(manifestFile, rootId, scan.manifest, hasher, (line) => log(`skiff-agent: ${line}`));
+  // A save is due when the file does not say all the scan vouches for.
+  persistence?.seed(scan.known, scan.hashed > 0 || scan.known.size !== saved.size);
+  log(
+    `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.size > 0 ? `, ${scan.known.size} vouched for by the saved manifest or the scan` : ''}` +
+      `${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`,
+  );
   if (scan.skipped.length > 0) log(`skiff-agent: ${scan.skipped.length} paths under the root cannot be synced and are left out`);
 
   const capabilities = [...AGENT_CAPABILITIES];
@@ -73,10 +90,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     root,
     manifest: scan.manifest,
     fs: opts.fs ?? realFs,
+    hasher,
     hooks,
     capabilities,
     heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS,
     log,
+    onCommitted: (outcome: BatchOutcome) => persistence?.committed(outcome.paths, outcome.stagedAt ?? null),
   };
   const connectionOnEnd = (c: DaemonConnection) => {
     connections.delete(c);
@@ -132,6 +151,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const c of connections) c.close(CloseCode.GOING_AWAY, 'the agent is shutting down');
+        // After the connections: their open batches are aborted first, and what is saved is what is on disk.
+        persistence?.flush();
         wss.close();
         server.close(() => resolve());
         server.closeAllConnections();

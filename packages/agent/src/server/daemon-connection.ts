@@ -14,11 +14,13 @@ import {
   type AppSpecHeader,
   type ErrorHeader,
   type Frame,
+  type Hasher,
   type HelloHeader,
 } from '@skiff/protocol';
 import { WebSocket, type RawData } from 'ws';
-import { Batch } from '../apply/batch.ts';
+import { Batch, type BatchOutcome } from '../apply/batch.ts';
 import type { FsOps } from '../apply/fs-ops.ts';
+import { isEmptyRoot } from '../apply/stage.ts';
 import type { AppHooks } from '../hooks.ts';
 import type { Manifest } from '../manifest/manifest.ts';
 import { appEventsTo } from './app-forward.ts';
@@ -30,6 +32,8 @@ export interface DaemonConnectionDeps {
   readonly root: string;
   readonly manifest: Manifest;
   readonly fs: FsOps;
+  /** Hashes files that arrive in pieces, so that a delta's result is checked before it replaces its base. */
+  readonly hasher: Hasher;
   readonly hooks: AppHooks;
   readonly capabilities: readonly string[];
   /** Interval of the liveness check (HEARTBEAT_MS unless a test shortens it). */
@@ -37,6 +41,8 @@ export interface DaemonConnectionDeps {
   readonly log: (line: string) => void;
   /** Called once when the connection has ended, however it ended. */
   readonly onEnd: (connection: DaemonConnection) => void;
+  /** Called after each committed batch, before the app hears of it. */
+  readonly onCommitted?: (outcome: BatchOutcome) => void;
 }
 
 export const ConnectionState = {
@@ -59,7 +65,7 @@ const MAX_CLOSE_REASON = 120;
 
 export const AGENT_SOFTWARE = `skiff-agent/${SKIFF_VERSION}`;
 /** What every agent announces; one that supervises an app adds Capability.SUPERVISOR and Capability.APP_SPEC. */
-export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY];
+export const AGENT_CAPABILITIES: readonly string[] = [Capability.ATOMIC_WRITE, Capability.SYMLINKS, Capability.COPY, Capability.SPANS];
 
 /**
  * One daemon connection, from the agent's HELLO to the close.
@@ -187,12 +193,14 @@ export class DaemonConnection {
         return this.sendInventory();
       case Kind.BATCH_BEGIN:
         if (this.batch !== null) throw stateError(`BATCH_BEGIN ${frame.header.batch} while batch ${this.batch.id} is open`);
-        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs);
+        this.batch = new Batch(frame.header.batch, this.deps.root, this.deps.manifest, this.deps.fs, { staged: this.canStage(), hasher: this.deps.hasher });
         return;
       case Kind.FILE:
         return this.openBatch(frame.header.batch, 'FILE').file(frame.header, frame.payload);
       case Kind.COPY:
         return this.openBatch(frame.header.batch, 'COPY').copy(frame.header);
+      case Kind.SPAN:
+        return this.openBatch(frame.header.batch, 'SPAN').span(frame.header);
       case Kind.SYMLINK:
         return this.openBatch(frame.header.batch, 'SYMLINK').symlink(frame.header);
       case Kind.MKDIR:
@@ -250,6 +258,16 @@ export class DaemonConnection {
     }
   }
 
+  /** A batch into a root that holds nothing (a first sync) is staged: see apply/stage.ts. */
+  private canStage(): boolean {
+    if (this.deps.manifest.size !== 0) return false;
+    try {
+      return isEmptyRoot(this.deps.root, this.deps.fs);
+    } catch {
+      return false;
+    }
+  }
+
   private openBatch(id: number, kindName: string): Batch {
     if (this.batch === null) throw stateError(`${kindName} for batch ${id}, which was never begun`);
     if (this.batch.id !== id) throw stateError(`${kindName} for batch ${id} while batch ${this.batch.id} is open`);
@@ -262,6 +280,11 @@ export class DaemonConnection {
     const outcome = batch.commit();
     const { manifest } = this.deps;
     this.send(encodeFrame(Kind.APPLIED, appliedHeader(id, outcome, manifest.digest, manifest.size)));
+    try {
+      this.deps.onCommitted?.(outcome);
+    } catch (err) {
+      this.deps.log(`${this.label}: after batch ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.releaseHeldSpec();
     try {
       this.deps.hooks.committed({ batch: id, paths: outcome.paths });

@@ -103,6 +103,15 @@ export const COOL_MS = 250;
 export const LONE_COOL_MS = NATIVE_DEBOUNCE_MS + 10;
 
 /**
+ * With a watcher that hands events on as they happen (inotify without a
+ * debounce, watch/inotify.ts), a save is its events within a millisecond or
+ * two and a storm's next write follows within a few: activity older than
+ * this is another save, which leads at once (saves 30 ms apart each go out
+ * on their own).
+ */
+export const RAW_LONE_COOL_MS = 15;
+
+/**
  * Quiet that ends a settling (structural) batch: longer than QUIET_MS, since
  * a tree being removed or unpacked by a tool that pauses (npm between
  * packages, rm between large directories) must still arrive whole.
@@ -117,6 +126,16 @@ export interface Windows {
   leadingMs: number;
   /** Not a duration: the LEADING_MAX_PATHS threshold. */
   leadingMaxPaths: number;
+  /**
+   * Not a duration, 0 or 1. 0 (a debounced watcher): any activity inside a
+   * leading window makes it a storm, since the rest of a storm is held back
+   * and only its first paths are known. 1 (events as they happen): a
+   * leading window stays a lone save while its paths stay within
+   * leadingMaxPaths (an editor's save is a few events on one or two paths),
+   * and a few paths that came while a lone save was being sent lead again
+   * at its end instead of waiting for quiet.
+   */
+  rawEvents: number;
   quietMs: number;
   maxWaitMs: number;
   coolMs: number;
@@ -129,6 +148,7 @@ export interface Windows {
 export const DEFAULT_WINDOWS: Readonly<Windows> = Object.freeze({
   leadingMs: LEADING_MS,
   leadingMaxPaths: LEADING_MAX_PATHS,
+  rawEvents: 0,
   quietMs: QUIET_MS,
   maxWaitMs: MAX_WAIT_MS,
   coolMs: COOL_MS,
@@ -191,7 +211,10 @@ export class Coalescer {
     if (paths.length === 0 && this.phase(now) === CoalescePhase.IDLE) return expired ?? NOTHING;
 
     if (this.leadingUntil !== null) {
-      this.leadingUntil = null; // more activity inside the leading window: a storm
+      // More activity inside the leading window: a storm, unless the events
+      // come as they happen and it is still a save's handful of paths.
+      const stillLone = this.windows.rawEvents > 0 && paths.length > 0 && new Set([...this.pending, ...paths]).size <= this.windows.leadingMaxPaths;
+      if (!stillLone) this.leadingUntil = null;
     } else if (paths.length > 0 && this.phase(now) === CoalescePhase.IDLE) {
       const lone = paths.length <= this.windows.leadingMaxPaths || new Set(paths).size <= this.windows.leadingMaxPaths;
       if (lone) this.leadingUntil = now + this.windows.leadingMs;
@@ -222,8 +245,28 @@ export class Coalescer {
     if (opts.settle) {
       this.settlingSince = now;
       this.lastActivityAt = Math.max(this.lastActivityAt, now);
+    } else if (this.windows.rawEvents > 0 && !this.lastFlushWasStorm && this.pending.size > 0 && this.pending.size <= this.windows.leadingMaxPaths) {
+      // A save or two made while a lone save was being sent: they lead now, rather than wait for quiet.
+      this.leadingUntil = now + this.windows.leadingMs;
     }
     return this.decide(now);
+  }
+
+  /**
+   * Hands over every pending path now, as a flush would, without starting a
+   * batch: a caller that syncs on its own (`skiff push` in a session) takes
+   * what the windows still hold. The windows go on from there as after a
+   * flush whose batch ended at `now`.
+   */
+  drain(now: number): string[] {
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    this.leadingUntil = null;
+    if (paths.length > 0) {
+      this.lastFlushWasStorm = paths.length > this.windows.leadingMaxPaths;
+      this.lastBatchEndAt = now;
+    }
+    return paths;
   }
 
   get batchInFlight(): boolean {

@@ -83,6 +83,8 @@ export class RuleLayer {
   private readonly files: View;
   private readonly dirs: View;
   private readonly byName: boolean;
+  /** For a layer matched by base name: names no pattern can match, told apart without the package. */
+  private readonly cannotMatch: ((name: string) => boolean) | null;
 
   constructor(dir: string, patterns: string | readonly string[]) {
     this.dir = dir;
@@ -92,11 +94,52 @@ export class RuleLayer {
     this.files = new View(lines);
     this.dirs = new View(dirLines);
     this.byName = dirLines.every((line) => line.startsWith('#') || !line.includes('/'));
+    this.cannotMatch = this.byName ? nameFilter(dirLines) : null;
   }
 
   /** `relPath` is relative to this layer's directory, without a trailing slash. */
   test(relPath: string, isDir: boolean): Verdict {
     const path = this.byName ? relPath.slice(relPath.lastIndexOf('/') + 1) : relPath;
+    if (this.cannotMatch?.(path)) return Verdict.NONE;
     return (isDir ? this.dirs : this.files).test(path);
   }
+}
+
+const GLOB_CHARS = /[*?[]/;
+
+/**
+ * A quick refusal for a layer matched by base name: each pattern's literal
+ * head (before its first glob character) and tail (after its last) must
+ * begin and end the name for the pattern to match it, so a name that fits
+ * no pattern's head and tail matches none, and the package (a few regular
+ * expressions per name, for every file of the tree) is not asked. A pattern
+ * with a backslash escape or blanks around it, or any when case is ignored,
+ * turns the filter off.
+ * Returns null when no pattern is left to filter on.
+ */
+function nameFilter(lines: readonly string[]): ((name: string) => boolean) | null {
+  if (IGNORE_CASE) return null;
+  const fits: Array<{ head: string; tail: string; exact: boolean }> = [];
+  for (const line of lines) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    // Spaces around a pattern follow rules of their own (leading ones count, trailing ones mostly not).
+    if (line !== line.trim()) return null;
+    const body = line.startsWith('!') ? line.slice(1) : line;
+    if (body.includes('\\')) return null;
+    const first = body.search(GLOB_CHARS);
+    if (first < 0) {
+      fits.push({ head: body, tail: body, exact: true });
+      continue;
+    }
+    let last = first;
+    for (let i = first; i < body.length; i++) if (GLOB_CHARS.test(body[i]) || body[i] === ']') last = i;
+    fits.push({ head: body.slice(0, first), tail: body.slice(last + 1), exact: false });
+  }
+  if (fits.length === 0) return null;
+  return (name) => {
+    for (const f of fits) {
+      if (f.exact ? name === f.head : name.length >= f.head.length + f.tail.length && name.startsWith(f.head) && name.endsWith(f.tail)) return false;
+    }
+    return true;
+  };
 }

@@ -1,4 +1,6 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { loadStatDir, type StatDir, type StatLike } from '@skiff/agent/stat-dir';
+import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {
   checkRelPath,
@@ -101,8 +103,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   matcher.setRootIgnore(rootIgnore);
   const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true);
   try {
-    const rootDirents = readdirSync(absRoot, { withFileTypes: true });
-    await walk.run(rootDirents);
+    await walk.run(walk.listRoot());
   } catch (err) {
     await walk.settle();
     throw new SkiffError(ErrorCode.IO, `cannot scan ${absRoot}`, { cause: err });
@@ -115,6 +116,42 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     bytesHashed: walk.bytesHashed,
     matcher,
   };
+}
+
+/** One entry of a directory listing, with its lstat when the native lister gave it. */
+interface Listed {
+  name: string;
+  isDir: boolean;
+  isFile: boolean;
+  /** null: not stat'ed yet (Node's readdir, or a name the native lister could not vouch for). */
+  stat: StatLike | null;
+}
+
+let native: StatDir | null | undefined;
+
+/** The native lister of the agent's addon, loaded once; null without it. */
+function nativeStatDir(): StatDir | null {
+  native ??= loadStatDir(peerCredAddonCandidates());
+  return native;
+}
+
+/**
+ * Lists a directory, with every entry's lstat from the native addon when it
+ * is there (index/scan.ts walks 54,000 entries in about 80 ms of system
+ * calls that way, 150 ms and a Stats object per entry through Node's calls).
+ * Throws as readdirSync does; a directory gone meanwhile is an empty one
+ * for the native lister, whose caller finds out from its parent's events.
+ */
+function listDir(abs: string, statDir: StatDir | null): Listed[] {
+  if (statDir !== null) {
+    try {
+      const listed = statDir(abs);
+      if (listed !== null) return listed.map(({ name, stat }) => ({ name, stat, isDir: stat?.isDirectory() ?? false, isFile: stat?.isFile() ?? false }));
+    } catch {
+      // Unreadable: Node's call below says why, with the errno the caller reports.
+    }
+  }
+  return readdirSync(abs, { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory(), isFile: d.isFile(), stat: null }));
 }
 
 class Walk {
@@ -130,6 +167,8 @@ class Walk {
   private readonly largeInFlight = new Set<Promise<void>>();
   private readonly slicer = new TimeSlicer(SCAN_SLICE_MS);
 
+  private readonly statDir = nativeStatDir();
+
   constructor(
     private readonly root: string,
     private readonly matcher: IgnoreMatcher,
@@ -138,8 +177,13 @@ class Walk {
     private readonly deferHash: boolean,
   ) {}
 
+  /** The root's listing; throws when it cannot be read. */
+  listRoot(): Listed[] {
+    return listDir(this.root, this.statDir);
+  }
+
   /** Walks from the root's listing; rejects only if the root's rules cannot be read. */
-  async run(rootDirents: Dirent[]): Promise<void> {
+  async run(rootDirents: Listed[]): Promise<void> {
     if (!this.takeRules('', rootDirents)) {
       const unreadable = this.problems.pop()!;
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
@@ -162,9 +206,9 @@ class Walk {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
-  private list(dir: string): Dirent[] | null {
+  private list(dir: string): Listed[] | null {
     try {
-      return readdirSync(this.abs(dir), { withFileTypes: true });
+      return listDir(this.abs(dir), this.statDir);
     } catch (err) {
       if (!isVanished(err)) this.problems.push(ioProblem(dir, 'list directory', err));
       return null;
@@ -177,9 +221,9 @@ class Walk {
    * false when the file exists but cannot be read: the directory's contents
    * are then left out, since what they must not include is unknown.
    */
-  private takeRules(dir: string, dirents: Dirent[]): boolean {
+  private takeRules(dir: string, dirents: Listed[]): boolean {
     const file = dirents.find((d) => d.name === GITIGNORE_FILE);
-    if (!file || !file.isFile()) {
+    if (!file || !file.isFile) {
       this.matcher.removeGitignore(dir);
       return true;
     }
@@ -197,22 +241,24 @@ class Walk {
     return true;
   }
 
-  private async visit(dir: string, dirents: Dirent[]): Promise<void> {
+  private async visit(dir: string, dirents: Listed[]): Promise<void> {
     for (const dirent of dirents) {
       const rel = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
-      const listedAsDir = dirent.isDirectory();
+      const listedAsDir = dirent.isDir;
       if (this.matcher.isIgnored(rel, listedAsDir)) continue;
       const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, dirent.name);
       if (pathError) {
         this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
         continue;
       }
-      let st: Stats | undefined;
-      try {
-        st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
-      } catch (err) {
-        if (!isVanished(err)) this.problems.push(ioProblem(rel, 'stat', err));
-        continue;
+      let st: StatLike | undefined = dirent.stat ?? undefined;
+      if (st === undefined) {
+        try {
+          st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
+        } catch (err) {
+          if (!isVanished(err)) this.problems.push(ioProblem(rel, 'stat', err));
+          continue;
+        }
       }
       if (st === undefined) {
         const bad = notUtf8Problem(this.root, rel);

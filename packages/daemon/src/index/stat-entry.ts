@@ -1,4 +1,5 @@
-import { readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import type { StatLike } from '@skiff/agent/stat-dir';
 import { checkLinkTarget, EntryType, ErrorCode, parentOf, type Problem } from '@skiff/protocol';
 import { UNHASHED, type IndexEntry } from './entry.ts';
 import { isVanished } from './vanished.ts';
@@ -19,8 +20,8 @@ export type StatVerdict =
   /** Gone (or changed type) between the listing and the call: left out quietly. */
   | { kind: 'vanished' };
 
-export function entryFromStat(absPath: string, rel: string, st: Stats, previous: IndexEntry | undefined): StatVerdict {
-  const base = { path: rel, mtime: st.mtimeMs, mode: st.mode & 0o777, ino: st.ino };
+export function entryFromStat(absPath: string, rel: string, st: StatLike, previous: IndexEntry | undefined): StatVerdict {
+  const mode = st.mode & 0o777;
   if (st.isFile()) {
     const reuse =
       previous !== undefined &&
@@ -29,11 +30,18 @@ export function entryFromStat(absPath: string, rel: string, st: Stats, previous:
       previous.size === st.size &&
       previous.mtime === st.mtimeMs &&
       previous.ino === st.ino;
-    const entry: IndexEntry = { ...base, type: EntryType.FILE, size: st.size, hash: reuse ? previous.hash : UNHASHED };
+    // Nothing changed: the very same entry, so its line hash (tree-state.ts) is not computed again either.
+    if (reuse && previous.mode === mode && (previous.nlink ?? 1) === Math.max(st.nlink, 1)) return { kind: 'entry', entry: previous, needsHash: false };
+    const entry: IndexEntry = { path: rel, type: EntryType.FILE, size: st.size, mtime: st.mtimeMs, mode, hash: reuse ? previous.hash : UNHASHED, ino: st.ino };
     if (st.nlink > 1) entry.nlink = st.nlink;
     return { kind: 'entry', entry, needsHash: !reuse };
   }
-  if (st.isDirectory()) return { kind: 'entry', entry: { ...base, type: EntryType.DIR, size: 0, hash: '' }, needsHash: false };
+  if (st.isDirectory()) {
+    if (previous?.type === EntryType.DIR && previous.mode === mode && previous.mtime === st.mtimeMs && previous.ino === st.ino) {
+      return { kind: 'entry', entry: previous, needsHash: false };
+    }
+    return { kind: 'entry', entry: { path: rel, type: EntryType.DIR, size: 0, mtime: st.mtimeMs, mode, hash: '', ino: st.ino }, needsHash: false };
+  }
   if (st.isSymbolicLink()) {
     let target: string;
     try {
@@ -43,7 +51,7 @@ export function entryFromStat(absPath: string, rel: string, st: Stats, previous:
     }
     const escape = checkLinkTarget(rel, target);
     if (escape) return { kind: 'problem', problem: { path: rel, code: escape.code, message: `${escape.message}; it is not synced` } };
-    return { kind: 'entry', entry: { ...base, type: EntryType.SYMLINK, size: Buffer.byteLength(target), hash: '', target }, needsHash: false };
+    return { kind: 'entry', entry: { path: rel, type: EntryType.SYMLINK, size: Buffer.byteLength(target), mtime: st.mtimeMs, mode, hash: '', target, ino: st.ino }, needsHash: false };
   }
   return { kind: 'problem', problem: { path: rel, code: ErrorCode.UNSUPPORTED_FILE, message: `${JSON.stringify(rel)} is a socket, FIFO or device, which cannot be synced` } };
 }

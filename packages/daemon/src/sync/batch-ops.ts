@@ -13,7 +13,8 @@ export type OpKind = (typeof OpKind)[keyof typeof OpKind];
 
 export type BatchOp =
   | { kind: typeof OpKind.MKDIR; entry: Entry }
-  | { kind: typeof OpKind.FILE; entry: Entry }
+  /** `base`: what the agent holds at the path (a file), which a delta may build on (send-spans.ts). */
+  | { kind: typeof OpKind.FILE; entry: Entry; base?: Entry }
   | { kind: typeof OpKind.COPY; entry: Entry; from: string }
   | { kind: typeof OpKind.SYMLINK; entry: Entry }
   | { kind: typeof OpKind.DELETE; path: string };

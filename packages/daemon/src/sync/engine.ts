@@ -2,6 +2,7 @@ import { Capability, EMPTY_DIGEST, EntryType, ErrorCode, SkiffError, manifestDig
 import { MIN_RENAME_BYTES } from '../core/diff.ts';
 import { findMassDeletion } from '../core/mass-deletion.ts';
 import { TreeState } from '../core/tree-state.ts';
+import { ChunkStore } from '../index/chunk-store.ts';
 import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import { OpKind, countOps, type BatchOp } from './batch-ops.ts';
@@ -64,6 +65,10 @@ export class SyncEngine {
   /** The agent's entries under ignored paths, as last learnt, and their share of its digest. */
   private ignoredPart: { entries: Entry[]; digest: string } = { entries: [], digest: EMPTY_DIGEST };
   private copies = false;
+  /** The agent takes SPAN frames (deltas, holes). */
+  private spans = false;
+  /** Chunks of large contents sent, for deltas (index/chunk-store.ts). */
+  readonly chunks: ChunkStore;
   private nextBatch = 1;
 
   constructor(
@@ -73,6 +78,7 @@ export class SyncEngine {
     private readonly opts: EngineOptions = {},
   ) {
     this.local = new TreeState<IndexEntry>(hasher.h64, local);
+    this.chunks = new ChunkStore(root);
   }
 
   /**
@@ -82,6 +88,7 @@ export class SyncEngine {
    */
   agentConnected(hello: HelloHeader): void {
     this.copies = hello.capabilities?.includes(Capability.COPY) ?? false;
+    this.spans = hello.capabilities?.includes(Capability.SPANS) ?? false;
     if (this.remote !== null && hello.digest !== this.remote.digest) this.remote = null;
   }
 
@@ -98,7 +105,12 @@ export class SyncEngine {
   /** Syncs the whole tree (verify by digest; inventory on mismatch). */
   async syncAll(client: AgentClient, onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
     let inventoried = false;
-    if (this.remote === null && client.hello.digest === xorDigest(this.local.digest, this.ignoredPart.digest)) {
+    if (this.remote === null && client.hello.entries === 0) {
+      // An empty agent: nothing to ask for, and no digest to compare (reading
+      // the local one would hash every line of a tree about to be sent).
+      this.remote = new TreeState<Entry>(this.hasher.h64);
+      this.learnIgnored([]);
+    } else if (this.remote === null && client.hello.digest === xorDigest(this.local.digest, this.ignoredPart.digest)) {
       // The agent holds the project plus what it held under ignored paths last time: no inventory needed.
       this.remote = this.local.clone() as unknown as TreeState<Entry>;
       for (const e of this.ignoredPart.entries) this.remote.set(e);
@@ -108,7 +120,8 @@ export class SyncEngine {
       inventoried = true;
     }
     // Equal digests need no diff: the commit alone tells the agent the tree is ready.
-    const ops = this.visibleDigest(this.remote.digest) === this.local.digest ? [] : this.plan(this.remote.entries, this.local.entries);
+    const equal = this.remote.size === 0 ? this.local.size === 0 : this.visibleDigest(this.remote.digest) === this.local.digest;
+    const ops = equal ? [] : this.plan(this.remote.entries, this.local.entries);
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
   }
 
@@ -162,7 +175,8 @@ export class SyncEngine {
   private async send(client: AgentClient, ops: BatchOp[], onProgress: Progress, opts: SendOptions): Promise<Omit<SyncOutcome, 'inventoried'>> {
     if (!opts.force) this.guardMassDeletion(ops, this.remote!);
     const first = await this.sendOne(client, ops, onProgress);
-    // A copy whose source the agent no longer holds as announced: its bytes go now, in a batch of their own.
+    // A copy whose source, or a delta whose base, the agent no longer holds as
+    // announced: its bytes go now, whole, in a batch of their own.
     const retry = first.copyFailed.flatMap((path): BatchOp[] => {
       const entry = this.local.get(path);
       return entry?.type === EntryType.FILE ? [{ kind: OpKind.FILE, entry }] : [];
@@ -178,7 +192,7 @@ export class SyncEngine {
       copied: a.copied,
       deleted: a.deleted,
       bytes: a.bytes + b.bytes,
-      problems: [...a.problems.filter((p) => p.code !== ErrorCode.COPY_SOURCE), ...b.problems],
+      problems: [...a.problems.filter((p) => !RESENT_WHOLE.has(p.code)), ...b.problems],
       inSync: b.inSync && unconfirmed.size === 0,
       unconfirmed,
     };
@@ -188,16 +202,23 @@ export class SyncEngine {
     const remote = this.remote!;
     const batch = this.nextBatch++;
     const counts = countOps(ops);
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress });
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined });
     this.learn(remote, ops, sent);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
     for (const path of unconfirmed) remote.delete(path);
+    // A delta refused for its base left the agent's file as it was: its manifest still says the base.
+    for (const p of sent.applied.problems) {
+      if (p.code !== ErrorCode.DELTA_BASE) continue;
+      const op = ops.find((o) => o.kind === OpKind.FILE && o.entry.path === p.path);
+      if (op?.kind === OpKind.FILE && op.base) remote.set(op.base);
+    }
     const inSync = this.visibleDigest(sent.applied.digest) === this.local.digest;
     if (sent.applied.digest !== remote.digest) this.remote = null;
-    const copyFailed = sent.applied.problems.filter((p) => p.code === ErrorCode.COPY_SOURCE).map((p) => p.path);
+    const copyFailed = sent.applied.problems.filter((p) => RESENT_WHOLE.has(p.code)).map((p) => p.path);
+    const copiesFailed = sent.applied.problems.filter((p) => p.code === ErrorCode.COPY_SOURCE).length;
     return {
-      outcome: { batch, uploaded: sent.files, copied: sent.copied - copyFailed.length, deleted: counts.deletes, bytes: sent.bytes, problems, inSync: inSync && unconfirmed.size === 0, unconfirmed },
+      outcome: { batch, uploaded: sent.files, copied: sent.copied - copiesFailed, deleted: counts.deletes, bytes: sent.bytes, problems, inSync: inSync && unconfirmed.size === 0, unconfirmed },
       copyFailed,
     };
   }
@@ -212,7 +233,12 @@ export class SyncEngine {
           remote.set(actual);
           // What was read may be newer than what was scanned: the local tree learns it too.
           const mine = this.local.get(actual.path);
-          if (mine && mine.hash !== actual.hash) this.local.set({ ...mine, size: actual.size, hash: actual.hash });
+          if (mine === op.entry && (mine.hash !== actual.hash || mine.size !== actual.size)) {
+            // `actual` is `mine` with what was read: one object in both trees, whose line is hashed once.
+            this.local.set(actual as IndexEntry);
+          } else if (mine && mine.hash !== actual.hash) {
+            this.local.set({ ...mine, size: actual.size, hash: actual.hash });
+          }
         }
       } else remote.set(op.entry);
     }
@@ -238,6 +264,13 @@ export class SyncEngine {
     );
   }
 
+  /** Drops the chunk lists of contents no file of `index` has: the agent no longer holds them. */
+  pruneChunks(index: ReadonlyMap<string, Entry>): void {
+    const keep = new Set<string>();
+    for (const e of index.values()) if (e.type === EntryType.FILE) keep.add(e.hash);
+    this.chunks.prune(keep);
+  }
+
   /** The local tree minus unconfirmed paths: what may be saved as the index. */
   confirmedIndex(unconfirmed: ReadonlySet<string>): Map<string, IndexEntry> {
     const out = new Map<string, IndexEntry>();
@@ -248,6 +281,9 @@ export class SyncEngine {
     return out;
   }
 }
+
+/** Problems after which the daemon sends the file's bytes, whole, in a batch of their own. */
+const RESENT_WHOLE: ReadonlySet<string> = new Set([ErrorCode.COPY_SOURCE, ErrorCode.DELTA_BASE]);
 
 function subset<E extends Entry>(tree: TreeState<E>, paths: ReadonlySet<string>): Map<string, E> {
   const out = new Map<string, E>();

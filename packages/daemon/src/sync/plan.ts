@@ -53,7 +53,11 @@ export function planOps(remote: ReadonlyMap<string, Entry>, local: ReadonlyMap<s
   for (const entry of writes.sort(byPath)) {
     if (entry.type === EntryType.DIR || written.has(entry.path)) continue;
     written.add(entry.path);
-    ops.push(entry.type === EntryType.SYMLINK ? { kind: OpKind.SYMLINK, entry } : { kind: OpKind.FILE, entry });
+    if (entry.type === EntryType.SYMLINK) ops.push({ kind: OpKind.SYMLINK, entry });
+    else {
+      const base = remote.get(entry.path);
+      ops.push(base?.type === EntryType.FILE && base.hash !== '' ? { kind: OpKind.FILE, entry, base } : { kind: OpKind.FILE, entry });
+    }
   }
   for (const root of deletionRoots(d)) {
     for (const path of opts.ignored ? sparingIgnored(root, remote, opts.ignored) : [root]) {

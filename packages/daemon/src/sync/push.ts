@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Problem } from '@skiff/protocol';
+import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -23,6 +23,8 @@ export interface PushOptions {
   force?: boolean;
   /** The app for the agent to run after the sync (a container target's agent keeps running it after the push). */
   appSpec?: AppSpec;
+  /** Told when the scan is done (the connection is opened at the same time, see work()); for timings. */
+  onScanned?(): void;
 }
 
 export interface PushResult {
@@ -69,15 +71,30 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
 
   async function work(): Promise<PushResult> {
     const root = resolve(opts.dir);
-    const hasher = await loadHasher();
-    const saved = await loadIndex(root);
-    if (saved.warning) opts.onWarning?.(saved.warning);
-    // The scan reads every ignore file as it walks (no separate pass for the
-    // rules) and leaves unread what the index cannot vouch for: an empty agent
-    // gets every file, hashed as it is sent; any other needs the hashes first.
-    const scan = await scanTree(root, { previous: saved.entries, hasher, deferHash: true });
+    // The agent starts (a local one is a new process that verifies its root)
+    // while this side loads its index and scans: the two take about as long,
+    // on two cores at once.
+    const connecting = opts.connect().then((c) => (client = c));
+    connecting.catch(() => undefined); // awaited below, or abandoned with the scan's own error
+    let scan: Awaited<ReturnType<typeof scanTree>>;
+    let saved: Awaited<ReturnType<typeof loadIndex>>;
+    let hasher: Hasher;
+    try {
+      hasher = await loadHasher();
+      saved = await loadIndex(root, hasher.h64);
+      if (saved.warning) opts.onWarning?.(saved.warning);
+      // The scan reads every ignore file as it walks (no separate pass for the
+      // rules) and leaves unread what the index cannot vouch for: an empty agent
+      // gets every file, hashed as it is sent; any other needs the hashes first.
+      scan = await scanTree(root, { previous: saved.entries, hasher, deferHash: true });
+    } catch (err) {
+      // Nothing started for this push may outlive it: the connection is closed by the caller's finally.
+      await connecting.catch(() => undefined);
+      throw err;
+    }
+    opts.onScanned?.();
     checkDeadline();
-    client = await opts.connect();
+    client = await connecting;
     if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
@@ -88,7 +105,11 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     // re-hashed, the same paths, nothing sent.
     const unchanged = hashed === 0 && scan.entries.size === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
     try {
-      if (!unchanged) await saveIndex(root, engine.confirmedIndex(result.unconfirmed));
+      if (!unchanged) {
+        const index = engine.confirmedIndex(result.unconfirmed);
+        await saveIndex(root, index, hasher.h64);
+        engine.pruneChunks(index);
+      }
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
     }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -13,7 +13,9 @@ import {
   type HeaderOf,
   type Problem,
 } from '@skiff/protocol';
+import type { ChunkStore } from '../index/chunk-store.ts';
 import { isVanished } from '../index/vanished.ts';
+import { sendSpans, type QueueFrame } from './send-spans.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
 import { countOps, OpKind, type BatchOp } from './batch-ops.ts';
@@ -44,6 +46,7 @@ export interface SentBatch {
   /** Paths that could not be read here (vanished files are left out silently). */
   problems: Problem[];
   files: number;
+  /** Bytes of file content that travelled (a delta's copied runs and holes do not). */
   bytes: number;
   /** Files placed from content the agent already held (COPY): no bytes sent. */
   copied: number;
@@ -56,6 +59,11 @@ export interface SendBatchOptions {
   ops: readonly BatchOp[];
   hasher: Hasher;
   onProgress?(progress: BatchProgress): void;
+  /**
+   * The agent takes SPAN frames: large files go as deltas against what it
+   * holds and with their holes (send-spans.ts); their chunks are kept here.
+   */
+  spans?: ChunkStore;
 }
 
 /**
@@ -77,10 +85,13 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const problems: Problem[] = [];
   const progress: BatchProgress = { files: 0, bytes: 0, totalFiles: counts.files, totalBytes: counts.bytes };
   let copied = 0;
+  /** Bytes of files sent as spans that did not travel (copied from the base or holes), as a negative correction. */
+  let literal = 0;
 
+  const slicer = new TimeSlicer(READ_SLICE_MS);
   const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     const message = packer.add(kind, header, payload);
-    if (message) await client.send(message);
+    if (message) await client.send(message, () => packer.recycle(message));
   };
   const fileDone = (entry: Entry) => {
     sent.set(entry.path, entry);
@@ -116,7 +127,6 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   // One buffer for every small file: encodeFrame copies the payload out of it.
   const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
-  const slicer = new TimeSlicer(READ_SLICE_MS);
   for (const entry of small) {
     let n: number;
     try {
@@ -136,9 +146,13 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     await slicer.maybeYield();
   }
 
+  const bases = new Map<string, Entry>();
+  for (const op of ops) if (op.kind === OpKind.FILE && op.base) bases.set(op.entry.path, op.base);
   for (const entry of large) {
     try {
-      const actual = await sendLargeFile(join(root, entry.path), entry, batch, hasher, queueFrame, stale);
+      const actual = opts.spans
+        ? await sendLargeBySpans(join(root, entry.path), entry, bases.get(entry.path), opts.spans)
+        : await sendLargeFile(join(root, entry.path), entry, batch, hasher, queueFrame, stale);
       fileDone(actual);
     } catch (err) {
       readProblem(entry, err);
@@ -150,6 +164,34 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     await queueFrame(Kind.DELETE, { batch, path: op.path });
   }
 
+  /** Through send-spans.ts: the hash first when the file is not as scanned, then one pass cutting, comparing, sending. */
+  async function sendLargeBySpans(abs: string, entry: Entry, base: Entry | undefined, store: ChunkStore): Promise<Entry> {
+    const fd = openSync(abs, 'r');
+    try {
+      const st = fstatSync(fd);
+      let actual = entry;
+      if (st.size !== entry.size || st.mtimeMs !== entry.mtime || entry.hash === '') {
+        actual = { ...entry, size: st.size, mtime: st.mtimeMs, hash: hashFd(fd, st.size, hasher) };
+      }
+      const chunks = base ? store.get(base.hash, base.size) : null;
+      const sentSpans = await sendSpans({
+        fd,
+        entry: actual,
+        batch,
+        hasher,
+        base: base && chunks ? { hash: base.hash, chunks } : null,
+        queueFrame: queueFrame as QueueFrame,
+        slicer,
+      });
+      literal += sentSpans.literal - actual.size;
+      if (sentSpans.stale) stale.add(entry.path);
+      else if (sentSpans.chunks) store.put(actual.hash, sentSpans.chunks);
+      return actual;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   const applied = client.applied(batch);
   // A link lost while the commit goes out fails the sends below, which throw;
   // the pending APPLIED is rejected with the same failure and must not
@@ -158,7 +200,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   await queueFrame(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
-  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes, copied };
+  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes + literal, copied };
 }
 
 /**
@@ -217,6 +259,19 @@ function readSmallFile(abs: string, buf: Buffer): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/** xxhash64 of the first `size` bytes of an open file, read in chunks. */
+function hashFd(fd: number, size: number, hasher: Hasher): string {
+  const stream = hasher.stream();
+  const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
+  for (let offset = 0; offset < size; ) {
+    const n = readSync(fd, buf, 0, Math.min(MAX_CHUNK_BYTES, size - offset), offset);
+    if (n === 0) break;
+    stream.update(buf.subarray(0, n));
+    offset += n;
+  }
+  return stream.digest();
 }
 
 async function hashHandle(fh: FileHandle, size: number, hasher: Hasher): Promise<string> {

@@ -115,8 +115,12 @@ export class AgentClient {
     });
   }
 
-  /** Sends one message, waiting first while too many bytes are unacknowledged. */
-  async send(message: Uint8Array): Promise<void> {
+  /**
+   * Sends one message, waiting first while too many bytes are unacknowledged.
+   * `written` runs once the socket no longer needs the message's bytes
+   * (written out or failed), so its buffer may be reused.
+   */
+  async send(message: Uint8Array, written?: () => void): Promise<void> {
     while (this.inflight > HIGH_WATER_BYTES && this.failure === null) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
@@ -125,6 +129,7 @@ export class AgentClient {
     this.inflight += size;
     this.ws.send(message, (err) => {
       this.inflight -= size;
+      written?.();
       if (err) this.fail(new SkiffError(ErrorCode.CONNECTION_LOST, `sending to the agent failed: ${err.message}`, { cause: err }));
       if (this.inflight <= HIGH_WATER_BYTES) this.wakeDrainWaiters();
     });

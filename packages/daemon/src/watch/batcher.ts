@@ -1,7 +1,7 @@
 import { asSkiffError, ErrorCode, type SkiffError } from '@skiff/protocol';
-import { Coalescer, DEFAULT_WINDOWS, type Decision, type Windows } from '../core/coalesce.ts';
+import { Coalescer, DEFAULT_WINDOWS, RAW_LONE_COOL_MS, type Decision, type Windows } from '../core/coalesce.ts';
 import { type TreeWatcher, type WatchEvent, type WatchTreeOptions } from './types.ts';
-import { pollIntervalOf, watchTree } from './watch-tree.ts';
+import { Backend, backendFor, pollIntervalOf, watchTree } from './watch-tree.ts';
 
 /** What the consumer did with a batch. */
 export const BatchVerdict = {
@@ -49,6 +49,9 @@ export function pollWindows(intervalMs: number): Partial<Windows> {
   };
 }
 
+/** Windows for a watcher that hands events on as they happen (watch/inotify.ts): see Windows.rawEvents. */
+export const RAW_WINDOWS: Partial<Windows> = { rawEvents: 1, loneCoolMs: RAW_LONE_COOL_MS };
+
 /**
  * Glues watcher events to the pure Coalescer with real timers and runs one
  * batch at a time. Events that arrive while a batch is in flight wait for
@@ -75,6 +78,11 @@ export class Batcher {
   /** Records that the tree is moving, without paths yet. */
   activity(): void {
     this.guard(() => this.apply(this.coalescer.add([], this.now())));
+  }
+
+  /** Takes the paths the coalescer still holds (see Coalescer.drain); they will not come as a batch. */
+  drain(): string[] {
+    return this.coalescer.drain(this.now());
   }
 
   /** Stops the timers and waits for the batch in flight; pending paths are dropped. */
@@ -158,11 +166,13 @@ export type WatchBatchesOptions = Omit<WatchTreeOptions, 'onEvents' | 'onActivit
  */
 export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatcher {
   const interval = pollIntervalOf(opts.poll);
+  const backend = backendFor(opts.poll);
+  const backendWindows = backend === Backend.POLL ? pollWindows(interval!) : backend === Backend.INOTIFY ? RAW_WINDOWS : {};
   const batcher = new Batcher({
     onBatch: opts.onBatch,
     onError: opts.onError,
     busy: opts.busy,
-    windows: { ...(interval === null ? {} : pollWindows(interval)), ...opts.windows },
+    windows: { ...backendWindows, ...opts.windows },
   });
   const watcher = watchTree(root, {
     isIgnored: opts.isIgnored,
@@ -174,6 +184,7 @@ export function watchBatches(root: string, opts: WatchBatchesOptions): TreeWatch
   });
   return {
     ready: watcher.ready,
+    drain: () => batcher.drain(),
     async close() {
       await watcher.close();
       await batcher.close();

@@ -67,4 +67,6 @@ export interface TreeWatcher {
   ready: Promise<void>;
   /** Stops watching; no callback runs once it resolved. Idempotent. */
   close(): Promise<void>;
+  /** Paths seen but not yet handed over as a batch, taken now (batching watchers only). */
+  drain?(): string[];
 }

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import type { AgentClient } from '@skiff/daemon';
+import { loadPushApi, type LocalAgent } from './push-api.ts';
+
+/**
+ * One push in a process of its own, as `skiff push` runs it without a
+ * session: the saved index is all the daemon side starts from. Prints one
+ * JSON line.
+ *
+ *   node --import tsx bench/skiff/oneshot-child.ts DIR
+ *     SKIFF_BENCH_AGENT_ROOT=ROOT   start a fresh local agent on ROOT inside the push (what
+ *                                   `skiff push` does for the local target) and stop it after
+ *     SKIFF_BENCH_AGENT_URL/_TOKEN  or connect to an agent that keeps running
+ *
+ * Every message handed to the socket is counted (wireBytes): what crossed
+ * the link, whatever the push reports about itself. pushMs runs from the
+ * runPush call to its result, the agent's start included when it is started
+ * here; stopping that agent afterwards is reported apart (stopMs).
+ */
+
+const PUSH_TIMEOUT_MS = 10 * 60_000;
+
+async function main(): Promise<void> {
+  const dir = process.argv[2];
+  const t0 = performance.now();
+  const api = await loadPushApi();
+  const imported = performance.now();
+  let wireBytes = 0;
+  const send = api.AgentClient.prototype.send;
+  api.AgentClient.prototype.send = function countedSend(this: AgentClient, message: Uint8Array) {
+    wireBytes += message.length;
+    return send.call(this, message);
+  };
+  const agentRoot = process.env.SKIFF_BENCH_AGENT_ROOT;
+  let agent: LocalAgent | null = null;
+  let agentStartMs = 0;
+  let connectMs = 0;
+  const warnings: string[] = [];
+  const result = await api.runPush({
+    dir,
+    timeoutMs: PUSH_TIMEOUT_MS,
+    connect: async () => {
+      const t = performance.now();
+      let url = process.env.SKIFF_BENCH_AGENT_URL ?? '';
+      let token = process.env.SKIFF_BENCH_AGENT_TOKEN ?? '';
+      if (agentRoot) {
+        agent = await api.startLocalAgent({ root: agentRoot });
+        ({ url, token } = agent);
+        agentStartMs = performance.now() - t;
+      }
+      const client = await api.AgentClient.connect(url, token);
+      connectMs = performance.now() - t;
+      return client;
+    },
+    onWarning: (w) => warnings.push(w.message),
+  });
+  const done = performance.now();
+  const started = agent as LocalAgent | null;
+  await started?.stop();
+  const stopped = performance.now();
+  const peakKiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+  process.stdout.write(
+    `${JSON.stringify({
+      importMs: imported - t0,
+      pushMs: done - imported,
+      agentStartMs,
+      connectMs,
+      stopMs: stopped - done,
+      wireBytes,
+      peakMiB: peakKiB / 1024,
+      warnings,
+      result: { ...result, problems: result.problems.length },
+    })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,205 @@
+import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { EntryType, type Hasher } from '@skiff/protocol';
+import { HASH_CHUNK_BYTES, hashFile } from './scan.ts';
+import type { Manifest } from './manifest.ts';
+import { decodeStatCache, encodeStatCache, RACY_MS, SavedManifest, sameStat, settled, type CachedEntry, type RootId, type StatKey } from './stat-cache.ts';
+
+/** How long after the last committed batch the manifest is saved: a save costs O(tree), a batch must not. */
+export const MANIFEST_SAVE_DELAY_MS = 1_000;
+
+export type { RootId };
+
+/**
+ * Where the manifest of `root` is saved: beside the root, never inside it,
+ * so that nothing the app watches changes when it is written and no sync
+ * can list, send or delete it (`/srv/src` → `/srv/.src.skiff-manifest`).
+ * null for a root with no parent (`/`).
+ */
+export function manifestFileFor(root: string): string | null {
+  const name = basename(root);
+  if (name === '') return null;
+  return join(dirname(root), `.${name}.skiff-manifest`);
+}
+
+export function rootIdOf(root: string): RootId {
+  const st = lstatSync(root);
+  return { path: root, dev: st.dev, ino: st.ino };
+}
+
+/** What was saved last time; empty when nothing was, or when it is not a file to trust (logged). */
+export function loadSavedManifest(file: string, root: RootId, h64: (s: string) => string, log: (line: string) => void): SavedManifest {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return SavedManifest.EMPTY;
+  }
+  const decoded = decodeStatCache(text, root, h64);
+  if ('rejected' in decoded) {
+    log(`ignoring the saved manifest ${file}: ${decoded.rejected}; the root is hashed again`);
+    return SavedManifest.EMPTY;
+  }
+  return decoded.saved;
+}
+
+/** Bytes a timed save may read to vouch for what batches wrote; the rest waits for the next save. */
+export const VERIFY_BUDGET_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Keeps the saved manifest (stat-cache.ts) in step with the agent's root.
+ *
+ * `known` holds, per file or symlink, an lstat that vouches for the entry
+ * the manifest has for it. It is seeded by the startup scan; every path a
+ * batch touches loses its witness (the agent wrote it, or removed it) and
+ * waits in `pending` until a save gives it a new one:
+ *  - a file of a staged batch (a first sync, apply/stage.ts) was written
+ *    where nobody else can write and moved into the root at the commit, so
+ *    an lstat whose ctime predates the commit by more than RACY_MS can only
+ *    be of the agent's own write: the lstat alone vouches;
+ *  - anything else went into the root by a rename, where another process
+ *    may have written it in the same clock tick, which no lstat can tell
+ *    apart. It is read back, once its last change is settled: the hash must
+ *    be the manifest's, and an lstat before and after the read the same.
+ *    A timed save reads at most VERIFY_BUDGET_BYTES (the rest waits for the
+ *    next); the save at shutdown reads nothing. What is not vouched for is
+ *    left out of the file and hashed at the next start.
+ *
+ * Saving never throws: a parent directory the agent may not write to means
+ * every start hashes the root again, as it did before there was a file.
+ */
+export class ManifestPersistence {
+  private known = new Map<string, StatKey>();
+  /** Paths batches wrote since their last witness, with the commit time of a staged batch (else null). */
+  private readonly pending = new Map<string, number | null>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private failedOnce = false;
+  private readonly buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+
+  constructor(
+    private readonly file: string,
+    private readonly root: RootId,
+    private readonly manifest: Manifest,
+    private readonly hasher: Hasher,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** What the startup scan could vouch for (taken over, not copied); `changed` when the scan learnt anything the file does not say. */
+  seed(known: Map<string, StatKey>, changed: boolean): void {
+    this.known = known;
+    if (changed) this.markDirty();
+  }
+
+  /** A batch committed: its paths lose their witness; `stagedAt` is the commit time of a staged batch. */
+  committed(paths: readonly string[], stagedAt: number | null): void {
+    for (const path of paths) {
+      this.known.delete(path);
+      this.pending.set(path, stagedAt);
+    }
+    if (paths.length > 0) this.markDirty();
+  }
+
+  /**
+   * Saves now if anything changed since the last save. At shutdown it reads
+   * nothing (`readBudget` 0): what needs reading to be vouched for is
+   * hashed by the next start instead.
+   */
+  flush(readBudget = 0): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.dirty) this.save(readBudget);
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.save(VERIFY_BUDGET_BYTES);
+      // What the budget left unread is read by the next save.
+      if (this.pending.size > 0 && this.witnessable()) this.markDirty();
+    }, MANIFEST_SAVE_DELAY_MS);
+    this.timer.unref();
+  }
+
+  private save(readBudget: number): void {
+    this.dirty = false;
+    this.vouch(readBudget);
+    const rows: CachedEntry[] = [];
+    for (const entry of this.manifest.entries()) {
+      if (entry.type === EntryType.DIR) continue;
+      const stat = this.known.get(entry.path);
+      const line = this.manifest.lineHash(entry.path);
+      if (stat !== undefined && line !== undefined) rows.push({ entry, stat, hi: line.hi, lo: line.lo });
+    }
+    const temp = `${this.file}.${process.pid}.tmp`;
+    try {
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        writeSync(fd, encodeStatCache(this.root, rows, this.hasher.h64));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.file);
+    } catch (err) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Never created, or already gone.
+      }
+      if (!this.failedOnce) this.log(`cannot save the manifest to ${this.file} (${(err as Error).message}); each start will hash the root again`);
+      this.failedOnce = true;
+    }
+  }
+
+  /** Whether some pending path is a file or symlink that a later save might vouch for. */
+  private witnessable(): boolean {
+    for (const path of this.pending.keys()) {
+      const type = this.manifest.get(path)?.type;
+      if (type === EntryType.FILE || type === EntryType.SYMLINK) return true;
+    }
+    return false;
+  }
+
+  /** Gives pending paths a witness where it can be proved (see above), reading at most `readBudget` bytes. */
+  private vouch(readBudget: number): void {
+    let read = 0;
+    for (const [path, stagedAt] of this.pending) {
+      const entry = this.manifest.get(path);
+      if (entry === undefined || entry.type === EntryType.DIR) {
+        this.pending.delete(path);
+        continue;
+      }
+      const abs = `${this.root.path}/${path}`;
+      const now = Date.now();
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st === undefined || st.isFile() !== (entry.type === EntryType.FILE)) {
+        this.pending.delete(path); // gone or replaced behind our back: the next start finds out
+        continue;
+      }
+      const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
+      if (entry.type === EntryType.FILE && stagedAt !== null && st.size === entry.size && st.ctimeMs < stagedAt - RACY_MS) {
+        this.known.set(path, stat);
+        this.pending.delete(path);
+        continue;
+      }
+      // Too recent to tell from a later same-tick write: a later save looks again.
+      if (!settled(st.ctimeMs, now)) continue;
+      if (entry.type === EntryType.FILE && read + st.size > readBudget) continue;
+      read += st.size;
+      this.pending.delete(path);
+      try {
+        const same =
+          entry.type === EntryType.FILE
+            ? hashFile(abs, this.buf, this.hasher).hash === entry.hash
+            : readlinkSync(abs) === entry.target;
+        const after = lstatSync(abs, { throwIfNoEntry: false });
+        if (same && after !== undefined && sameStat(stat, after)) this.known.set(path, stat);
+      } catch {
+        // Unreadable or gone: left out, and looked at again by the next start.
+      }
+    }
+  }
+}
