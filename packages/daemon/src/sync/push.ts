@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
+import { Capability, ErrorCode, MAX_CHUNK_BYTES, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
+import { ChunkStore } from '../index/chunk-store.ts';
+import type { IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -97,7 +99,12 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     client = await connecting;
     if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
-    const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
+    // A large file changed since the last push, whose last version's chunks are kept, will likely go as a
+    // delta against it: it is hashed as it is sent (send-spans.ts), not read once more before.
+    const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
+    const chunks = new ChunkStore(root);
+    const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
+    const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
     const engine = new SyncEngine(root, hasher, scan.entries.values(), { isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir) });
     engine.agentConnected(client.hello);
     const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
