@@ -53,7 +53,7 @@ function start() {
   const saved = loadSavedManifest(file, id, hasher.h64Bytes, log);
   const scan = scanRoot(root, hasher, saved);
   const persistence = new ManifestPersistence(file, id, scan.manifest, hasher, log);
-  persistence.seed(scan.known, saved, scan.hashed > 0 || scan.known.size !== saved.size);
+  persistence.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);
   return { scan, persistence, manifest: scan.manifest };
 }
 

@@ -69,8 +69,8 @@ export const VERIFY_BUDGET_BYTES = 32 * 1024 * 1024;
  * every start hashes the root again, as it did before there was a file.
  */
 export class ManifestPersistence {
-  private known = new Map<string, StatKey | number>();
-  /** The saved manifest the start-up scan matched rows of (a number in `known` is one of its rows). */
+  private known = new Map<string, StatKey>();
+  /** The saved manifest whose rows the manifest holds unchanged (Manifest.rowOf): their lstat is its. */
   private saved: SavedManifest = SavedManifest.EMPTY;
   /** Paths batches wrote since their last witness, with the commit time of a staged batch (else null). */
   private readonly pending = new Map<string, number | null>();
@@ -92,7 +92,7 @@ export class ManifestPersistence {
    * the saved manifest whose rows it names; `changed` when the scan learnt
    * anything the file does not say.
    */
-  seed(known: Map<string, StatKey | number>, saved: SavedManifest, changed: boolean): void {
+  seed(known: Map<string, StatKey>, saved: SavedManifest, changed: boolean): void {
     this.known = known;
     this.saved = saved;
     if (changed) this.markDirty();
@@ -136,8 +136,8 @@ export class ManifestPersistence {
     const rows: CachedEntry[] = [];
     for (const entry of this.manifest.entries()) {
       if (entry.type === EntryType.DIR) continue;
-      const known = this.known.get(entry.path);
-      const stat = typeof known === 'number' ? this.saved.statAt(known) : known;
+      const row = this.manifest.rowOf(entry.path);
+      const stat = this.known.get(entry.path) ?? (row === undefined ? undefined : this.saved.statAt(row));
       const line = this.manifest.lineHash(entry.path);
       if (stat !== undefined && line !== undefined) rows.push({ entry, stat, hi: line.hi, lo: line.lo });
     }

@@ -18,13 +18,15 @@ export interface ScanResult {
   /** Paths left out of the manifest (unsupported type or not a valid wire path). */
   skipped: string[];
   /**
-   * Files and symlinks whose lstat vouches for their entry (see
-   * stat-cache.ts), for the next save: the lstat, or the row of the saved
-   * manifest that recorded the very same one.
+   * Files and symlinks read again whose lstat vouches for their entry (see
+   * stat-cache.ts), for the next save. Those the saved manifest vouched for
+   * are the manifest's held rows (Manifest.rowOf) instead.
    */
-  known: Map<string, StatKey | number>;
+  known: Map<string, StatKey>;
   /** Files read and hashed (the others kept the hash a saved manifest recorded). */
   hashed: number;
+  /** Files and symlinks the saved manifest vouched for, unread. */
+  matched: number;
 }
 
 /**
@@ -40,7 +42,9 @@ export interface ScanResult {
 export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: RawStatDir | null = nativeStatDir()): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0 };
+  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0, matched: 0 };
+  /** Rows of the saved manifest found unchanged: the manifest holds them without entries (adoptSaved). */
+  const held = new Uint8Array(saved.rows);
   const dirs: string[] = [''];
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
@@ -67,8 +71,8 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
         // The common case of a restart: the saved entry matches, and no object is made to find out.
         const row = saved.matchRaw(rel, listing.stats!, i * RAW_FIELDS);
         if (row >= 0) {
-          manifest.setHashed(saved.entryAt(row, rel), saved.lineHi(row), saved.lineLo(row));
-          result.known.set(rel, row);
+          held[row] = 1;
+          result.matched++;
           continue;
         }
       }
@@ -86,8 +90,8 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
       }
       const hit = saved.match(rel, st);
       if (hit !== undefined) {
-        manifest.setHashed(hit.entry, hit.hi, hit.lo);
-        result.known.set(rel, hit.stat);
+        held[saved.rowOf(rel)!] = 1;
+        result.matched++;
         continue;
       }
       const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
@@ -103,6 +107,7 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
       }
     }
   }
+  manifest.adoptSaved(saved, held);
   return result;
 }
 

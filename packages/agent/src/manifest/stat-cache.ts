@@ -1,4 +1,5 @@
 import { EntryType, type Entry } from '@skiff/protocol';
+import type { SavedRows } from './manifest.ts';
 
 /*
  * The manifest as the agent saves it beside its root, with what lstat said
@@ -113,15 +114,28 @@ export interface StatNow {
 }
 
 /** A decoded cache: entries looked up by path and checked against an lstat of now. */
-export class SavedManifest {
+export class SavedManifest implements SavedRows {
   private readonly index = new Map<string, number>();
 
   constructor(
     private readonly numbers: Float64Array,
-    paths: readonly string[],
+    private readonly paths: readonly string[],
     private readonly values: readonly string[],
   ) {
     for (let i = 0; i < paths.length; i++) this.index.set(paths[i], i);
+  }
+
+  /** Rows, for a bitset of them (Manifest.adoptSaved). */
+  get rows(): number {
+    return this.paths.length;
+  }
+
+  rowOf(path: string): number | undefined {
+    return this.index.get(path);
+  }
+
+  pathAt(i: number): string {
+    return this.paths[i];
   }
 
   static readonly EMPTY = new SavedManifest(new Float64Array(0), [], []);
@@ -147,6 +161,20 @@ export class SavedManifest {
     const isFile = (stats[at] & S_IFMT) === S_IFREG;
     if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== stats[at + 2]) return -1;
     return this.wellFormed(i) ? i : -1;
+  }
+
+  /** Whether every file row's value is a hash (checked once, at decode: not at every match). */
+  hashesWellFormed(): boolean {
+    for (let i = 0; i < this.paths.length; i++) {
+      if (this.numbers[i * FIELDS] !== 0) continue;
+      const v = this.values[i];
+      if (v.length !== 16) return false;
+      for (let k = 0; k < 16; k++) {
+        const c = v.charCodeAt(k);
+        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+      }
+    }
+    return true;
   }
 
   /** The entry of row `i` (matched) at `path`. */
@@ -176,8 +204,8 @@ export class SavedManifest {
     const n = this.numbers;
     const f = i * FIELDS;
     const [size, mtime, mode, hi, lo] = [n[f + 1], n[f + 2], n[f + 3], n[f + 8], n[f + 9]];
-    if (!isCount(size) || !isTime(mtime) || !isCount(mode) || mode > 0o777 || !Number.isInteger(hi) || !Number.isInteger(lo)) return false;
-    return n[f] !== 0 || HASH_RE.test(this.values[i]);
+    // File rows' hashes were checked at decode (hashesWellFormed).
+    return isCount(size) && isTime(mtime) && isCount(mode) && mode <= 0o777 && Number.isInteger(hi) && Number.isInteger(lo);
   }
 
   /**
@@ -232,7 +260,9 @@ export function decodeStatCache(data: Buffer, root: RootId, h64Bytes: (b: Uint8A
   const paths = count === 0 ? [] : body.toString('utf8', numbersEnd, numbersEnd + pathsLength).split(SEP);
   const values = count === 0 ? [] : body.toString('utf8', numbersEnd + pathsLength).split(SEP);
   if (paths.length !== count || values.length !== count) return { rejected: 'its names do not add up' };
-  return { saved: new SavedManifest(numbers, paths, values) };
+  const saved = new SavedManifest(numbers, paths, values);
+  if (!saved.hashesWellFormed()) return { rejected: 'it holds a malformed hash' };
+  return { saved };
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
