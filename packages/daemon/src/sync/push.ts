@@ -3,6 +3,7 @@ import { Capability, ErrorCode, MAX_CHUNK_BYTES, SkiffError, asSkiffError, loadH
 import { ChunkStore } from '../index/chunk-store.ts';
 import type { IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
+import { carryDigest } from '../core/tree-state.ts';
 import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
@@ -105,17 +106,24 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const chunks = new ChunkStore(root);
     const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
     const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
-    const engine = new SyncEngine(root, hasher, scan.entries.values(), { isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir) });
+    // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
+    const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries);
+    const entries = scan.entries.size;
+    // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
+    const engine = new SyncEngine(root, hasher, scan.entries, {
+      isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir),
+      localDigest,
+    });
     engine.agentConnected(client.hello);
     const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
     // An index that would be written back unchanged is left as it is: nothing
     // re-hashed, the same paths, nothing sent.
-    const unchanged = hashed === 0 && scan.entries.size === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
+    const unchanged = hashed === 0 && entries === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
     try {
       if (!unchanged) {
         const index = engine.confirmedIndex(result.unconfirmed);
-        await saveIndex(root, index, hasher.h64);
-        engine.pruneChunks(index);
+        await saveIndex(root, index.entries, hasher.h64, index.digest);
+        engine.pruneChunks(index.entries);
       }
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
@@ -126,7 +134,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
       deleted: result.deleted,
       bytes: result.bytes,
       durationMs: Math.round(performance.now() - started),
-      entries: scan.entries.size,
+      entries,
       hashed,
       inSync: result.inSync,
       digest: engine.local.digest,
