@@ -61,6 +61,9 @@ describe('TreeState', () => {
       for (let i = 0; i < rand(20); i++) current.set(`n${i}`, file(`n${i}`));
       const carried = carryDigest(hasher.h64, previous, digest, current);
       expect(carried).toBe(manifestDigest(current.values(), hasher.h64));
+      // A count of kept objects short of the whole tree changes nothing.
+      const kept = [...current].filter(([p, e]) => previous.get(p) === e).length;
+      expect(carryDigest(hasher.h64, previous, digest, current, kept)).toBe(carried);
       // A tree seeded with it keeps its digest right through later changes.
       const t = new TreeState(hasher.h64);
       t.seed(current.values(), carried);
@@ -71,5 +74,8 @@ describe('TreeState', () => {
       current.set('p1', file('p1', 'bbbbbbbbbbbbbbbb'));
       expect(t.digest).toBe(manifestDigest(current.values(), hasher.h64));
     }
+    // All kept: the digest as it was, nothing looked at.
+    const tree = new Map([['a', file('a')]]);
+    expect(carryDigest(hasher.h64, tree, 'aaaaaaaaaaaaaaaa', tree, 1)).toBe('aaaaaaaaaaaaaaaa');
   });
 });

@@ -46,14 +46,19 @@ export function rememberLineHash(h64: (s: string) => string, entry: Entry, hi: n
  * The digest of `current`, given `previous` and its digest: only entries of
  * `current` that are not the very objects `previous` holds (a scan keeps an
  * unchanged entry as it was) and entries `previous` has no more are hashed.
- * A restart that finds the tree as its index left it hashes no line.
+ * A restart that finds the tree as its index left it hashes no line; with
+ * `kept`, the number of entries of `current` known to be objects of
+ * `previous` (a scan counts them), it does not even look at them when that
+ * is all of both.
  */
 export function carryDigest(
   h64: (s: string) => string,
   previous: ReadonlyMap<string, Entry>,
   digest: string,
   current: ReadonlyMap<string, Entry>,
+  kept = -1,
 ): string {
+  if (kept === current.size && kept === previous.size) return digest;
   let hi = parseInt(digest.slice(0, 8), 16);
   let lo = parseInt(digest.slice(8, 16), 16);
   /** Paths of `current` that `previous` has too. */

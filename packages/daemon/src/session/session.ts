@@ -149,10 +149,10 @@ export class Session {
         this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
         await this.connect();
         // An empty agent gets every file, hashed as it is read for sending.
-        if (this.client!.hello.entries !== 0) await hashDeferred(this.root, scan.entries, this.hasher);
+        if (this.client!.hello.entries !== 0 && scan.deferred > 0) await hashDeferred(this.root, scan.entries, this.hasher);
         // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
         if (saved.digest === undefined) for (const entry of scan.entries.values()) this.engine.local.set(entry);
-        else this.engine.local.seed(scan.entries, carryDigest(this.hasher.h64, saved.entries, saved.digest, scan.entries));
+        else this.engine.local.seed(scan.entries, carryDigest(this.hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept));
         await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force })).catch((err) => {
           // A halted first sync leaves a live session that resumes when the files come back (or --force).
           if (asSkiffError(err).code !== ErrorCode.MASS_DELETION) throw err;

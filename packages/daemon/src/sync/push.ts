@@ -105,9 +105,9 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
     const chunks = new ChunkStore(root);
     const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
-    const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
+    const hashed = scan.hashed + (client.hello.entries === 0 || scan.deferred === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
     // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
-    const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries);
+    const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept);
     const entries = scan.entries.size;
     // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
     const engine = new SyncEngine(root, hasher, scan.entries, {
