@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   let agent: LocalAgent | null = null;
   let agentStartMs = 0;
   let connectMs = 0;
+  let scannedMs = 0;
   const warnings: string[] = [];
   const result = await api.runPush({
     dir,
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
       return client;
     },
     onWarning: (w) => warnings.push(w.message),
+    onScanned: () => (scannedMs = performance.now() - imported),
   });
   const done = performance.now();
   const started = agent as LocalAgent | null;
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
       pushMs: done - imported,
       agentStartMs,
       connectMs,
+      scannedMs,
       stopMs: stopped - done,
       wireBytes,
       peakMiB: peakKiB / 1024,

@@ -183,7 +183,11 @@ static int is_utf8(const unsigned char *s) {
   return 1;
 }
 
-/* lstatDir(path: string): { names: string[], stats: Float64Array } | null
+/* lstatDir(path: string): { names: string, stats: Float64Array } | null
+ * `names`: every entry's name, each followed by a NUL (no name holds one):
+ * one string for the directory instead of one per entry, split by the
+ * caller. */
+/* lstatDir(path: string): { names: string, stats: Float64Array } | null
  * null when `path` is gone or not a directory (ENOENT, ENOTDIR); throws for
  * any other failure to open or read it. Per entry, LSTAT_FIELDS doubles:
  *   st_mode, st_ino, st_size, mtime sec, mtime nsec, ctime sec, ctime nsec,
@@ -220,11 +224,12 @@ static napi_value lstat_dir(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "lstatDir: fdopendir", e);
   }
-  size_t cap = 64, count = 0;
+  size_t cap = 64, count = 0, name_cap = 4096, name_len = 0;
   double *stats = malloc(cap * LSTAT_FIELDS * sizeof(double));
-  napi_value names;
-  if (stats == NULL || napi_create_array(env, &names) != napi_ok) {
+  char *name_buf = malloc(name_cap);
+  if (stats == NULL || name_buf == NULL) {
     free(stats);
+    free(name_buf);
     closedir(dir);
     return throw_errno(env, "lstatDir: out of memory", ENOMEM);
   }
@@ -232,16 +237,25 @@ static napi_value lstat_dir(napi_env env, napi_callback_info info) {
   errno = 0;
   while ((d = readdir(dir)) != NULL) {
     if (d->d_name[0] == '.' && (d->d_name[1] == 0 || (d->d_name[1] == '.' && d->d_name[2] == 0))) continue;
-    if (count == cap) {
-      double *grown = realloc(stats, cap * 2 * LSTAT_FIELDS * sizeof(double));
-      if (grown == NULL) {
+    size_t n = strlen(d->d_name);
+    if (count == cap || name_len + n + 1 > name_cap) {
+      size_t next_cap = count == cap ? cap * 2 : cap;
+      size_t next_name_cap = name_len + n + 1 > name_cap ? (name_cap + n + 1) * 2 : name_cap;
+      double *grown = realloc(stats, next_cap * LSTAT_FIELDS * sizeof(double));
+      if (grown != NULL) stats = grown;
+      char *grown_names = grown == NULL ? NULL : realloc(name_buf, next_name_cap);
+      if (grown == NULL || grown_names == NULL) {
         free(stats);
+        free(name_buf);
         closedir(dir);
         return throw_errno(env, "lstatDir: out of memory", ENOMEM);
       }
-      stats = grown;
-      cap *= 2;
+      name_buf = grown_names;
+      cap = next_cap;
+      name_cap = next_name_cap;
     }
+    memcpy(name_buf + name_len, d->d_name, n + 1);
+    name_len += n + 1;
     double *f = stats + count * LSTAT_FIELDS;
     struct stat st;
     double flags = is_utf8((const unsigned char *)d->d_name) ? 0.0 : LSTAT_NOT_UTF8;
@@ -260,22 +274,20 @@ static napi_value lstat_dir(napi_env env, napi_callback_info info) {
       flags += LSTAT_VANISHED;
     }
     f[9] = flags;
-    napi_value name;
-    if (napi_create_string_utf8(env, d->d_name, NAPI_AUTO_LENGTH, &name) != napi_ok || napi_set_element(env, names, (uint32_t)count, name) != napi_ok) {
-      free(stats);
-      closedir(dir);
-      napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make a name");
-      return NULL;
-    }
     count++;
     errno = 0;
   }
   int read_errno = errno;
   closedir(dir);
-  if (read_errno != 0) {
+  napi_value names;
+  if (read_errno != 0 || napi_create_string_utf8(env, name_buf, name_len, &names) != napi_ok) {
     free(stats);
-    return throw_errno(env, "lstatDir: readdir", read_errno);
+    free(name_buf);
+    if (read_errno != 0) return throw_errno(env, "lstatDir: readdir", read_errno);
+    napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make the names");
+    return NULL;
   }
+  free(name_buf);
   void *data = NULL;
   napi_value buffer, typed;
   if (napi_create_arraybuffer(env, count * LSTAT_FIELDS * sizeof(double), &data, &buffer) != napi_ok) {

@@ -50,10 +50,10 @@ function fileHeader(path: string, content: Uint8Array): FileHeader {
 function start() {
   const file = manifestFileFor(root)!;
   const id = rootIdOf(root);
-  const saved = loadSavedManifest(file, id, hasher.h64, log);
+  const saved = loadSavedManifest(file, id, hasher.h64Bytes, log);
   const scan = scanRoot(root, hasher, saved);
   const persistence = new ManifestPersistence(file, id, scan.manifest, hasher, log);
-  persistence.seed(scan.known, scan.hashed > 0 || scan.known.size !== saved.size);
+  persistence.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);
   return { scan, persistence, manifest: scan.manifest };
 }
 
@@ -179,7 +179,7 @@ describe('the saved manifest', () => {
       writeFileSync(join(other, path), content);
     }
     copyFileSync(manifestFileFor(root)!, manifestFileFor(other)!);
-    const saved = loadSavedManifest(manifestFileFor(other)!, rootIdOf(other), hasher.h64, log);
+    const saved = loadSavedManifest(manifestFileFor(other)!, rootIdOf(other), hasher.h64Bytes, log);
     expect(saved.size).toBe(0);
     expect(logs.some((l) => l.includes('another root'))).toBe(true);
   });

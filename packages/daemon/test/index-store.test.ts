@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, loadHasher } from '@skiff/protocol';
+import { EMPTY_DIGEST, ErrorCode, entryLine, loadHasher, manifestDigest } from '@skiff/protocol';
 import {
   INDEX_VERSION,
   indexPath,
@@ -66,7 +66,12 @@ describe('index store', () => {
     expect(text).not.toContain('\n');
     const doc = JSON.parse(text);
     expect(doc.version).toBe(INDEX_VERSION);
-    expect(doc.entries).toHaveLength(SAMPLE.length);
+    // The digest, then the columns: paths, five numbers per entry, values.
+    const [digest, paths, numbers, values] = doc.entries;
+    expect(digest).toMatch(/^[0-9a-f]{16}$/);
+    expect(paths).toEqual(SAMPLE.map((e) => e.path));
+    expect(numbers).toHaveLength(SAMPLE.length * 5);
+    expect(values).toEqual(['', '0123456789abcdef', 'ef46db3751d8e999', 'src/main.ts', 'ffffffffffffffff']);
   });
 
   it('a missing file is an empty index without a warning', async () => {
@@ -88,6 +93,10 @@ describe('index store', () => {
     ['a symlink without target', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[3], target: undefined }] })],
     ['a bad inode', JSON.stringify({ version: 1, entries: [{ ...SAMPLE[1], ino: 'x' }] })],
     ['a null entry', JSON.stringify({ version: 1, entries: [null] })],
+    ['columns of different lengths', '{"version":3,"check":"","entries":["0000000000000000",["a"],[0,1,2,420],["0123456789abcdef"]]}'],
+    ['an unknown type number', '{"version":3,"check":"","entries":["0000000000000000",["a"],[7,1,2,420,3],["0123456789abcdef"]]}'],
+    ['no digest', '{"version":3,"check":"","entries":[["a"],[0,1,2,420,3],["0123456789abcdef"]]}'],
+    ['a path the wire refuses, in columns', '{"version":3,"check":"","entries":["0000000000000000",["../a"],[0,1,2,420,3],["0123456789abcdef"]]}'],
   ])('%s: empty index and a SKIFF_E_INDEX_CORRUPT warning', async (_name, text) => {
     const root = await tempRoot();
     await writeIndex(root, text);
@@ -109,7 +118,7 @@ describe('index store', () => {
   it.each([
     ['a changed byte', (t: string) => t.replace('src/main.ts', 'src/main.js')],
     ['a cut', (t: string) => t.slice(0, -20)],
-    ['a row of the wrong width', (t: string) => t.replace('"0123456789abcdef",12,', '"0123456789abcdef",')],
+    ['a column cut short', (t: string) => t.replace(',493,11,', ',493,')],
   ])('with a hasher, a saved index with %s is discarded with a warning', async (_name, spoil) => {
     const hasher = await loadHasher();
     const root = await tempRoot();
@@ -157,5 +166,44 @@ describe('index store', () => {
     await mkdir(join(indexPath(root), 'blocker'), { recursive: true });
     await expect(saveIndex(root, sample())).rejects.toMatchObject({ code: ErrorCode.IO });
     expect((await readdir(join(root, STATE_DIR))).sort()).toEqual(['index.json']);
+  });
+
+  it('records the digest of its entries, and gives it back only under a matching checksum', async () => {
+    const hasher = await loadHasher();
+    const root = await tempRoot();
+    await saveIndex(root, sample(), hasher.h64);
+    const loaded = await loadIndex(root, hasher.h64);
+    expect(loaded.digest).toBe(manifestDigest(SAMPLE, hasher.h64));
+    // A digest handed in by the caller is the one recorded.
+    await saveIndex(root, sample(), hasher.h64, 'aaaaaaaaaaaaaaaa');
+    expect((await loadIndex(root, hasher.h64)).digest).toBe('aaaaaaaaaaaaaaaa');
+    // Read without a hasher, or written without one: no digest to trust.
+    expect((await loadIndex(root)).digest).toBeUndefined();
+    await saveIndex(root, sample());
+    expect((await loadIndex(root, hasher.h64)).digest).toBeUndefined();
+    // An empty index records the empty digest.
+    await saveIndex(root, new Map(), hasher.h64);
+    expect(await loadIndex(root, hasher.h64)).toEqual({ entries: new Map(), digest: EMPTY_DIGEST });
+    // A digest edited by hand fails the checksum.
+    await saveIndex(root, sample(), hasher.h64);
+    const text = await readFile(indexPath(root), 'utf8');
+    const recorded = manifestDigest(SAMPLE, hasher.h64);
+    await writeIndex(root, text.replace(recorded, recorded.replace(/^./, recorded[0] === 'f' ? 'e' : 'f')));
+    expect((await loadIndex(root, hasher.h64)).warning?.code).toBe(ErrorCode.INDEX_CORRUPT);
+  });
+
+  it('reads a version 2 index (rows with their line hashes, no digest)', async () => {
+    const hasher = await loadHasher();
+    const root = await tempRoot();
+    const rows = SAMPLE.map((e) => {
+      const hex = hasher.h64(entryLine(e));
+      return [e.path, e.type, e.size, e.mtime, e.mode, e.type === 'symlink' ? e.target : e.hash, e.ino, parseInt(hex.slice(0, 8), 16), parseInt(hex.slice(8), 16)];
+    });
+    const body = JSON.stringify(rows);
+    await writeIndex(root, `{"version":2,"check":"${hasher.h64(body)}","entries":${body}}`);
+    const loaded = await loadIndex(root, hasher.h64);
+    expect(loaded.warning).toBeUndefined();
+    expect(loaded.digest).toBeUndefined();
+    expect(loaded.entries).toEqual(sample());
   });
 });

@@ -129,6 +129,26 @@ describe('scanTree', () => {
     expect(second.bytesHashed).toBe(4 + 5);
   });
 
+  it('counts the entries it kept as the previous objects, and the files it left unread', async () => {
+    const root = await tempRoot();
+    await fixture(root, { 'a.txt': 'aaaa', 'd/b.txt': 'bbbb' });
+    const first = await scanTree(root, { deferHash: true });
+    expect([first.kept, first.deferred]).toEqual([0, 2]);
+    const second = await scanTree(root, { previous: first.entries, deferHash: true });
+    // Unread files are not kept: the next scan must still hash them.
+    expect([second.kept, second.deferred]).toEqual([1, 2]);
+    const hashed = await scanTree(root);
+    const third = await scanTree(root, { previous: hashed.entries, deferHash: true });
+    expect([third.kept, third.deferred, third.entries.size]).toEqual([3, 0, 3]);
+    for (const [path, entry] of third.entries) expect(entry).toBe(hashed.entries.get(path));
+    await writeFile(join(root, 'd/b.txt'), 'bbbbb');
+    const fourth = await scanTree(root, { previous: third.entries, deferHash: true });
+    // The file and, its mtime moved or not, maybe its directory.
+    expect(fourth.deferred).toBe(1);
+    expect(fourth.kept).toBeLessThanOrEqual(2);
+    expect(fourth.entries.get('a.txt')).toBe(third.entries.get('a.txt'));
+  });
+
   it('re-hashes a file whose inode changed, and takes a new mode without re-hashing', async () => {
     const root = await tempRoot();
     await fixture(root, { 'a.txt': 'aaaa', 'b.txt': 'bbbb' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadHasher, manifestDigest, type Entry } from '@skiff/protocol';
-import { TreeState } from '../src/core/tree-state.ts';
+import { carryDigest, TreeState } from '../src/core/tree-state.ts';
 
 const hasher = await loadHasher();
 const file = (path: string, hash = '0123456789abcdef'): Entry => ({ path, type: 'file', size: 1, mtime: 0, mode: 0o644, hash });
@@ -40,5 +40,42 @@ describe('TreeState', () => {
     expect(t.deleteTree('a').map((e) => e.path).sort()).toEqual(['a', 'a/b', 'a/b/y', 'a/x']);
     expect([...t.entries.keys()]).toEqual(['ab']);
     expect(t.files).toBe(1);
+  });
+
+  it('carryDigest: the digest of a changed tree from the old one and its digest, for seeded random changes', () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    for (let round = 0; round < 50; round++) {
+      const previous = new Map<string, Entry>();
+      for (let i = 0; i < 200; i++) previous.set(`p${i}`, file(`p${i}`, rand(2) ? '0123456789abcdef' : 'fedcba9876543210'));
+      const digest = manifestDigest(previous.values(), hasher.h64);
+      // Kept as the very object, replaced by an equal or a different one, gone; and new paths.
+      const current = new Map<string, Entry>();
+      for (const [path, e] of previous) {
+        const r = rand(10);
+        if (r < 6) current.set(path, e);
+        else if (r === 6) current.set(path, { ...e });
+        else if (r === 7) current.set(path, { ...e, hash: 'aaaaaaaaaaaaaaaa' });
+        else if (r === 8) current.set(path, dir(path));
+      }
+      for (let i = 0; i < rand(20); i++) current.set(`n${i}`, file(`n${i}`));
+      const carried = carryDigest(hasher.h64, previous, digest, current);
+      expect(carried).toBe(manifestDigest(current.values(), hasher.h64));
+      // A count of kept objects short of the whole tree changes nothing.
+      const kept = [...current].filter(([p, e]) => previous.get(p) === e).length;
+      expect(carryDigest(hasher.h64, previous, digest, current, kept)).toBe(carried);
+      // A tree seeded with it keeps its digest right through later changes.
+      const t = new TreeState(hasher.h64);
+      t.seed(current.values(), carried);
+      expect(t.files).toBe([...current.values()].filter((e) => e.type === 'file').length);
+      t.delete('p0');
+      current.delete('p0');
+      t.set(file('p1', 'bbbbbbbbbbbbbbbb'));
+      current.set('p1', file('p1', 'bbbbbbbbbbbbbbbb'));
+      expect(t.digest).toBe(manifestDigest(current.values(), hasher.h64));
+    }
+    // All kept: the digest as it was, nothing looked at.
+    const tree = new Map([['a', file('a')]]);
+    expect(carryDigest(hasher.h64, tree, 'aaaaaaaaaaaaaaaa', tree, 1)).toBe('aaaaaaaaaaaaaaaa');
   });
 });

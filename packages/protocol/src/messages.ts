@@ -110,8 +110,11 @@ export interface CopyHeader {
  * A run of a file being written that does not travel as bytes: the file's
  * frames (FILE for literal bytes, SPAN for these) cover it from offset 0 in
  * order, each at the offset where the previous one ended, all with the
- * same size, mode, mtime and hash, and the file completes when one ends at
- * `size`. A SPAN may start the file.
+ * same size, mode and mtime, and the file completes when one ends at
+ * `size`. A SPAN may start the file. The hash that counts (recorded, and
+ * checked for a delta) is the one of the frame that completes the file: a
+ * sender that hashes the content as it reads it knows it only then, and
+ * earlier frames may carry any valid value.
  *
  * - with `from`: `length` bytes copied from offset `from` of the agent's
  *   current file at `path` (the delta's base), which its manifest must

@@ -28,7 +28,8 @@ export interface IncomingFile {
   readonly size: number;
   readonly mode: number;
   readonly mtime: number;
-  readonly hash: string;
+  /** The content's hash: a file in pieces takes the one of its last piece (protocol SpanHeader). */
+  hash: string;
   /** Where the bytes go: a temporary name, or the real name inside a stage. */
   readonly tmpAbs: string;
   /** Created at its real name (staged): nothing to rename at the end. */

@@ -28,14 +28,14 @@ export function rootIdOf(root: string): RootId {
 }
 
 /** What was saved last time; empty when nothing was, or when it is not a file to trust (logged). */
-export function loadSavedManifest(file: string, root: RootId, h64: (s: string) => string, log: (line: string) => void): SavedManifest {
-  let text: string;
+export function loadSavedManifest(file: string, root: RootId, h64Bytes: (b: Uint8Array) => string, log: (line: string) => void): SavedManifest {
+  let data: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    data = readFileSync(file);
   } catch {
     return SavedManifest.EMPTY;
   }
-  const decoded = decodeStatCache(text, root, h64);
+  const decoded = decodeStatCache(data, root, h64Bytes);
   if ('rejected' in decoded) {
     log(`ignoring the saved manifest ${file}: ${decoded.rejected}; the root is hashed again`);
     return SavedManifest.EMPTY;
@@ -70,6 +70,8 @@ export const VERIFY_BUDGET_BYTES = 32 * 1024 * 1024;
  */
 export class ManifestPersistence {
   private known = new Map<string, StatKey>();
+  /** The saved manifest whose rows the manifest holds unchanged (Manifest.rowOf): their lstat is its. */
+  private saved: SavedManifest = SavedManifest.EMPTY;
   /** Paths batches wrote since their last witness, with the commit time of a staged batch (else null). */
   private readonly pending = new Map<string, number | null>();
   private dirty = false;
@@ -85,9 +87,14 @@ export class ManifestPersistence {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** What the startup scan could vouch for (taken over, not copied); `changed` when the scan learnt anything the file does not say. */
-  seed(known: Map<string, StatKey>, changed: boolean): void {
+  /**
+   * What the startup scan could vouch for (taken over, not copied), with
+   * the saved manifest whose rows it names; `changed` when the scan learnt
+   * anything the file does not say.
+   */
+  seed(known: Map<string, StatKey>, saved: SavedManifest, changed: boolean): void {
     this.known = known;
+    this.saved = saved;
     if (changed) this.markDirty();
   }
 
@@ -129,7 +136,8 @@ export class ManifestPersistence {
     const rows: CachedEntry[] = [];
     for (const entry of this.manifest.entries()) {
       if (entry.type === EntryType.DIR) continue;
-      const stat = this.known.get(entry.path);
+      const row = this.manifest.rowOf(entry.path);
+      const stat = this.known.get(entry.path) ?? (row === undefined ? undefined : this.saved.statAt(row));
       const line = this.manifest.lineHash(entry.path);
       if (stat !== undefined && line !== undefined) rows.push({ entry, stat, hi: line.hi, lo: line.lo });
     }
@@ -137,7 +145,7 @@ export class ManifestPersistence {
     try {
       const fd = openSync(temp, 'w', 0o600);
       try {
-        writeSync(fd, encodeStatCache(this.root, rows, this.hasher.h64));
+        writeSync(fd, encodeStatCache(this.root, rows, this.hasher.h64Bytes));
         fsyncSync(fd);
       } finally {
         closeSync(fd);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
 import { addonCandidates } from '../init/addon.ts';
-import { loadStatDir, type ListedEntry, type StatDir, type StatLike } from '../native-fs/stat-dir.ts';
+import { loadRawStatDir, RAW_FIELDS, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '../native-fs/stat-dir.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
@@ -17,10 +17,16 @@ export interface ScanResult {
   swept: number;
   /** Paths left out of the manifest (unsupported type or not a valid wire path). */
   skipped: string[];
-  /** Files and symlinks whose lstat vouches for their entry (see stat-cache.ts), for the next save. */
+  /**
+   * Files and symlinks read again whose lstat vouches for their entry (see
+   * stat-cache.ts), for the next save. Those the saved manifest vouched for
+   * are the manifest's held rows (Manifest.rowOf) instead.
+   */
   known: Map<string, StatKey>;
   /** Files read and hashed (the others kept the hash a saved manifest recorded). */
   hashed: number;
+  /** Files and symlinks the saved manifest vouched for, unread. */
+  matched: number;
 }
 
 /**
@@ -33,10 +39,12 @@ export interface ScanResult {
  * on the way, never recorded. Sockets, FIFOs, devices and names that are not
  * valid wire paths are skipped: they can never be synced.
  */
-export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: StatDir | null = nativeStatDir()): ScanResult {
+export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: RawStatDir | null = nativeStatDir()): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0 };
+  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0, matched: 0 };
+  /** Rows of the saved manifest found unchanged: the manifest holds them without entries (adoptSaved). */
+  const held = new Uint8Array(saved.rows);
   const dirs: string[] = [''];
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
@@ -44,7 +52,8 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
     const statAt = Date.now();
     const listing = list(root, dir, statDir);
     if (listing === null) continue; // gone while scanning
-    for (const { name, stat: listed } of listing) {
+    for (let i = 0; i < listing.names.length; i++) {
+      const name = listing.names[i];
       const rel = dir === '' ? name : `${dir}/${name}`;
       const abs = `${root}/${rel}`;
       if (isTempName(name)) {
@@ -56,7 +65,18 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
         result.skipped.push(rel);
         continue;
       }
-      const st: StatLike | undefined = listed ?? lstatSync(abs, { throwIfNoEntry: false });
+      if (listing.stats !== null && rawVanished(listing, i)) continue;
+      const raw = listing.stats !== null && rawUsable(listing, i);
+      if (raw) {
+        // The common case of a restart: the saved entry matches, and no object is made to find out.
+        const row = saved.matchRaw(rel, listing.stats!, i * RAW_FIELDS);
+        if (row >= 0) {
+          held[row] = 1;
+          result.matched++;
+          continue;
+        }
+      }
+      const st: StatLike | undefined = raw ? rawStat(listing as RawListing, i) : lstatSync(abs, { throwIfNoEntry: false });
       if (st === undefined) continue; // vanished while scanning
       const mtime = Math.floor(st.mtimeMs);
       if (st.isDirectory()) {
@@ -70,8 +90,8 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
       }
       const hit = saved.match(rel, st);
       if (hit !== undefined) {
-        manifest.setHashed(hit.entry, hit.hi, hit.lo);
-        result.known.set(rel, hit.stat);
+        held[saved.rowOf(rel)!] = 1;
+        result.matched++;
         continue;
       }
       const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
@@ -87,19 +107,20 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
       }
     }
   }
+  manifest.adoptSaved(saved, held);
   return result;
 }
 
-let native: StatDir | null | undefined;
+let native: RawStatDir | null | undefined;
 
 /** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
-function nativeStatDir(): StatDir | null {
-  native ??= loadStatDir(addonCandidates());
+function nativeStatDir(): RawStatDir | null {
+  native ??= loadRawStatDir(addonCandidates());
   return native;
 }
 
-/** The entries of `dir` with their lstat when the addon gives it (null stat: look it up), or null when `dir` is gone. */
-function list(root: string, dir: string, statDir: StatDir | null): ListedEntry[] | null {
+/** The names of `dir` with their lstat when the addon gives it (stats null: none), or null when `dir` is gone. */
+function list(root: string, dir: string, statDir: RawStatDir | null): RawListing | { names: string[]; stats: null } | null {
   const abs = dir === '' ? root : join(root, dir);
   if (statDir !== null) {
     try {
@@ -108,7 +129,7 @@ function list(root: string, dir: string, statDir: StatDir | null): ListedEntry[]
       // Unreadable as a whole: Node's own call below says why.
     }
   }
-  return readdirSync(abs).map((name) => ({ name, stat: null }));
+  return { names: readdirSync(abs), stats: null };
 }
 
 /** xxhash64 of a file's content, read in chunks through `buf`. */

@@ -1,4 +1,5 @@
 import { EntryType, type Entry } from '@skiff/protocol';
+import type { SavedRows } from './manifest.ts';
 
 /*
  * The manifest as the agent saves it beside its root, with what lstat said
@@ -20,11 +21,13 @@ import { EntryType, type Entry } from '@skiff/protocol';
  *    every recorded field as it was (git's "racy" entries). Those are not
  *    saved, and are hashed again at the next start.
  *
- * The body is columnar (one JSON array per field): parsing it makes a few
- * arrays of numbers instead of an array and boxed numbers per entry, which
- * halved what a restart spent collecting garbage. A row is checked when it
- * is used, not before: a malformed one is a miss, its file hashed again.
- */
+ * The body is binary: the numbers of all entries in one block of doubles,
+ * their paths, then their hashes or link targets, each as one string joined
+ * by NUL (which no path or target holds). Reading it makes two splits and a
+ * copy, not a JSON parse of an object or an array per entry: a restart spent
+ * more time collecting the garbage of that parse than reading the file.
+ * A row is checked when it is used, not before: a malformed one is a miss,
+ * its file hashed again. */
 
 export const STAT_CACHE_FORMAT = 'skiff-agent-manifest';
 export const STAT_CACHE_VERSION = 1;
@@ -61,51 +64,43 @@ interface CacheHeader {
   root: string;
   rootDev: number;
   rootIno: number;
+  /** Entries in the body. */
+  count: number;
   /** xxhash64 of the body (everything after the first line). */
   body: string;
 }
 
-/** The columns of the body, all of one length. */
-interface Columns {
-  path: string[];
-  /** 'f' for a file, 'l' for a symlink. */
-  type: string[];
-  size: number[];
-  mtime: number[];
-  mode: number[];
-  /** Content hash of a file, target of a symlink. */
-  value: string[];
-  ino: number[];
-  statMtime: number[];
-  ctime: number[];
-  stMode: number[];
-  hi: number[];
-  lo: number[];
-}
-
-const COLUMNS: ReadonlyArray<keyof Columns> = ['path', 'type', 'size', 'mtime', 'mode', 'value', 'ino', 'statMtime', 'ctime', 'stMode', 'hi', 'lo'];
+/** Doubles per entry: type (0 file, 1 symlink), size, mtime, mode, then lstat's ino, mtimeMs, ctimeMs, st_mode, then the line hash's halves. */
+const FIELDS = 10;
+/** Bytes before the numbers: count, paths' bytes, values' bytes (u32 each), padded to 8 for the doubles. */
+const PREFIX_BYTES = 16;
+const SEP = '\0';
 const HASH_RE = /^[0-9a-f]{16}$/;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
 
-export function encodeStatCache(root: RootId, entries: Iterable<CachedEntry>, h64: (s: string) => string): string {
-  const c: Columns = { path: [], type: [], size: [], mtime: [], mode: [], value: [], ino: [], statMtime: [], ctime: [], stMode: [], hi: [], lo: [] };
+export function encodeStatCache(root: RootId, entries: Iterable<CachedEntry>, h64Bytes: (b: Uint8Array) => string): Buffer {
+  const numbers: number[] = [];
+  const paths: string[] = [];
+  const values: string[] = [];
   for (const { entry: e, stat: s, hi, lo } of entries) {
     if (e.type !== EntryType.FILE && e.type !== EntryType.SYMLINK) continue;
-    c.path.push(e.path);
-    c.type.push(e.type === EntryType.FILE ? 'f' : 'l');
-    c.size.push(e.size);
-    c.mtime.push(e.mtime);
-    c.mode.push(e.mode);
-    c.value.push(e.type === EntryType.FILE ? e.hash : (e.target ?? ''));
-    c.ino.push(s.ino);
-    c.statMtime.push(s.mtimeMs);
-    c.ctime.push(s.ctimeMs);
-    c.stMode.push(s.mode);
-    c.hi.push(hi);
-    c.lo.push(lo);
+    numbers.push(e.type === EntryType.FILE ? 0 : 1, e.size, e.mtime, e.mode, s.ino, s.mtimeMs, s.ctimeMs, s.mode, hi, lo);
+    paths.push(e.path);
+    values.push(e.type === EntryType.FILE ? e.hash : (e.target ?? ''));
   }
-  const body = JSON.stringify(c);
-  const header: CacheHeader = { format: STAT_CACHE_FORMAT, version: STAT_CACHE_VERSION, root: root.path, rootDev: root.dev, rootIno: root.ino, body: h64(body) };
-  return `${JSON.stringify(header)}\n${body}`;
+  const pathBytes = Buffer.from(paths.join(SEP), 'utf8');
+  const valueBytes = Buffer.from(values.join(SEP), 'utf8');
+  const numbersEnd = PREFIX_BYTES + numbers.length * 8;
+  const body = Buffer.alloc(numbersEnd + pathBytes.length + valueBytes.length);
+  body.writeUInt32LE(paths.length, 0);
+  body.writeUInt32LE(pathBytes.length, 4);
+  body.writeUInt32LE(valueBytes.length, 8);
+  body.set(new Uint8Array(new Float64Array(numbers).buffer), PREFIX_BYTES);
+  body.set(pathBytes, numbersEnd);
+  body.set(valueBytes, numbersEnd + pathBytes.length);
+  const header: CacheHeader = { format: STAT_CACHE_FORMAT, version: STAT_CACHE_VERSION, root: root.path, rootDev: root.dev, rootIno: root.ino, count: paths.length, body: h64Bytes(body) };
+  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]);
 }
 
 /** What lstat says of a path now, in the fields a saved entry is compared on. */
@@ -119,17 +114,98 @@ export interface StatNow {
 }
 
 /** A decoded cache: entries looked up by path and checked against an lstat of now. */
-export class SavedManifest {
+export class SavedManifest implements SavedRows {
   private readonly index = new Map<string, number>();
 
-  constructor(private readonly c: Columns) {
-    for (let i = 0; i < c.path.length; i++) if (typeof c.path[i] === 'string') this.index.set(c.path[i], i);
+  constructor(
+    private readonly numbers: Float64Array,
+    private readonly paths: readonly string[],
+    private readonly values: readonly string[],
+  ) {
+    for (let i = 0; i < paths.length; i++) this.index.set(paths[i], i);
   }
 
-  static readonly EMPTY = new SavedManifest({ path: [], type: [], size: [], mtime: [], mode: [], value: [], ino: [], statMtime: [], ctime: [], stMode: [], hi: [], lo: [] });
+  /** Rows, for a bitset of them (Manifest.adoptSaved). */
+  get rows(): number {
+    return this.paths.length;
+  }
+
+  rowOf(path: string): number | undefined {
+    return this.index.get(path);
+  }
+
+  pathAt(i: number): string {
+    return this.paths[i];
+  }
+
+  static readonly EMPTY = new SavedManifest(new Float64Array(0), [], []);
 
   get size(): number {
     return this.index.size;
+  }
+
+  /**
+   * The row of `path` when the lstat the native lister gave (a slice of its
+   * stats, see native-fs/stat-dir.ts) shows exactly what was recorded and
+   * the row is well formed; -1 otherwise. No object is made for a match:
+   * entryAt() makes the entry, statAt() the witness when it is saved again.
+   */
+  matchRaw(path: string, stats: Float64Array, at: number): number {
+    const i = this.index.get(path);
+    if (i === undefined) return -1;
+    const n = this.numbers;
+    const f = i * FIELDS;
+    const mtimeMs = stats[at + 3] * 1e3 + stats[at + 4] / 1e6;
+    const ctimeMs = stats[at + 5] * 1e3 + stats[at + 6] / 1e6;
+    if (n[f + 4] !== stats[at + 1] || n[f + 5] !== mtimeMs || n[f + 6] !== ctimeMs || n[f + 7] !== stats[at]) return -1;
+    const isFile = (stats[at] & S_IFMT) === S_IFREG;
+    if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== stats[at + 2]) return -1;
+    return this.wellFormed(i) ? i : -1;
+  }
+
+  /** Whether every file row's value is a hash (checked once, at decode: not at every match). */
+  hashesWellFormed(): boolean {
+    for (let i = 0; i < this.paths.length; i++) {
+      if (this.numbers[i * FIELDS] !== 0) continue;
+      const v = this.values[i];
+      if (v.length !== 16) return false;
+      for (let k = 0; k < 16; k++) {
+        const c = v.charCodeAt(k);
+        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The entry of row `i` (matched) at `path`. */
+  entryAt(i: number, path: string): Entry {
+    const n = this.numbers;
+    const f = i * FIELDS;
+    const [size, mtime, mode, value] = [n[f + 1], n[f + 2], n[f + 3], this.values[i]];
+    return n[f] === 0 ? { path, type: EntryType.FILE, size, mtime, mode, hash: value } : { path, type: EntryType.SYMLINK, size, mtime, mode, hash: '', target: value };
+  }
+
+  lineHi(i: number): number {
+    return this.numbers[i * FIELDS + 8];
+  }
+
+  lineLo(i: number): number {
+    return this.numbers[i * FIELDS + 9];
+  }
+
+  /** The lstat row `i` recorded: its witness, to be saved again. */
+  statAt(i: number): StatKey {
+    const n = this.numbers;
+    const f = i * FIELDS;
+    return { ino: n[f + 4], size: n[f + 1], mtimeMs: n[f + 5], ctimeMs: n[f + 6], mode: n[f + 7] };
+  }
+
+  private wellFormed(i: number): boolean {
+    const n = this.numbers;
+    const f = i * FIELDS;
+    const [size, mtime, mode, hi, lo] = [n[f + 1], n[f + 2], n[f + 3], n[f + 8], n[f + 9]];
+    // File rows' hashes were checked at decode (hashesWellFormed).
+    return isCount(size) && isTime(mtime) && isCount(mode) && mode <= 0o777 && Number.isInteger(hi) && Number.isInteger(lo);
   }
 
   /**
@@ -139,49 +215,54 @@ export class SavedManifest {
   match(path: string, st: StatNow): CachedEntry | undefined {
     const i = this.index.get(path);
     if (i === undefined) return undefined;
-    const c = this.c;
-    if (c.ino[i] !== st.ino || c.statMtime[i] !== st.mtimeMs || c.ctime[i] !== st.ctimeMs || c.stMode[i] !== st.mode) return undefined;
-    const isFile = c.type[i] === 'f';
-    if (isFile !== st.isFile() || (!isFile && c.type[i] !== 'l')) return undefined;
-    const size = c.size[i];
-    const mtime = c.mtime[i];
-    const mode = c.mode[i];
-    const value = c.value[i];
-    const hi = c.hi[i];
-    const lo = c.lo[i];
-    if (size !== st.size || !isCount(size) || !isTime(mtime) || !isCount(mode) || mode > 0o777 || typeof value !== 'string') return undefined;
+    const n = this.numbers;
+    const f = i * FIELDS;
+    if (n[f + 4] !== st.ino || n[f + 5] !== st.mtimeMs || n[f + 6] !== st.ctimeMs || n[f + 7] !== st.mode) return undefined;
+    const isFile = n[f] === 0;
+    if (isFile !== st.isFile() || (!isFile && n[f] !== 1)) return undefined;
+    const size = n[f + 1];
+    const mtime = n[f + 2];
+    const mode = n[f + 3];
+    const value = this.values[i];
+    const hi = n[f + 8];
+    const lo = n[f + 9];
+    if (size !== st.size || !isCount(size) || !isTime(mtime) || !isCount(mode) || mode > 0o777) return undefined;
     if (!Number.isInteger(hi) || !Number.isInteger(lo) || (isFile && !HASH_RE.test(value))) return undefined;
     const entry: Entry = isFile ? { path, type: EntryType.FILE, size, mtime, mode, hash: value } : { path, type: EntryType.SYMLINK, size, mtime, mode, hash: '', target: value };
-    return { entry, stat: { ino: st.ino, size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode }, hi, lo };
+    return { entry, stat: st, hi, lo };
   }
 }
 
 /** A decoded cache, or a sentence saying why the file is not one to trust (it is then ignored whole). */
-export function decodeStatCache(text: string, root: RootId, h64: (s: string) => string): { saved: SavedManifest } | { rejected: string } {
-  const nl = text.indexOf('\n');
+export function decodeStatCache(data: Buffer, root: RootId, h64Bytes: (b: Uint8Array) => string): { saved: SavedManifest } | { rejected: string } {
+  const nl = data.indexOf(0x0a);
   if (nl < 0) return { rejected: 'it has no header line' };
   let header: Partial<CacheHeader>;
   try {
-    header = JSON.parse(text.slice(0, nl)) as Partial<CacheHeader>;
+    header = JSON.parse(data.toString('utf8', 0, nl)) as Partial<CacheHeader>;
   } catch {
     return { rejected: 'its header is not JSON' };
   }
-  if (header.format !== STAT_CACHE_FORMAT) return { rejected: 'it is not a skiff agent manifest' };
+  if (typeof header !== 'object' || header === null || header.format !== STAT_CACHE_FORMAT) return { rejected: 'it is not a skiff agent manifest' };
   if (header.version !== STAT_CACHE_VERSION) return { rejected: `it has version ${JSON.stringify(header.version)}, not ${STAT_CACHE_VERSION}` };
   if (header.root !== root.path || header.rootDev !== root.dev || header.rootIno !== root.ino) return { rejected: 'it describes another root' };
-  const body = text.slice(nl + 1);
-  if (h64(body) !== header.body) return { rejected: 'its content does not match its checksum' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return { rejected: 'its body is not JSON' };
-  }
-  if (typeof parsed !== 'object' || parsed === null) return { rejected: 'its body is not an object' };
-  const c = parsed as Record<string, unknown>;
-  const length = Array.isArray(c.path) ? c.path.length : -1;
-  if (!COLUMNS.every((name) => Array.isArray(c[name]) && (c[name] as unknown[]).length === length)) return { rejected: 'its columns are missing or of unequal lengths' };
-  return { saved: new SavedManifest(c as unknown as Columns) };
+  const body = data.subarray(nl + 1);
+  if (h64Bytes(body) !== header.body) return { rejected: 'its content does not match its checksum' };
+  if (body.length < PREFIX_BYTES) return { rejected: 'it is cut short' };
+  const count = body.readUInt32LE(0);
+  const pathsLength = body.readUInt32LE(4);
+  const valuesLength = body.readUInt32LE(8);
+  const numbersEnd = PREFIX_BYTES + count * FIELDS * 8;
+  if (count !== header.count || numbersEnd + pathsLength + valuesLength !== body.length) return { rejected: 'its parts do not add up' };
+  // A copy: the doubles must be 8-byte aligned, which a slice of the file's buffer need not be.
+  const numbers = new Float64Array(count * FIELDS);
+  new Uint8Array(numbers.buffer).set(body.subarray(PREFIX_BYTES, numbersEnd));
+  const paths = count === 0 ? [] : body.toString('utf8', numbersEnd, numbersEnd + pathsLength).split(SEP);
+  const values = count === 0 ? [] : body.toString('utf8', numbersEnd + pathsLength).split(SEP);
+  if (paths.length !== count || values.length !== count) return { rejected: 'its names do not add up' };
+  const saved = new SavedManifest(numbers, paths, values);
+  if (!saved.hashesWellFormed()) return { rejected: 'it holds a malformed hash' };
+  return { saved };
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

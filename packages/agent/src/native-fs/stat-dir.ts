@@ -14,8 +14,9 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
-/** Doubles per entry, in the order reaper.c writes them. */
-const FIELDS = 10;
+/** Doubles per entry, in the order reaper.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
+export const RAW_FIELDS = 10;
+const FIELDS = RAW_FIELDS;
 const NOT_UTF8 = 1;
 const VANISHED = 2;
 
@@ -66,12 +67,45 @@ export interface ListedEntry {
 /** Lists `absDir` with every entry's lstat; null when it is gone or is not a directory. Throws when it cannot be read. */
 export type StatDir = (absDir: string) => ListedEntry[] | null;
 
-interface LstatDirAddon {
-  lstatDir(path: string): { names: string[]; stats: Float64Array } | null;
+/**
+ * A directory as the addon lists it: `names` (each followed by a NUL) and,
+ * per entry, FIELDS doubles; read it with the functions below, or through
+ * listedEntries(). The scan of a whole tree reads these without making an
+ * object per entry.
+ */
+export interface RawListing {
+  names: string[];
+  stats: Float64Array;
 }
 
-/** The addon's lstatDir from the first candidate that has it, or null (the caller uses Node's calls). */
-export function loadStatDir(candidates: readonly string[]): StatDir | null {
+interface LstatDirAddon {
+  lstatDir(path: string): { names: string; stats: Float64Array } | null;
+}
+
+/** Lists `absDir` raw; null when it is gone or is not a directory. Throws when it cannot be read. */
+export type RawStatDir = (absDir: string) => RawListing | null;
+
+/** Whether entry `i` has a usable lstat (its name is UTF-8, it was there). */
+export function rawUsable(l: RawListing, i: number): boolean {
+  return l.stats[i * FIELDS + 9] === 0;
+}
+/** Whether entry `i` is gone since the listing (and has a UTF-8 name). */
+export function rawVanished(l: RawListing, i: number): boolean {
+  return l.stats[i * FIELDS + 9] === VANISHED;
+}
+export function rawMode(l: RawListing, i: number): number {
+  return l.stats[i * FIELDS];
+}
+/** Entry `i`'s lstat as an object (for code that takes a Stats). */
+export function rawStat(l: RawListing, i: number): NativeStat {
+  const s = l.stats;
+  const f = i * FIELDS;
+  // As Node's Stats computes them from (sec, nsec), so a saved mtime compares equal.
+  return new NativeStat(s[f], s[f + 1], s[f + 2], s[f + 3] * 1e3 + s[f + 4] / 1e6, s[f + 5] * 1e3 + s[f + 6] / 1e6, s[f + 7]);
+}
+
+/** The addon's lstatDir from the first candidate that has it, raw; null without one. */
+export function loadRawStatDir(candidates: readonly string[]): RawStatDir | null {
   if (process.platform !== 'linux') return null;
   const require = createRequire(import.meta.url);
   for (const path of candidates) {
@@ -84,27 +118,29 @@ export function loadStatDir(candidates: readonly string[]): StatDir | null {
     }
     if (typeof addon.lstatDir !== 'function') continue;
     const lstatDir = addon.lstatDir.bind(addon);
-    return (absDir) => decode(lstatDir(absDir));
+    return (absDir) => {
+      const raw = lstatDir(absDir);
+      if (raw === null) return null;
+      const names = raw.names.split('\0');
+      names.pop(); // after the last NUL
+      return { names, stats: raw.stats };
+    };
   }
   return null;
 }
 
-function decode(raw: { names: string[]; stats: Float64Array } | null): ListedEntry[] | null {
-  if (raw === null) return null;
-  const { names, stats } = raw;
+/** The addon's lstatDir from the first candidate that has it, as entries, or null (the caller uses Node's calls). */
+export function loadStatDir(candidates: readonly string[]): StatDir | null {
+  const raw = loadRawStatDir(candidates);
+  return raw === null ? null : (absDir) => listedEntries(raw(absDir));
+}
+
+function listedEntries(l: RawListing | null): ListedEntry[] | null {
+  if (l === null) return null;
   const out: ListedEntry[] = [];
-  for (let i = 0; i < names.length; i++) {
-    const f = i * FIELDS;
-    const flags = stats[f + 9];
-    if (flags & VANISHED && !(flags & NOT_UTF8)) continue;
-    if (flags & NOT_UTF8) {
-      out.push({ name: names[i], stat: null });
-      continue;
-    }
-    // As Node's Stats computes them from (sec, nsec), so a saved mtime compares equal.
-    const mtimeMs = stats[f + 3] * 1e3 + stats[f + 4] / 1e6;
-    const ctimeMs = stats[f + 5] * 1e3 + stats[f + 6] / 1e6;
-    out.push({ name: names[i], stat: new NativeStat(stats[f], stats[f + 1], stats[f + 2], mtimeMs, ctimeMs, stats[f + 7]) });
+  for (let i = 0; i < l.names.length; i++) {
+    if (rawVanished(l, i)) continue;
+    out.push({ name: l.names[i], stat: rawUsable(l, i) ? rawStat(l, i) : null });
   }
   return out;
 }

@@ -68,13 +68,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const hasher = await loadHasher();
   const manifestFile = opts.manifestFile === undefined ? manifestFileFor(root) : opts.manifestFile;
   const rootId = rootIdOf(root);
-  const saved = manifestFile === null ? SavedManifest.EMPTY : loadSavedManifest(manifestFile, rootId, hasher.h64, (line) => log(`skiff-agent: ${line}`));
+  const saved = manifestFile === null ? SavedManifest.EMPTY : loadSavedManifest(manifestFile, rootId, hasher.h64Bytes, (line) => log(`skiff-agent: ${line}`));
   const scan = scanRoot(root, hasher, saved);
   const persistence = manifestFile === null ? null : new ManifestPersistence(manifestFile, rootId, scan.manifest, hasher, (line) => log(`skiff-agent: ${line}`));
   // A save is due when the file does not say all the scan vouches for.
-  persistence?.seed(scan.known, scan.hashed > 0 || scan.known.size !== saved.size);
+  persistence?.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);
   log(
-    `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.size > 0 ? `, ${scan.known.size} vouched for by the saved manifest or the scan` : ''}` +
+    `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.size > 0 ? `, ${scan.matched} vouched for by the saved manifest` : ''}` +
       `${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`,
   );
   if (scan.skipped.length > 0) log(`skiff-agent: ${scan.skipped.length} paths under the root cannot be synced and are left out`);

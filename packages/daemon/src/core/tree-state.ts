@@ -43,6 +43,56 @@ export function rememberLineHash(h64: (s: string) => string, entry: Entry, hi: n
 }
 
 /**
+ * The digest of `current`, given `previous` and its digest: only entries of
+ * `current` that are not the very objects `previous` holds (a scan keeps an
+ * unchanged entry as it was) and entries `previous` has no more are hashed.
+ * A restart that finds the tree as its index left it hashes no line; with
+ * `kept`, the number of entries of `current` known to be objects of
+ * `previous` (a scan counts them), it does not even look at them when that
+ * is all of both.
+ */
+export function carryDigest(
+  h64: (s: string) => string,
+  previous: ReadonlyMap<string, Entry>,
+  digest: string,
+  current: ReadonlyMap<string, Entry>,
+  kept = -1,
+): string {
+  if (kept === current.size && kept === previous.size) return digest;
+  let hi = parseInt(digest.slice(0, 8), 16);
+  let lo = parseInt(digest.slice(8, 16), 16);
+  /** Paths of `current` that `previous` has too. */
+  let shared = 0;
+  for (const [path, entry] of current) {
+    const old = previous.get(path);
+    if (old !== undefined) shared++;
+    if (old === entry) continue;
+    if (old !== undefined) {
+      const h = lineHashOf(h64, old);
+      hi ^= h.hi;
+      lo ^= h.lo;
+    }
+    const h = lineHashOf(h64, entry);
+    hi ^= h.hi;
+    lo ^= h.lo;
+  }
+  // Paths `previous` has and `current` does not leave the digest too.
+  if (shared < previous.size) {
+    for (const [path, old] of previous) {
+      if (current.has(path)) continue;
+      const h = lineHashOf(h64, old);
+      hi ^= h.hi;
+      lo ^= h.lo;
+    }
+  }
+  return hex(hi, lo);
+}
+
+function hex(hi: number, lo: number): string {
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
  * A tree of entries with its manifest digest, so that comparing with the
  * agent costs O(changed paths), not O(tree). Pure: the 64-bit string hash is
  * passed in.
@@ -55,7 +105,7 @@ export function rememberLineHash(h64: (s: string) => string, entry: Entry, hi: n
  * since the last read wait in `pending`; the rest are XORed into hi/lo.
  */
 export class TreeState<E extends Entry = Entry> {
-  private readonly map = new Map<string, E>();
+  private map = new Map<string, E>();
   // The digest as two 32-bit halves: XORing numbers costs far less than
   // parsing and formatting hex at every change.
   private hi = 0;
@@ -76,7 +126,22 @@ export class TreeState<E extends Entry = Entry> {
   get digest(): string {
     for (const path of this.pending) this.xor(this.map.get(path)!);
     this.pending.clear();
-    return (this.hi >>> 0).toString(16).padStart(8, '0') + (this.lo >>> 0).toString(16).padStart(8, '0');
+    return hex(this.hi, this.lo);
+  }
+
+  /**
+   * Fills an empty tree with `entries` whose digest is known (carryDigest):
+   * nothing is hashed now, and an entry's line only when it is replaced or
+   * deleted later. A Map given is taken over, not copied: the caller must
+   * not change it afterwards.
+   */
+  seed(entries: Map<string, E> | Iterable<E>, digest: string): void {
+    if (this.map.size > 0) throw new Error('TreeState.seed needs an empty tree');
+    if (entries instanceof Map) this.map = entries;
+    else for (const e of entries) this.map.set(e.path, e);
+    for (const e of this.map.values()) if (e.type === EntryType.FILE) this.fileCount++;
+    this.hi = parseInt(digest.slice(0, 8), 16) | 0;
+    this.lo = parseInt(digest.slice(8, 16), 16) | 0;
   }
 
   private lineHash(entry: E): LineHash {
@@ -161,7 +226,7 @@ export class TreeState<E extends Entry = Entry> {
 
   clone(): TreeState<E> {
     const copy = new TreeState<E>(this.h64);
-    for (const [k, v] of this.map) copy.map.set(k, v);
+    copy.map = new Map(this.map);
     copy.hi = this.hi;
     copy.lo = this.lo;
     copy.pending = new Set(this.pending);

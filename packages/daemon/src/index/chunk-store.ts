@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from './store.ts';
 
@@ -50,6 +50,11 @@ export class ChunkStore {
       this.remember(hash, list);
     }
     return list.size === size ? list : null;
+  }
+
+  /** Whether a list is kept for the content with hash `hash` (a cheap look, not a read). */
+  has(hash: string): boolean {
+    return HASH_RE.test(hash) && (this.memory.has(hash) || existsSync(join(this.dir, hash)));
   }
 
   put(hash: string, list: ChunkList): void {

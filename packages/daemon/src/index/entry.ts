@@ -34,6 +34,10 @@ export interface ScanResult {
   hashed: number;
   /** Files that kept the hash of the previous index (same size, mtime and inode). */
   reused: number;
+  /** Entries that are the very objects of the previous index (nothing about them changed). */
+  kept: number;
+  /** Files left unread with hash UNHASHED (deferHash): what hashDeferred has to read. */
+  deferred: number;
   bytesHashed: number;
   /** The rules the scan applied, brought up to date with the ignore files it read. */
   matcher: IgnoreMatcher;

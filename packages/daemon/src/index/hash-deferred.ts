@@ -9,17 +9,19 @@ import { isVanished } from './vanished.ts';
 export const HASH_SLICE_MS = SLICE_MS;
 
 /**
- * Hashes, in place, the files a deferHash scan left UNHASHED. A file that
+ * Hashes, in place, the files a deferHash scan left UNHASHED, but those
+ * `leave` names (a large file about to go as a delta is hashed as it is
+ * sent: reading it twice was half the time of such a push). A file that
  * vanished meanwhile is removed from `entries`; one that cannot be read keeps
  * UNHASHED (it is then sent, or reported, by the sync). Returns how many
  * files were hashed.
  */
-export async function hashDeferred(root: string, entries: Map<string, IndexEntry>, hasher: Hasher): Promise<number> {
+export async function hashDeferred(root: string, entries: Map<string, IndexEntry>, hasher: Hasher, leave: (entry: IndexEntry) => boolean = () => false): Promise<number> {
   const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   let hashed = 0;
   const slicer = new TimeSlicer(HASH_SLICE_MS);
   for (const [path, entry] of entries) {
-    if (entry.type !== EntryType.FILE || entry.hash !== UNHASHED) continue;
+    if (entry.type !== EntryType.FILE || entry.hash !== UNHASHED || leave(entry)) continue;
     try {
       const { hash, size } = entry.size <= HASH_CHUNK_BYTES ? hashFileSync(join(root, path), hasher, buffer, entry.size) : await hashFile(join(root, path), hasher, { buffer });
       entries.set(path, { ...entry, hash, size });

@@ -113,6 +113,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     problems: walk.problems,
     hashed: walk.hashed,
     reused: walk.reused,
+    kept: walk.kept,
+    deferred: walk.deferred,
     bytesHashed: walk.bytesHashed,
     matcher,
   };
@@ -159,6 +161,8 @@ class Walk {
   readonly problems: Problem[] = [];
   hashed = 0;
   reused = 0;
+  kept = 0;
+  deferred = 0;
   bytesHashed = 0;
 
   private readonly pending: string[] = [];
@@ -268,15 +272,20 @@ class Walk {
       // Replaced by another type since the listing: the rules may differ.
       if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) continue;
 
-      const verdict = entryFromStat(this.abs(rel), rel, st, this.previous?.get(rel));
+      const previous = this.previous?.get(rel);
+      const verdict = entryFromStat(this.abs(rel), rel, st, previous);
       if (verdict.kind === 'problem') this.problems.push(verdict.problem);
       else if (verdict.kind === 'entry') {
         const { entry } = verdict;
+        if (entry === previous) this.kept++;
         if (!verdict.needsHash) {
           if (entry.hash !== '') this.reused++;
           this.entries.set(rel, entry);
           if (st.isDirectory()) this.pending.push(rel);
-        } else if (this.deferHash) this.entries.set(rel, entry);
+        } else if (this.deferHash) {
+          this.entries.set(rel, entry);
+          this.deferred++;
+        }
         else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
         else await this.hashLarge(entry);
       }

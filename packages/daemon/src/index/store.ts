@@ -6,19 +6,23 @@ import { UNKNOWN_INO, type IndexEntry } from './entry.ts';
 
 /**
  * The index on disk: `.skiff/index.json`, one compact JSON document
- * `{"version":2,"check":H,"entries":[ROW,...]}`, a ROW being
- * `[path, type, size, mtime, mode, hash or link target, ino, lineHi, lineLo]`
- * where the last two are the halves of the entry line's hash (the part of
- * the tree's digest it carries, core/tree-state.ts) and H the xxhash64 of
- * the entries' JSON text. Rows instead of objects and the line hashes make a
- * restart with nothing changed cost a parse and a stat per entry, no hashing
- * (measured on 54,000 entries: 110 ms to load and 90 ms to rebuild the
- * digest became 60 ms and nothing). Version 1 (`{"version":1,"entries":[Entry
- * with ino, ...]}`) is still read.
+ * `{"version":3,"check":H,"entries":["D",[PATH,...],[NUMBER,...],[VALUE,...]]}`
+ * in columns: per entry its path, five numbers (type: 0 file, 1 directory,
+ * 2 symlink; size, mtime, mode, inode) and its value (a file's hash, a
+ * symlink's target, '' for a directory). D is the digest of those entries
+ * (the manifest digest, core/tree-state.ts) and H the xxhash64 of the text
+ * of the entries array. With the digest a restart that finds the tree as it
+ * was knows its digest without hashing a line: only entries the scan found
+ * changed are hashed (carryDigest). In columns, parsing makes three arrays
+ * and the strings, not an array per entry and a number object per mtime.
+ * Measured on 54,000 entries, a one-shot push with nothing changed: loading
+ * version 2 (a row per entry with its line hash's halves, kept in a WeakMap)
+ * took 160 ms, most of it collecting what the parse made. Versions 2 and 1
+ * (`{"version":1,"entries":[Entry with ino, ...]}`) are still read.
  *
  * Trust: H must match, so a file cut short or edited by hand is discarded
  * whole (an empty index and a warning: every file is hashed again), and
- * every row is checked for shape and path rules as before.
+ * every entry is checked for shape and path rules as before.
  *
  * Invariant: the file is either the previous complete document or the new
  * complete one. It is written to a temporary file in the same directory,
@@ -27,12 +31,14 @@ import { UNKNOWN_INO, type IndexEntry } from './entry.ts';
  */
 export const STATE_DIR = '.skiff';
 export const INDEX_FILE = 'index.json';
-export const INDEX_VERSION = 2;
-/** The version before rows and line hashes, still read. */
+export const INDEX_VERSION = 3;
+/** The version before rows, still read. */
 const INDEX_VERSION_OBJECTS = 1;
 
 export interface LoadedIndex {
   entries: Map<string, IndexEntry>;
+  /** The digest of `entries`, when the file recorded it (version 3) under a checksum that matched. */
+  digest?: string;
   /** SKIFF_E_INDEX_CORRUPT when the file exists but could not be used; the index is then empty. */
   warning?: SkiffError;
 }
@@ -45,24 +51,63 @@ function isIno(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-const HEAD = '{"version":2,"check":"';
+const HEAD = '{"version":3,"check":"';
+const HEAD_ROWS = '{"version":2,"check":"';
 const ENTRIES = '","entries":';
+const DIGEST_RE = /^[0-9a-f]{16}$/;
+
+export interface ParsedIndex {
+  entries: Map<string, IndexEntry>;
+  digest?: string;
+}
+
+/** Numbers per entry in version 3: type, size, mtime, mode, inode. */
+const NUMBERS = 5;
+const TYPES: readonly EntryType[] = [EntryType.FILE, EntryType.DIR, EntryType.SYMLINK];
 
 /**
  * Parses and validates an index document; throws a SkiffError naming what is
- * wrong. With `h64`, the rows' line hashes are remembered for the digest.
+ * wrong. With `h64` the checksum is verified, and only then is the recorded
+ * digest (version 3) or are the rows' line hashes (version 2) taken.
  */
-export function parseIndex(text: string, h64?: (s: string) => string): Map<string, IndexEntry> {
-  if (!text.startsWith(HEAD)) return parseObjects(text);
+export function parseIndex(text: string, h64?: (s: string) => string): ParsedIndex {
+  const rows = text.startsWith(HEAD_ROWS);
+  if (!rows && !text.startsWith(HEAD)) return { entries: parseObjects(text) };
   const at = text.indexOf(ENTRIES, HEAD.length);
   if (at < 0 || !text.endsWith('}')) throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the index is cut short');
   const check = text.slice(HEAD.length, at);
   const body = text.slice(at + ENTRIES.length, -1);
-  // An empty check: written without a hasher, so without line hashes either.
+  // An empty check: written without a hasher, so without a digest or line hashes either.
   const verified = h64 !== undefined && check !== '';
   if (verified && h64(body) !== check) throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the index does not match its checksum');
-  const rows: unknown = JSON.parse(body);
-  if (!Array.isArray(rows)) throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the index has no entries array');
+  const doc: unknown = JSON.parse(body);
+  if (!Array.isArray(doc)) throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the index has no entries array');
+  if (rows) return { entries: parseRows(doc, verified ? h64 : undefined) };
+  const [digest, paths, numbers, values] = doc as unknown[];
+  if (doc.length !== 4 || typeof digest !== 'string' || !DIGEST_RE.test(digest) || !Array.isArray(paths) || !Array.isArray(numbers) || !Array.isArray(values)) {
+    throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the index is not a digest and three columns');
+  }
+  if (numbers.length !== paths.length * NUMBERS || values.length !== paths.length) {
+    throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'the columns of the index differ in length');
+  }
+  const map = new Map<string, IndexEntry>();
+  for (let i = 0, f = 0; i < paths.length; i++, f += NUMBERS) {
+    const type = TYPES[numbers[f] as number];
+    const ino: unknown = numbers[f + 4];
+    if (type === undefined) throw new SkiffError(ErrorCode.INDEX_CORRUPT, `index entry ${JSON.stringify(paths[i])} has an invalid type`);
+    if (!isIno(ino)) throw new SkiffError(ErrorCode.INDEX_CORRUPT, `index entry ${JSON.stringify(paths[i])} has an invalid inode`);
+    const symlink = type === EntryType.SYMLINK;
+    const entry = { path: paths[i], type, size: numbers[f + 1], mtime: numbers[f + 2], mode: numbers[f + 3], hash: symlink ? '' : values[i], ino } as IndexEntry;
+    if (symlink) entry.target = values[i] as string;
+    // validateEntry checks the path rules, type, size, mtime, mode and hash.
+    validateEntry(entry);
+    map.set(entry.path, entry);
+  }
+  return verified ? { entries: map, digest } : { entries: map };
+}
+
+/** Version 2: a row per entry, with its line hash's halves (remembered when the checksum was verified). */
+function parseRows(rows: unknown[], h64: ((s: string) => string) | undefined): Map<string, IndexEntry> {
   const map = new Map<string, IndexEntry>();
   for (const row of rows) {
     if (!Array.isArray(row) || row.length !== 9) throw new SkiffError(ErrorCode.INDEX_CORRUPT, 'an index entry is not a row of 9 fields');
@@ -71,7 +116,7 @@ export function parseIndex(text: string, h64?: (s: string) => string): Map<strin
     if (type === EntryType.SYMLINK) raw.target = value;
     const entry = clean(raw, ino);
     map.set(entry.path, entry);
-    if (verified && Number.isInteger(hi) && Number.isInteger(lo)) rememberLineHash(h64, entry, hi as number, lo as number);
+    if (h64 && Number.isInteger(hi) && Number.isInteger(lo)) rememberLineHash(h64, entry, hi as number, lo as number);
   }
   return map;
 }
@@ -123,7 +168,7 @@ export async function loadIndex(root: string, h64?: (s: string) => string): Prom
     return { entries: new Map(), warning: corrupt(file, err) };
   }
   try {
-    return { entries: parseIndex(text, h64) };
+    return parseIndex(text, h64);
   } catch (err) {
     return { entries: new Map(), warning: corrupt(file, err) };
   }
@@ -138,17 +183,30 @@ function corrupt(file: string, cause: unknown): SkiffError {
 
 /**
  * The document for `entries`, compact. An entry without an inode is stored
- * with UNKNOWN_INO. With `h64` the rows carry their line hashes (computed
- * only for entries whose hash is not known yet) and the checksum is real;
- * without it they are zeros, and such a file is read without them.
+ * with UNKNOWN_INO. With `h64` the checksum is real and the digest recorded
+ * is `digest` when the caller knows it (the engine's tree, carried along),
+ * else the entries' lines are hashed for it; without it the checksum is
+ * empty and the file is read back by shape only, without its digest.
  */
-export function serializeIndex(entries: Iterable<Entry & { ino?: number }>, h64: (s: string) => string = NO_CHECK): string {
-  const rows: unknown[] = [];
+export function serializeIndex(entries: Iterable<Entry & { ino?: number }>, h64: (s: string) => string = NO_CHECK, digest?: string): string {
+  const paths: string[] = [];
+  const numbers: number[] = [];
+  const values: string[] = [];
+  let hi = 0;
+  let lo = 0;
+  const hashLines = h64 !== NO_CHECK && digest === undefined;
   for (const e of entries) {
-    const line = h64 === NO_CHECK ? { hi: 0, lo: 0 } : lineHashOf(h64, e);
-    rows.push([e.path, e.type, e.size, e.mtime, e.mode, e.type === EntryType.SYMLINK ? (e.target ?? '') : e.hash, e.ino ?? UNKNOWN_INO, line.hi, line.lo]);
+    if (hashLines) {
+      const line = lineHashOf(h64, e);
+      hi ^= line.hi;
+      lo ^= line.lo;
+    }
+    paths.push(e.path);
+    numbers.push(TYPES.indexOf(e.type), e.size, e.mtime, e.mode, e.ino ?? UNKNOWN_INO);
+    values.push(e.type === EntryType.SYMLINK ? (e.target ?? '') : e.hash);
   }
-  const body = JSON.stringify(rows);
+  const recorded = digest ?? (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+  const body = JSON.stringify([recorded, paths, numbers, values]);
   return `${HEAD}${h64(body)}${ENTRIES}${body}}`;
 }
 
@@ -164,10 +222,15 @@ let tempCounter = 0;
  * without an inode (entries as the agent acknowledged them) are kept; such a
  * file is hashed again by the next scan. Rejects with SKIFF_E_IO.
  */
-export async function saveIndex(root: string, entries: ReadonlyMap<string, Entry & { ino?: number }>, h64?: (s: string) => string): Promise<void> {
+export async function saveIndex(
+  root: string,
+  entries: ReadonlyMap<string, Entry & { ino?: number }>,
+  h64?: (s: string) => string,
+  digest?: string,
+): Promise<void> {
   const dir = join(root, STATE_DIR);
   const temp = join(dir, `.${INDEX_FILE}.${process.pid}.${++tempCounter}.tmp`);
-  const body = serializeIndex(entries.values(), h64);
+  const body = serializeIndex(entries.values(), h64, digest);
   try {
     // Not recursive: a project directory that vanished (an unmounted volume)
     // must not be recreated by its own index; the save then fails instead.

@@ -5,6 +5,7 @@ import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
 import { needsSettle } from '../core/settle.ts';
+import { carryDigest } from '../core/tree-state.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
 import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
@@ -153,8 +154,10 @@ export class Session {
         this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
         await this.connect();
         // An empty agent gets every file, hashed as it is read for sending.
-        if (this.client!.hello.entries !== 0) await hashDeferred(this.root, scan.entries, this.hasher);
-        for (const entry of scan.entries.values()) this.engine.local.set(entry);
+        if (this.client!.hello.entries !== 0 && scan.deferred > 0) await hashDeferred(this.root, scan.entries, this.hasher);
+        // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
+        if (saved.digest === undefined) for (const entry of scan.entries.values()) this.engine.local.set(entry);
+        else this.engine.local.seed(scan.entries, carryDigest(this.hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept));
         await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force })).catch((err) => {
           // A halted first sync leaves a live session that resumes when the files come back (or --force).
           // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
@@ -487,8 +490,8 @@ export class Session {
     if (!this.engine) return;
     try {
       const index = this.engine.confirmedIndex(this.unconfirmed);
-      await saveIndex(this.root, index, this.hasher.h64);
-      this.engine.pruneChunks(index);
+      await saveIndex(this.root, index.entries, this.hasher.h64, index.digest);
+      this.engine.pruneChunks(index.entries);
     } catch (err) {
       this.opts.log('warn', `session ${this.id}: could not save the index: ${asSkiffError(err).message}`);
     }

@@ -55,6 +55,8 @@ export interface SendOptions {
 export interface EngineOptions {
   /** Whether a path is ignored by the project's rules (itself or a directory above it). */
   isIgnored?: (path: string, isDir: boolean) => boolean;
+  /** The digest of the `local` entries given, when known (carryDigest): they are not hashed for it. */
+  localDigest?: string;
 }
 
 type Progress = ((p: BatchProgress) => void) | undefined;
@@ -74,10 +76,16 @@ export class SyncEngine {
   constructor(
     private readonly root: string,
     private readonly hasher: Hasher,
-    local: Iterable<IndexEntry> = [],
+    /** The project's entries; with `opts.localDigest`, a Map given is taken over (TreeState.seed). */
+    local: Iterable<IndexEntry> | Map<string, IndexEntry> = [],
     private readonly opts: EngineOptions = {},
   ) {
-    this.local = new TreeState<IndexEntry>(hasher.h64, local);
+    if (opts.localDigest === undefined) {
+      this.local = new TreeState<IndexEntry>(hasher.h64, local instanceof Map ? local.values() : local);
+    } else {
+      this.local = new TreeState<IndexEntry>(hasher.h64);
+      this.local.seed(local, opts.localDigest);
+    }
     this.chunks = new ChunkStore(root);
   }
 
@@ -271,14 +279,18 @@ export class SyncEngine {
     this.chunks.prune(keep);
   }
 
-  /** The local tree minus unconfirmed paths: what may be saved as the index. */
-  confirmedIndex(unconfirmed: ReadonlySet<string>): Map<string, IndexEntry> {
+  /**
+   * The local tree minus unconfirmed paths: what may be saved as the index,
+   * with its digest (the local one without the lines of what is left out).
+   */
+  confirmedIndex(unconfirmed: ReadonlySet<string>): { entries: Map<string, IndexEntry>; digest: string } {
     const out = new Map<string, IndexEntry>();
+    const left: IndexEntry[] = [];
     for (const [path, entry] of this.local.entries) {
-      if (unconfirmed.has(path) || (entry.type === EntryType.FILE && entry.hash === UNHASHED)) continue;
-      out.set(path, entry);
+      if (unconfirmed.has(path) || (entry.type === EntryType.FILE && entry.hash === UNHASHED)) left.push(entry);
+      else out.set(path, entry);
     }
-    return out;
+    return { entries: out, digest: xorDigest(this.local.digest, manifestDigest(left, this.hasher.h64)) };
   }
 }
 

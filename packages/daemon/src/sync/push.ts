@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
-import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
+import { Capability, ErrorCode, MAX_CHUNK_BYTES, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
+import { ChunkStore } from '../index/chunk-store.ts';
+import type { IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
+import { carryDigest } from '../core/tree-state.ts';
 import { SyncEngine } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
@@ -97,18 +100,30 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     client = await connecting;
     if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
-    const hashed = scan.hashed + (client.hello.entries === 0 ? 0 : await hashDeferred(root, scan.entries, hasher));
-    const engine = new SyncEngine(root, hasher, scan.entries.values(), { isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir) });
+    // A large file changed since the last push, whose last version's chunks are kept, will likely go as a
+    // delta against it: it is hashed as it is sent (send-spans.ts), not read once more before.
+    const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
+    const chunks = new ChunkStore(root);
+    const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
+    const hashed = scan.hashed + (client.hello.entries === 0 || scan.deferred === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
+    // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
+    const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept);
+    const entries = scan.entries.size;
+    // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
+    const engine = new SyncEngine(root, hasher, scan.entries, {
+      isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir),
+      localDigest,
+    });
     engine.agentConnected(client.hello);
     const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
     // An index that would be written back unchanged is left as it is: nothing
     // re-hashed, the same paths, nothing sent.
-    const unchanged = hashed === 0 && scan.entries.size === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
+    const unchanged = hashed === 0 && entries === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;
     try {
       if (!unchanged) {
         const index = engine.confirmedIndex(result.unconfirmed);
-        await saveIndex(root, index, hasher.h64);
-        engine.pruneChunks(index);
+        await saveIndex(root, index.entries, hasher.h64, index.digest);
+        engine.pruneChunks(index.entries);
       }
     } catch (err) {
       opts.onWarning?.(new SkiffError(ErrorCode.IO, `could not save ${root}/.skiff/index.json: ${asSkiffError(err).message}`, { cause: err }));
@@ -119,7 +134,7 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
       deleted: result.deleted,
       bytes: result.bytes,
       durationMs: Math.round(performance.now() - started),
-      entries: scan.entries.size,
+      entries,
       hashed,
       inSync: result.inSync,
       digest: engine.local.digest,

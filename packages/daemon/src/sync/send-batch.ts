@@ -164,25 +164,28 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     await queueFrame(Kind.DELETE, { batch, path: op.path });
   }
 
-  /** Through send-spans.ts: the hash first when the file is not as scanned, then one pass cutting, comparing, sending. */
+  /**
+   * Through send-spans.ts: one pass that hashes, cuts, compares and sends.
+   * A file not as scanned (or never hashed) is sent as it is now, its hash
+   * the one of what was read.
+   */
   async function sendLargeBySpans(abs: string, entry: Entry, base: Entry | undefined, store: ChunkStore): Promise<Entry> {
     const fd = openSync(abs, 'r');
     try {
       const st = fstatSync(fd);
-      let actual = entry;
-      if (st.size !== entry.size || st.mtimeMs !== entry.mtime || entry.hash === '') {
-        actual = { ...entry, size: st.size, mtime: st.mtimeMs, hash: hashFd(fd, st.size, hasher) };
-      }
+      const asScanned = st.size === entry.size && st.mtimeMs === entry.mtime;
+      const announced = asScanned ? entry : { ...entry, size: st.size, mtime: st.mtimeMs, hash: '' };
       const chunks = base ? store.get(base.hash, base.size) : null;
       const sentSpans = await sendSpans({
         fd,
-        entry: actual,
+        entry: announced,
         batch,
         hasher,
         base: base && chunks ? { hash: base.hash, chunks } : null,
         queueFrame: queueFrame as QueueFrame,
         slicer,
       });
+      const actual = { ...announced, hash: sentSpans.hash };
       literal += sentSpans.literal - actual.size;
       if (sentSpans.stale) stale.add(entry.path);
       else if (sentSpans.chunks) store.put(actual.hash, sentSpans.chunks);
@@ -259,19 +262,6 @@ function readSmallFile(abs: string, buf: Buffer): number {
   } finally {
     closeSync(fd);
   }
-}
-
-/** xxhash64 of the first `size` bytes of an open file, read in chunks. */
-function hashFd(fd: number, size: number, hasher: Hasher): string {
-  const stream = hasher.stream();
-  const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
-  for (let offset = 0; offset < size; ) {
-    const n = readSync(fd, buf, 0, Math.min(MAX_CHUNK_BYTES, size - offset), offset);
-    if (n === 0) break;
-    stream.update(buf.subarray(0, n));
-    offset += n;
-  }
-  return stream.digest();
 }
 
 async function hashHandle(fh: FileHandle, size: number, hasher: Hasher): Promise<string> {

@@ -21,7 +21,13 @@ export type QueueFrame = {
 export interface SpanSend {
   /** Open descriptor of the file, read from offset 0. */
   fd: number;
-  /** The entry as announced: its size and hash are what every frame carries. */
+  /**
+   * The entry as announced: its size is what every frame carries. Its hash,
+   * when known (scanned before), too; when not (UNHASHED, ''), the content
+   * is hashed as it is read, and the last frame carries that hash (see
+   * protocol SpanHeader: the agent takes the hash of the frame that
+   * completes the file).
+   */
   entry: Entry;
   batch: number;
   hasher: Hasher;
@@ -32,6 +38,8 @@ export interface SpanSend {
 }
 
 export interface SpanSent {
+  /** The xxhash64 of what was read: the hash the agent records. */
+  hash: string;
   /** The chunks of what was read, for the next delta; null when the file changed while it was read. */
   chunks: ChunkList | null;
   /** The file was not, while it was read, the content its frames announced: the index must not record it. */
@@ -58,15 +66,21 @@ export interface SpanSent {
  */
 export async function sendSpans(o: SpanSend): Promise<SpanSent> {
   const { entry } = o;
-  const header = { batch: o.batch, path: entry.path, size: entry.size, mode: entry.mode, mtime: entry.mtime, hash: entry.hash };
-  const baseAt = new Map<string, number>();
+  // Not hashed yet: the frames before the last carry a stand-in; the last carries the hash of what was read.
+  const header = { batch: o.batch, path: entry.path, size: entry.size, mode: entry.mode, mtime: entry.mtime, hash: entry.hash === '' ? STAND_IN_HASH : entry.hash };
+  /** Base chunk hash → its index (the first of equal ones); offsets by index. */
+  const baseIndex = new Map<string, number>();
+  const baseOffsets: number[] = [];
   if (o.base) {
     let at = 0;
     o.base.chunks.lengths.forEach((len, i) => {
-      if (!baseAt.has(o.base!.chunks.hashes[i])) baseAt.set(o.base!.chunks.hashes[i], at);
+      if (!baseIndex.has(o.base!.chunks.hashes[i])) baseIndex.set(o.base!.chunks.hashes[i], i);
+      baseOffsets.push(at);
       at += len;
     });
   }
+  /** The base chunk that likely comes next, after a match (see below); -1 when none is expected. */
+  let expect = -1;
   const out = new SpanEmitter(header, o.base?.hash ?? null, o.queueFrame);
   const whole = o.hasher.stream();
   const lengths: number[] = [];
@@ -91,34 +105,72 @@ export async function sendSpans(o: SpanSend): Promise<SpanSent> {
       eof = have < buf.length;
     }
     if (start >= have) break;
+    // After a chunk that matched the base, the next is most likely the base's next one: its
+    // length is tried first, and where the content is unchanged no byte is run through the
+    // gear hash. The cut is the one the gear would find there (cuts depend only on the bytes
+    // since the chunk's start), so the chunk list stays that of the content.
+    if (expect >= 0 && expect < baseOffsets.length && have - start >= o.base!.chunks.lengths[expect]) {
+      const length = o.base!.chunks.lengths[expect];
+      const guess = buf.subarray(start, start + length);
+      const key = o.hasher.h64Bytes(guess);
+      if (key === o.base!.chunks.hashes[expect]) {
+        lengths.push(length);
+        hashes.push(key);
+        await out.copy(baseOffsets[expect], length);
+        start += length;
+        expect++;
+        await o.slicer.maybeYield();
+        continue;
+      }
+    }
     const cut = nextCut(buf, start, have, eof);
     const chunk = buf.subarray(start, cut);
     const key = o.hasher.h64Bytes(chunk);
     lengths.push(chunk.length);
     hashes.push(key);
+    const matched = baseIndex.get(key);
+    expect = -1;
     if (Buffer.compare(chunk, ZEROS.subarray(0, chunk.length)) === 0) await out.hole(chunk.length);
-    else if (baseAt.has(key)) await out.copy(baseAt.get(key)!, chunk.length);
-    else await out.literal(chunk);
+    else if (matched !== undefined) {
+      await out.copy(baseOffsets[matched], chunk.length);
+      expect = matched + 1;
+    } else await out.literal(chunk);
     start = cut;
     await o.slicer.maybeYield();
   }
   const read = fileAt + have;
   // Shorter than announced (cut meanwhile): the rest is a hole, and the file stale.
   if (read < entry.size) await out.hole(entry.size - read);
-  await out.end();
+  const hash = whole.digest();
+  await out.end(hash);
   const grew = fstatSync(o.fd).size !== entry.size;
-  const stale = read !== entry.size || grew || whole.digest() !== entry.hash;
-  return { chunks: stale ? null : { size: entry.size, lengths, hashes }, stale, literal: out.literalBytes };
+  // A hash scanned before and not found again: the file changed between the two reads.
+  const stale = read !== entry.size || grew || (entry.hash !== '' && hash !== entry.hash);
+  return { hash, chunks: stale ? null : { size: entry.size, lengths, hashes }, stale, literal: out.literalBytes };
 }
+
+/** The hash frames carry before the last when the content is hashed as it is sent: any valid value, replaced by the last frame's. */
+const STAND_IN_HASH = '0000000000000000';
 
 type Pending = { kind: 'copy'; from: number; length: number } | { kind: 'hole'; length: number } | null;
 
-/** Turns runs into frames in file order, merging neighbours of one kind. */
+/** A frame produced and not sent yet: the last one waits for the content's hash. */
+type Held = { kind: typeof Kind.FILE; header: FileHeader; payload: Uint8Array } | { kind: typeof Kind.SPAN; header: SpanHeader };
+
+/**
+ * Turns runs into frames in file order, merging neighbours of one kind. The
+ * frame made last is held back until the next one exists, so that the one
+ * that completes the file can be given the hash of all that was read.
+ * Literal bytes alternate between two buffers: the held frame's payload is
+ * never overwritten before it goes.
+ */
 class SpanEmitter {
   private offset = 0;
   private pending: Pending = null;
-  private readonly literalBuf = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
+  private readonly literalBufs = [Buffer.allocUnsafe(MAX_CHUNK_BYTES), Buffer.allocUnsafe(MAX_CHUNK_BYTES)];
+  private literalBuf = this.literalBufs[0];
   private literalLen = 0;
+  private held: Held | null = null;
   literalBytes = 0;
 
   constructor(
@@ -177,6 +229,17 @@ class SpanEmitter {
     await this.bytes(bytes.subarray(dataFrom));
   }
 
+  /** Sends everything left; the last frame with `hash`. */
+  async end(hash: string): Promise<void> {
+    await this.flushLiteral();
+    await this.flushPending();
+    const last = this.held;
+    this.held = null;
+    if (last === null) return;
+    last.header.hash = hash;
+    await this.send(last);
+  }
+
   private async bytes(bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
     await this.flushPending();
@@ -189,17 +252,13 @@ class SpanEmitter {
     }
   }
 
-  async end(): Promise<void> {
-    await this.flushLiteral();
-    await this.flushPending();
-  }
-
   private async flushLiteral(): Promise<void> {
     if (this.literalLen === 0) return;
     const length = this.literalLen;
+    const payload = this.literalBuf.subarray(0, length);
     this.literalLen = 0;
-    // The packer copies the payload into its message: the buffer is free again at once.
-    await this.queueFrame(Kind.FILE, { ...this.header, offset: this.offset }, this.literalBuf.subarray(0, length));
+    this.literalBuf = this.literalBuf === this.literalBufs[0] ? this.literalBufs[1] : this.literalBufs[0];
+    await this.hold({ kind: Kind.FILE, header: { ...this.header, offset: this.offset }, payload });
     this.offset += length;
     this.literalBytes += length;
   }
@@ -217,7 +276,19 @@ class SpanEmitter {
       h.from = from;
       h.base = this.base!;
     }
-    await this.queueFrame(Kind.SPAN, h);
+    await this.hold({ kind: Kind.SPAN, header: h });
     this.offset += length;
+  }
+
+  /** Holds `frame` back and sends the one held before. */
+  private async hold(frame: Held): Promise<void> {
+    const before = this.held;
+    this.held = frame;
+    if (before !== null) await this.send(before);
+  }
+
+  private send(frame: Held): Promise<void> {
+    // The packer copies a payload into its message: the buffer is free again once this returns.
+    return frame.kind === Kind.FILE ? this.queueFrame(Kind.FILE, frame.header, frame.payload) : this.queueFrame(Kind.SPAN, frame.header);
   }
 }
