@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { AppState, asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type Hasher, type Problem } from '@skiff/protocol';
+import { AppState, asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
 import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
@@ -103,6 +103,12 @@ export class Session {
   private readonly queue = new SerialQueue();
   private readonly unconfirmed = new Set<string>();
   private readonly problems = new ProblemSet();
+  /**
+   * A changed skiff.yaml's app spec, not yet handed to the agent: it goes inside
+   * the batch that carries skiff.yaml itself, so the agent makes one restart of
+   * both (a reconnect sends the current spec anyway).
+   */
+  private specToSend: AppSpec | null = null;
   /** Changed paths of a batch handed back to settle: they join the settled flush. */
   private carried: Set<string> | null = null;
   private lastSync: SessionStatus['lastSync'] = null;
@@ -209,8 +215,10 @@ export class Session {
     // With the agent away the local tree is already up to date; the
     // reconnect's full verify sends whatever differs.
     if (!this.client) return BatchVerdict.DONE;
-    // While halted, only a full sync under the guard may go out.
+    // While halted, only a full sync under the guard may go out; a new app spec goes on its own.
     if (this.halted) {
+      if (this.specToSend) await this.sendSpecAlone(this.specToSend);
+      this.specToSend = null;
       await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
       return BatchVerdict.DONE;
     }
@@ -238,9 +246,15 @@ export class Session {
 
   /** Sends planned operations: a full verify when the agent's tree is unknown (null), nothing when the plan is empty. */
   private async sendPlanned(paths: ReadonlySet<string>, ops: BatchOp[] | null): Promise<void> {
-    if (ops === null) await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress));
-    else if (ops.length > 0) await this.sync('watch', paths.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress));
-    else this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
+    const appSpec = this.specToSend ?? undefined;
+    this.specToSend = null;
+    if (ops === null) await this.sync('verify', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { appSpec }));
+    else if (ops.length > 0) await this.sync('watch', paths.size, (onProgress) => this.engine.sendOps(this.client!, ops, onProgress, { appSpec }));
+    else {
+      // Nothing to send but the spec (skiff.yaml is ignored, or only touched): it goes alone.
+      if (appSpec) await this.sendSpecAlone(appSpec);
+      this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
+    }
   }
 
   // ---- full syncs ------------------------------------------------------------
@@ -363,6 +377,7 @@ export class Session {
     this.client = client;
     // The app spec goes with every connection: a container's environment is fixed, skiff.yaml is not.
     await client.sendAppSpec(toAppConfig(this.config));
+    this.specToSend = null;
     this.engine.agentConnected(client.hello);
     this.reconnect.reset();
     this.fanout.emit(SessionEvent.AGENT, { state: AgentState.CONNECTED, url: place.url });
@@ -462,8 +477,13 @@ export class Session {
       this.opts.log('warn', `session ${this.id}: ${PROJECT_FILE} now names target "${next.target}"; this session keeps "${this.target}" until it is stopped`);
     }
     this.config = next;
-    // The agent restarts the app once if the spec differs, and does nothing if it does not.
-    await this.client?.sendAppSpec(toAppConfig(next)).catch((err: unknown) => {
+    // Sent with the batch that carries skiff.yaml (sendPlanned); the agent restarts the app once if
+    // the spec differs, and does nothing if it does not.
+    this.specToSend = toAppConfig(next);
+  }
+
+  private async sendSpecAlone(spec: AppSpec): Promise<void> {
+    await this.client?.sendAppSpec(spec).catch((err: unknown) => {
       const e = asSkiffError(err);
       this.report([{ path: PROJECT_FILE, code: e.code, message: e.message }]);
     });

@@ -1,4 +1,4 @@
-import { Capability, EMPTY_DIGEST, EntryType, ErrorCode, SkiffError, manifestDigest, xorDigest, type Entry, type Hasher, type HelloHeader, type Problem } from '@skiff/protocol';
+import { Capability, EMPTY_DIGEST, EntryType, ErrorCode, SkiffError, manifestDigest, xorDigest, type Entry, type Hasher, type HelloHeader, type Problem, type AppSpec } from '@skiff/protocol';
 import { MIN_RENAME_BYTES } from '../core/diff.ts';
 import { findMassDeletion } from '../core/mass-deletion.ts';
 import { TreeState } from '../core/tree-state.ts';
@@ -50,6 +50,12 @@ export interface SyncOutcome {
 export interface SendOptions {
   /** Send even when the plan deletes (nearly) all the agent holds. */
   force?: boolean;
+  /**
+   * A new app spec, sent inside the batch (right after its BATCH_BEGIN): the
+   * agent holds it until the commit and folds the spec change and the
+   * batch into one restart — skiff.yaml is itself one of the batch's files.
+   */
+  appSpec?: AppSpec;
 }
 
 export interface EngineOptions {
@@ -182,7 +188,7 @@ export class SyncEngine {
 
   private async send(client: AgentClient, ops: BatchOp[], onProgress: Progress, opts: SendOptions): Promise<Omit<SyncOutcome, 'inventoried'>> {
     if (!opts.force) this.guardMassDeletion(ops, this.remote!);
-    const first = await this.sendOne(client, ops, onProgress);
+    const first = await this.sendOne(client, ops, onProgress, opts.appSpec);
     // A copy whose source, or a delta whose base, the agent no longer holds as
     // announced: its bytes go now, whole, in a batch of their own.
     const retry = first.copyFailed.flatMap((path): BatchOp[] => {
@@ -206,11 +212,11 @@ export class SyncEngine {
     };
   }
 
-  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
+  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress, appSpec?: AppSpec): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
     const remote = this.remote!;
     const batch = this.nextBatch++;
     const counts = countOps(ops);
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined });
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec });
     this.learn(remote, ops, sent);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);

@@ -12,6 +12,9 @@ import {
   type Hasher,
   type HeaderOf,
   type Problem,
+  Capability,
+  normaliseAppSpec,
+  type AppSpec,
 } from '@skiff/protocol';
 import type { ChunkStore } from '../index/chunk-store.ts';
 import { isVanished } from '../index/vanished.ts';
@@ -64,6 +67,8 @@ export interface SendBatchOptions {
    * holds and with their holes (send-spans.ts); their chunks are kept here.
    */
   spans?: ChunkStore;
+  /** An app spec to hand the agent inside this batch (see SendOptions.appSpec). */
+  appSpec?: AppSpec;
 }
 
 /**
@@ -101,6 +106,9 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   };
 
   await queueFrame(Kind.BATCH_BEGIN, { batch, ops: ops.length, bytes: counts.bytes });
+  if (opts.appSpec !== undefined && (client.hello.capabilities ?? []).includes(Capability.APP_SPEC)) {
+    await queueFrame(Kind.APP_SPEC, normaliseAppSpec(opts.appSpec));
+  }
   const small: Entry[] = [];
   const large: Entry[] = [];
   for (const op of ops) {
