@@ -14,6 +14,14 @@
  *                        entries costs 4,000 calls into native code instead of
  *                        58,000, and no Stats object (with its four Dates) per
  *                        entry.
+ *   writeNewFile(path, data, mode, chmod, mtime)
+ *                        open(O_CREAT|O_EXCL|O_NOFOLLOW) + write + fchmod +
+ *                        futimens + close of a new file, in one call: the
+ *                        agent's first sync writes 50,000 files, four calls
+ *                        into Node's fs each.
+ *   readFileInto(path, buffer)
+ *                        open + read until EOF or the buffer is full + close:
+ *                        the daemon reads as many small files to send them.
  *
  * Why only one pid at a time: libuv waits for the children Node spawned with
  * waitpid(their pid). If anyone else collects such a child first, libuv gets
@@ -26,10 +34,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -304,6 +314,166 @@ static napi_value lstat_dir(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Steps reported with a failure (see io_result). */
+#define STEP_OPEN 1
+#define STEP_WRITE 2
+#define STEP_CHMOD 3
+#define STEP_UTIMES 4
+#define STEP_CLOSE 5
+#define STEP_READ 6
+
+/* A failure as one number: -(errno * 8 + step), so the caller can name both. */
+static napi_value io_result(napi_env env, double value) {
+  napi_value out;
+  if (napi_create_double(env, value, &out) != napi_ok) return NULL;
+  return out;
+}
+#define IO_FAILED(err, step) (-((double)(err) * 8 + (step)))
+
+/* Seconds as a double to a timespec exactly as libuv converts them for
+ * futimes (uv__fs_to_timespec: truncated to microseconds), so a file written
+ * here has the mtime the same call through Node would have given it. */
+static struct timespec to_timespec(double time) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)time;
+  ts.tv_nsec = (long)((time - ts.tv_sec) * 1e9);
+  ts.tv_nsec -= ts.tv_nsec % 1000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+/* Copies a JS string argument into a malloc'ed C string; NULL (with a JS exception pending) when it is not one. */
+static char *string_arg(napi_env env, napi_value value, const char *usage) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
+    return NULL;
+  }
+  char *out = malloc(len + 1);
+  if (out == NULL) {
+    throw_errno(env, "malloc", ENOMEM);
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, value, out, len + 1, &len) != napi_ok) {
+    free(out);
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
+    return NULL;
+  }
+  return out;
+}
+
+/* writeNewFile(path: string, data: Uint8Array, mode: number, chmod: boolean, mtime: number): number
+ * Creates `path` with O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC and
+ * `mode` (never through a symlink, never over anything), writes all of
+ * `data`, fchmods it to `mode` when `chmod` (the umask cut some bit), sets
+ * its atime and mtime to `mtime` (seconds) and closes it. Returns 0, or
+ * -(errno * 8 + step): a failed open created nothing; after a later failure
+ * the file is removed again. I/O failures never throw. */
+static napi_value write_new_file(napi_env env, napi_callback_info info) {
+  static const char usage[] = "writeNewFile(path, data, mode, chmod, mtime)";
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  uint32_t mode = 0;
+  bool chmod_needed = false;
+  double mtime = 0;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+      napi_get_value_uint32(env, argv[2], &mode) != napi_ok || napi_get_value_bool(env, argv[3], &chmod_needed) != napi_ok ||
+      napi_get_value_double(env, argv[4], &mtime) != napi_ok) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
+    return NULL;
+  }
+  char *path = string_arg(env, argv[0], usage);
+  if (path == NULL) return NULL;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)(mode & 07777));
+  if (fd == -1) {
+    int e = errno;
+    free(path);
+    return io_result(env, IO_FAILED(e, STEP_OPEN));
+  }
+  int err = 0, step = 0;
+  const char *p = data;
+  size_t left = length;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      step = STEP_WRITE;
+      break;
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  if (err == 0 && chmod_needed && fchmod(fd, (mode_t)(mode & 07777)) != 0) {
+    err = errno;
+    step = STEP_CHMOD;
+  }
+  if (err == 0) {
+    struct timespec times[2];
+    times[0] = times[1] = to_timespec(mtime);
+    if (futimens(fd, times) != 0) {
+      err = errno;
+      step = STEP_UTIMES;
+    }
+  }
+  if (close(fd) != 0 && err == 0 && errno != EINTR) {
+    err = errno;
+    step = STEP_CLOSE;
+  }
+  if (err != 0) unlink(path);
+  free(path);
+  return io_result(env, err == 0 ? 0 : IO_FAILED(err, step));
+}
+
+/* readFileInto(path: string, buffer: Uint8Array): number
+ * Opens `path` read-only, reads until end of file or until `buffer` is full
+ * and closes it. Returns the bytes read (the buffer's length: the file may
+ * be longer), or -(errno * 8 + step). I/O failures never throw. */
+static napi_value read_file_into(napi_env env, napi_callback_info info) {
+  static const char usage[] = "readFileInto(path, buffer)";
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (argc < 2 || napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
+    return NULL;
+  }
+  char *path = string_arg(env, argv[0], usage);
+  if (path == NULL) return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int open_errno = errno;
+  free(path);
+  if (fd == -1) return io_result(env, IO_FAILED(open_errno, STEP_OPEN));
+  size_t got = 0;
+  int err = 0;
+  while (got < length) {
+    ssize_t n = read(fd, (char *)data + got, length - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  return io_result(env, err == 0 ? (double)got : IO_FAILED(err, STEP_READ));
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -311,6 +481,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_enumerable, NULL},
     {"lstatDir", NULL, lstat_dir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writeNewFile", NULL, write_new_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { ErrorCode, SkiffError, parentOf, type FileHeader, type StreamHash } from '@skiff/protocol';
 import { PERMISSION_BITS, fileEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
-import { createdWithMode, errnoOf, STAGED_OPEN_FLAGS, TEMP_FILE_MODE, TEMP_OPEN_FLAGS } from './fs-ops.ts';
+import { addonCandidates } from '../init/addon.ts';
+import { loadFileIo, type NativeFileIo } from '../native-fs/file-io.ts';
+import { createdWithMode, errnoOf, realFs, STAGED_OPEN_FLAGS, TEMP_FILE_MODE, TEMP_OPEN_FLAGS } from './fs-ops.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { writeSparse } from './sparse-write.ts';
 import { tempName } from './temp-name.ts';
@@ -14,7 +16,8 @@ import { tempName } from './temp-name.ts';
  * temporary file is removed, so a full disk leaves the old version intact.
  *
  * In a staged batch (stage.ts) a new file is created at its real name in the
- * stage instead (`direct`): the stage as a whole is what is not in place yet.
+ * stage instead (`direct`): the stage as a whole is what is not in place yet;
+ * a whole one goes in one call into the addon when it is there.
  * Something already at that name in the stage (the batch wrote it, or a
  * directory or link stands there) sends the file the usual way.
  *
@@ -70,6 +73,31 @@ export function openIncoming(ctx: ApplyContext, h: FileHeader | { path: string; 
 
 function incoming(h: { path: string; size: number; mode: number; mtime: number; hash: string }, tmpAbs: string, direct: boolean, modeSet: boolean, fd: number): IncomingFile {
   return { path: h.path, size: h.size, mode: h.mode, mtime: h.mtime, hash: h.hash, tmpAbs, direct, modeSet, fd, written: 0, running: null, holes: false, baseFd: null, usedBase: false };
+}
+
+let nativeIo: NativeFileIo | null | undefined;
+
+/**
+ * A whole new file of a staged batch in one call into the addon
+ * (native-fs/file-io.ts): created at its real name in the stage, written,
+ * its mode and mtime set, closed. False when the addon is not there or the
+ * name is taken already (the usual way then replaces what is there).
+ */
+function writeStagedNative(ctx: ApplyContext, h: FileHeader, data: Uint8Array): boolean {
+  // Loaded once: null (no addon) is an answer too, not a reason to look again.
+  if (nativeIo === undefined) nativeIo = loadFileIo(addonCandidates());
+  if (nativeIo === null) return false;
+  ctx.guard.ensureDir(parentOf(h.path), h.path);
+  const abs = `${ctx.root}/${h.path}`;
+  const mode = h.mode & PERMISSION_BITS;
+  try {
+    nativeIo.writeNewFile(abs, data, mode, !createdWithMode(mode), toSeconds(h.mtime));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).syscall === 'open' && (errnoOf(err) === 'EEXIST' || errnoOf(err) === 'ELOOP')) return false;
+    throw err;
+  }
+  ctx.manifest.set(fileEntry(h.path, h.size, h.mtime, h.mode, h.hash));
+  return true;
 }
 
 /** Appends a chunk of a file that arrives in pieces; returns true when the file is complete. */
@@ -138,6 +166,7 @@ function closeBase(ctx: ApplyContext, f: IncomingFile): void {
  * finish without keeping any state between calls.
  */
 export function writeWholeFile(ctx: ApplyContext, h: FileHeader, data: Uint8Array): void {
+  if (ctx.staged && ctx.fs === realFs && writeStagedNative(ctx, h, data)) return;
   const f = openIncoming(ctx, h);
   try {
     writeAll(ctx, f, data);

@@ -115,7 +115,8 @@ let native: RawStatDir | null | undefined;
 
 /** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
 function nativeStatDir(): RawStatDir | null {
-  native ??= loadRawStatDir(addonCandidates());
+  // Loaded once: null (no addon) is an answer too, not a reason to look again.
+  if (native === undefined) native = loadRawStatDir(addonCandidates());
   return native;
 }
 

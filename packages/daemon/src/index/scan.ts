@@ -133,7 +133,8 @@ let native: StatDir | null | undefined;
 
 /** The native lister of the agent's addon, loaded once; null without it. */
 function nativeStatDir(): StatDir | null {
-  native ??= loadStatDir(peerCredAddonCandidates());
+  // Loaded once: null (no addon) is an answer too, not a reason to look again.
+  if (native === undefined) native = loadStatDir(peerCredAddonCandidates());
   return native;
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadFileIo, type NativeFileIo } from '@skiff/agent/file-io';
 import {
   ErrorCode,
   FramePacker,
@@ -16,6 +17,7 @@ import {
   normaliseAppSpec,
   type AppSpec,
 } from '@skiff/protocol';
+import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import type { ChunkStore } from '../index/chunk-store.ts';
 import { isVanished } from '../index/vanished.ts';
 import { sendSpans, type QueueFrame } from './send-spans.ts';
@@ -258,8 +260,18 @@ async function sendLargeFile(
   }
 }
 
-/** Reads a file of at most buf.length bytes into `buf`; returns its length (buf.length: it may be longer). */
+let nativeIo: NativeFileIo | null | undefined;
+
+/**
+ * Reads a file of at most buf.length bytes into `buf`; returns its length
+ * (buf.length: it may be longer). In one call into the addon when it is
+ * there (@skiff/agent/file-io): open, read and close through Node's fs were
+ * a third of this side's time in a first sync of 50,000 files.
+ */
 function readSmallFile(abs: string, buf: Buffer): number {
+  // Loaded once: null (no addon) is an answer too, not a reason to look again.
+  if (nativeIo === undefined) nativeIo = loadFileIo(peerCredAddonCandidates());
+  if (nativeIo !== null) return nativeIo.readFileInto(abs, buf);
   const fd = openSync(abs, 'r');
   try {
     let n = 0;
