@@ -27,9 +27,10 @@ async function main(): Promise<void> {
   const imported = performance.now();
   let wireBytes = 0;
   const send = api.AgentClient.prototype.send;
-  api.AgentClient.prototype.send = function countedSend(this: AgentClient, message: Uint8Array) {
+  // The written callback goes through: without it the packer never gets its buffers back.
+  api.AgentClient.prototype.send = function countedSend(this: AgentClient, message: Uint8Array, written?: () => void) {
     wireBytes += message.length;
-    return send.call(this, message);
+    return send.call(this, message, written);
   };
   const agentRoot = process.env.SKIFF_BENCH_AGENT_ROOT;
   let agent: LocalAgent | null = null;
