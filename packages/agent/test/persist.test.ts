@@ -5,7 +5,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadHasher, type FileHeader, type Hasher } from '@skiff/protocol';
 import { Batch } from '../src/apply/batch.ts';
 import { realFs } from '../src/apply/fs-ops.ts';
-import { loadSavedManifest, ManifestPersistence, manifestFileFor, rootIdOf } from '../src/manifest/persist.ts';
+import { existsSync } from 'node:fs';
+import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
 import { scanRoot } from '../src/manifest/scan.ts';
 import { RACY_MS } from '../src/manifest/stat-cache.ts';
 
@@ -190,5 +191,68 @@ describe('the saved manifest', () => {
     await firstSync(FILES);
     expect(logs.filter((l) => l.includes('cannot save the manifest'))).toHaveLength(1);
     expect(start().scan.hashed).toBe(3);
+  });
+});
+
+/** Waits until `check` holds, looking every 20 ms, for at most `ms`. */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (check()) return true;
+  return check();
+}
+
+describe('the timed save', () => {
+  /** One batch of `files` outside a stage, as a save during a session writes them. */
+  function write(agent: ReturnType<typeof start>, files: Record<string, string>): void {
+    const b = new Batch(nextBatch++, root, agent.manifest, realFs);
+    for (const [path, content] of Object.entries(files)) b.file(fileHeader(path, text(content)), text(content));
+    const out = b.commit();
+    agent.persistence.committed(out.paths, out.stagedAt ?? null);
+  }
+
+  it('waits until batches stop: saves coming less than its delay apart postpone it, and it follows the last', async () => {
+    const agent = start();
+    const file = manifestFileFor(root)!;
+    const gap = MANIFEST_SAVE_DELAY_MS * 0.6;
+    for (let i = 0; i < 3; i++) {
+      write(agent, { [`f${i}.txt`]: `v${i}` });
+      await sleep(gap);
+    }
+    // 1.8 delays after the first batch, 0.6 after the last: a save on a timer from the first would be there.
+    expect(existsSync(file)).toBe(false);
+    expect(await until(() => existsSync(file), MANIFEST_SAVE_DELAY_MS * 3)).toBe(true);
+    const again = start();
+    expect(again.scan.hashed).toBe(0);
+    expect(again.manifest.digest).toBe(agent.manifest.digest);
+  });
+
+  it('vouches in slices, letting a batch commit between them, and the file it writes holds for both', async () => {
+    const agent = start();
+    const many: Record<string, string> = {};
+    for (let i = 0; i < VOUCH_SLICE_PATHS * 2 + 10; i++) many[`d${i % 40}/f${i}.txt`] = `content ${i}`;
+    const b = new Batch(nextBatch++, root, agent.manifest, realFs, { staged: true });
+    for (const [path, content] of Object.entries(many)) b.file(fileHeader(path, text(content)), text(content));
+    await sleep(RACY_MS + 20);
+    const out = b.commit();
+    agent.persistence.committed(out.paths, out.stagedAt ?? null);
+    // A timer due with the save's and made after it runs right after the save's first slice: a save done in
+    // one go would have written the file by then. The batch it commits lands between two slices.
+    const file = manifestFileFor(root)!;
+    const between = new Promise<{ saved: boolean }>((resolve) =>
+      setTimeout(() => {
+        const saved = existsSync(file);
+        write(agent, { 'd0/f0.txt': 'changed between slices' });
+        resolve({ saved });
+      }, MANIFEST_SAVE_DELAY_MS),
+    );
+    const mid = await between;
+    expect(mid.saved).toBe(false);
+    // The save goes on from where it was (not a new delay later).
+    expect(await until(() => existsSync(file), MANIFEST_SAVE_DELAY_MS / 2)).toBe(true);
+    agent.persistence.flush(0);
+    const again = start();
+    // Only the file the late batch wrote outside a stage (too recent to be read back) is hashed again.
+    expect(again.scan.hashed).toBeLessThanOrEqual(1);
+    expect(again.manifest.get('d0/f0.txt')?.hash).toBe(hasher.h64Bytes(text('changed between slices')));
+    expect(again.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
   });
 });
