@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
+import { loadAddon } from './load-addon.ts';
 
 /*
  * Whole small files written and read in one call into the native addon
@@ -49,30 +48,19 @@ export function addonFailure(result: number, path: string): NodeJS.ErrnoExceptio
 
 /** The addon's file calls from the first candidate that has them; null without one (the caller uses Node's calls). */
 export function loadFileIo(candidates: readonly string[]): NativeFileIo | null {
-  if (process.platform !== 'linux') return null;
-  const require = createRequire(import.meta.url);
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    let addon: Partial<FileIoAddon>;
-    try {
-      addon = require(path) as Partial<FileIoAddon>;
-    } catch {
-      continue;
-    }
-    if (typeof addon.writeNewFile !== 'function' || typeof addon.readFileInto !== 'function') continue;
-    const write = addon.writeNewFile.bind(addon);
-    const read = addon.readFileInto.bind(addon);
-    return {
-      writeNewFile(file, data, mode, chmod, mtimeSeconds) {
-        const result = write(file, data, mode, chmod, mtimeSeconds);
-        if (result !== 0) throw addonFailure(result, file);
-      },
-      readFileInto(file, buffer) {
-        const result = read(file, buffer);
-        if (result < 0) throw addonFailure(result, file);
-        return result;
-      },
-    };
-  }
-  return null;
+  const addon = loadAddon<FileIoAddon>(candidates, (a) => typeof a.writeNewFile === 'function' && typeof a.readFileInto === 'function');
+  if (addon === null) return null;
+  const write = addon.writeNewFile.bind(addon);
+  const read = addon.readFileInto.bind(addon);
+  return {
+    writeNewFile(file, data, mode, chmod, mtimeSeconds) {
+      const result = write(file, data, mode, chmod, mtimeSeconds);
+      if (result !== 0) throw addonFailure(result, file);
+    },
+    readFileInto(file, buffer) {
+      const result = read(file, buffer);
+      if (result < 0) throw addonFailure(result, file);
+      return result;
+    },
+  };
 }

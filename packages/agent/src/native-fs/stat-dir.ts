@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadAddon } from './load-addon.ts';
 
 /*
  * A directory listed with the lstat of every entry in one call into the
@@ -106,27 +105,16 @@ export function rawStat(l: RawListing, i: number): NativeStat {
 
 /** The addon's lstatDir from the first candidate that has it, raw; null without one. */
 export function loadRawStatDir(candidates: readonly string[]): RawStatDir | null {
-  if (process.platform !== 'linux') return null;
-  const require = createRequire(import.meta.url);
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    let addon: Partial<LstatDirAddon>;
-    try {
-      addon = require(path) as Partial<LstatDirAddon>;
-    } catch {
-      continue;
-    }
-    if (typeof addon.lstatDir !== 'function') continue;
-    const lstatDir = addon.lstatDir.bind(addon);
-    return (absDir) => {
-      const raw = lstatDir(absDir);
-      if (raw === null) return null;
-      const names = raw.names.split('\0');
-      names.pop(); // after the last NUL
-      return { names, stats: raw.stats };
-    };
-  }
-  return null;
+  const addon = loadAddon<LstatDirAddon>(candidates, (a) => typeof a.lstatDir === 'function');
+  if (addon === null) return null;
+  const lstatDir = addon.lstatDir.bind(addon);
+  return (absDir) => {
+    const raw = lstatDir(absDir);
+    if (raw === null) return null;
+    const names = raw.names.split('\0');
+    names.pop(); // after the last NUL
+    return { names, stats: raw.stats };
+  };
 }
 
 /** The addon's lstatDir from the first candidate that has it, as entries, or null (the caller uses Node's calls). */
