@@ -14,6 +14,7 @@ import { diagnosePod } from './pod-diagnosis.ts';
 import { PodWatch } from './pod-watch.ts';
 import { podEvents, waitForReadyPod } from './pod-wait.ts';
 import { PortForward } from './port-forward.ts';
+import { forwardFailureLevel } from './forward-failure.ts';
 
 /** The kinds `skiff delete` removes, by the instance label. */
 const OWNED_KINDS: ReadonlyArray<{ apiVersion: string; kind: string }> = [
@@ -50,7 +51,8 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
     return kube;
   };
   /** What the API server or the kubelet said when a forwarded connection failed: the session only sees it end. */
-  const forwardError = (port: number) => (message: string) => ctx.log?.('warn', `port-forward to port ${port} of ${instance.name}'s pod: ${message}`);
+  const forwardError = (port: number, appPort: boolean) => (message: string) =>
+    ctx.log?.(forwardFailureLevel(appPort, message), `port-forward to port ${port} of ${instance.name}'s pod: ${message}`);
   /** The newest pod whose agent is up: where new connections go. */
   const readyPod = (): string | null => watch?.snapshot().find((p) => diagnosePod(p).kind === 'ready')?.metadata?.name ?? null;
 
@@ -89,12 +91,12 @@ export function kubernetesTarget(ctx: TargetContext): TargetDriver {
       }
       const pod = await waitForReadyPod(k, watch, deadline);
       if (!agentForward) {
-        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0, onError: forwardError(AGENT_PORT) });
+        agentForward = new PortForward({ kube: k, pod: readyPod, remotePort: AGENT_PORT, localPort: 0, onError: forwardError(AGENT_PORT, false) });
         await agentForward.listen();
       }
       if (appForwards.length === 0) {
         for (const p of ctx.config.ports) {
-          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container, onError: forwardError(p.container) });
+          const forward = new PortForward({ kube: k, pod: readyPod, remotePort: p.container, localPort: p.host ?? p.container, onError: forwardError(p.container, true) });
           await forward.listen();
           appForwards.push(forward);
         }
