@@ -13,6 +13,7 @@ import {
 import { AgentClient } from '@skiff/daemon';
 import { TestClient, rawFrame, startTestAgent, type TestAgent } from './agent-harness.ts';
 import { AgentProcess } from './support/agent-process.ts';
+import { Waiters } from './support/waiters.ts';
 
 /**
  * The app spec travels over the wire (APP_SPEC), to a real agent process, as
@@ -29,7 +30,7 @@ class Daemon {
   readonly statuses: AppStatusHeader[] = [];
   readonly system: string[] = [];
   readonly stdout: string[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters(() => `statuses ${JSON.stringify(this.statuses.map((s) => [s.state, s.message]))}; system:\n${this.systemText()}`);
   private nextBatch = 1;
   client!: AgentClient;
 
@@ -66,24 +67,7 @@ class Daemon {
   }
 
   until<T>(what: string, predicate: () => T | undefined | null | false): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const value = predicate();
-        if (value === undefined || value === null || value === false) return false;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(value);
-        return true;
-      };
-      const waiter = (): void => {
-        check();
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(this.statuses.map((s) => [s.state, s.message]))}; system:\n${this.systemText()}`));
-      }, WAIT_MS);
-      if (!check()) this.waiters.push(waiter);
-    });
+    return this.waiters.until(what, predicate, WAIT_MS);
   }
 
   /** The n-th status `state` whose message is `message`. */
@@ -92,7 +76,7 @@ class Daemon {
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w();
+    this.waiters.poke();
   }
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Waiters } from './support/waiters.ts';
 
 /**
  * The agent as PID 1 of its own PID namespace (`unshare --pid --fork
@@ -38,7 +39,7 @@ class NamespacedAgent {
   readonly lines: string[] = [];
   readonly reports: Report[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters(() => `output:\n${this.lines.join('\n')}`);
   private readonly child: ChildProcess;
 
   constructor(
@@ -63,7 +64,7 @@ class NamespacedAgent {
         this.lines.push(line);
         if (line.startsWith('pid1-report ')) this.reports.push(JSON.parse(line.slice('pid1-report '.length)) as Report);
       }
-      for (const waiter of [...this.waiters]) waiter();
+      this.waiters.poke();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       this.lines.push(`[stderr] ${text}`);
@@ -74,30 +75,11 @@ class NamespacedAgent {
   }
 
   /**
-   * Resolves with the predicate's first truthy value, checked on every line of
-   * output and every POLL_MS (for what prints nothing: /proc states).
+   * Resolves with the predicate's first truthy value, checked on every line
+   * of output and every POLL_MS (for what prints nothing: /proc states).
    */
   until<T>(what: string, predicate: () => T | undefined | null | false, ms = 15_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.waiters = this.waiters.filter((w) => w !== check);
-      };
-      const check = (): void => {
-        const value = predicate();
-        if (value === undefined || value === null || value === false) return;
-        done();
-        resolve(value);
-      };
-      const poll = setInterval(check, POLL_MS);
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; output:\n${this.lines.join('\n')}`));
-      }, ms);
-      this.waiters.push(check);
-      check();
-    });
+    return this.waiters.until(what, predicate, ms, POLL_MS);
   }
 
   /** Resolves once the app (not the agent's reports or logs) printed exactly `text` as a line. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_CONFIG_ENV, TOKEN_ENV, type AppSpec } from '@skiff/protocol';
+import { Waiters } from './waiters.ts';
 
 /**
  * The skiff-agent program as a separate process, the way the local target
@@ -29,7 +30,7 @@ export class AgentProcess {
   readonly root: string;
   readonly token = randomBytes(32).toString('hex');
   url = '';
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters(() => `agent output:\n${this.lines.join('\n')}`);
   private readonly child: ChildProcess;
 
   private constructor(
@@ -66,24 +67,7 @@ export class AgentProcess {
 
   /** Resolves with the predicate's first truthy value, checked on every line; rejects after `ms` with the output. */
   until<T>(what: string, predicate: () => T | undefined | null | false, ms = AGENT_PROCESS_WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const value = predicate();
-        if (value === undefined || value === null || value === false) return false;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(value);
-        return true;
-      };
-      const waiter = (): void => {
-        check();
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; agent output:\n${this.lines.join('\n')}`));
-      }, ms);
-      if (!check()) this.waiters.push(waiter);
-    });
+    return this.waiters.until(what, predicate, ms);
   }
 
   kill(signal: NodeJS.Signals): void {
@@ -110,6 +94,6 @@ export class AgentProcess {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.poke();
   }
 }

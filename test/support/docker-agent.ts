@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import { bundleCommand, readBundleManifest } from '@skiff/agent';
 import { demux, docker, runLabels } from './docker-engine.ts';
 import { BUNDLE_DIR } from './docker-images.ts';
+import { Waiters } from './waiters.ts';
 
 /**
  * The self-contained agent as PID 1 of a container started from an app image
@@ -40,7 +41,7 @@ export interface Listening {
 export class AgentContainer {
   /** Every line of output, stdout as it is, stderr prefixed with "[stderr] ". */
   readonly lines: string[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters(() => `output:\n${this.lines.join('\n')}`);
   exited: Promise<{ StatusCode: number }> | null = null;
   /** ms from `docker start` to the listening line. */
   startMs = -1;
@@ -101,7 +102,7 @@ export class AgentContainer {
       const lines = buffered.split('\n');
       buffered = lines.pop()!;
       for (const line of lines) this.lines.push(`${prefix}${line}`);
-      for (const waiter of [...this.waiters]) waiter();
+      this.waiters.poke();
     });
   }
 
@@ -123,33 +124,7 @@ export class AgentContainer {
    * of output and every POLL_MS (for what prints nothing: /proc states).
    */
   until<T>(what: string, predicate: () => T | undefined | null | false, ms = CONTAINER_WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.waiters = this.waiters.filter((w) => w !== check);
-      };
-      const check = (): void => {
-        let value: T | undefined | null | false;
-        try {
-          value = predicate();
-        } catch (err) {
-          done();
-          reject(err as Error);
-          return;
-        }
-        if (value === undefined || value === null || value === false) return;
-        done();
-        resolve(value);
-      };
-      const poll = setInterval(check, POLL_MS);
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; output:\n${this.lines.join('\n')}`));
-      }, ms);
-      this.waiters.push(check);
-      check();
-    });
+    return this.waiters.until(what, predicate, ms, POLL_MS);
   }
 
   /** Resolves with the first output line that matches. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ignore from 'ignore';
@@ -64,3 +64,24 @@ export const has =
   (kind: WatchEvent['kind'] | 'any', path: string) =>
   (events: readonly WatchEvent[]): boolean =>
     events.some((e) => e.path === path && (kind === 'any' || e.kind === kind));
+
+/** inotify watches held by this process, summed over its inotify descriptors. */
+export async function inotifyWatches(): Promise<number> {
+  let count = 0;
+  for (const fd of await readdir('/proc/self/fdinfo')) {
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    count += info.split('\n').filter((line) => line.startsWith('inotify ')).length;
+  }
+  return count;
+}
+
+/**
+ * 20 directories under src/, 10 under .git/objects/ and 10 under
+ * node_modules/: watched with rules(['node_modules/']), a watcher holds 22
+ * (the root, src and src/d0..d19).
+ */
+export async function makeWatchCostTree(root: string): Promise<void> {
+  for (let i = 0; i < 20; i++) await mkdir(join(root, `src/d${i}`), { recursive: true });
+  for (let i = 0; i < 10; i++) await mkdir(join(root, `.git/objects/${i}`), { recursive: true });
+  for (let i = 0; i < 10; i++) await mkdir(join(root, `node_modules/p${i}`), { recursive: true });
+}

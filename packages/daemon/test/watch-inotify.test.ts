@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@skiff/protocol';
@@ -6,19 +6,9 @@ import { watchWithInotify } from '../src/watch/inotify.ts';
 import type { WatchEvent } from '../src/watch/types.ts';
 import { Backend, backendFor } from '../src/watch/watch-tree.ts';
 import { watchContract } from './watch-contract.ts';
-import { has, Recorder, rules, tempTree } from './watch-fixtures.ts';
+import { has, inotifyWatches, makeWatchCostTree, Recorder, rules, tempTree } from './watch-fixtures.ts';
 
 watchContract('inotify', watchWithInotify);
-
-/** inotify watches held by this process, summed over its inotify descriptors. */
-async function inotifyWatches(): Promise<number> {
-  let count = 0;
-  for (const fd of await readdir('/proc/self/fdinfo')) {
-    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
-    count += info.split('\n').filter((line) => line.startsWith('inotify ')).length;
-  }
-  return count;
-}
 
 describe('inotify: what it holds and when', () => {
   let root: string;
@@ -29,9 +19,7 @@ describe('inotify: what it holds and when', () => {
   afterEach(() => dispose());
 
   it('holds one inotify watch per watched directory, none under ignored ones, none once closed', async () => {
-    for (let i = 0; i < 20; i++) await mkdir(join(root, `src/d${i}`), { recursive: true });
-    for (let i = 0; i < 10; i++) await mkdir(join(root, `.git/objects/${i}`), { recursive: true });
-    for (let i = 0; i < 10; i++) await mkdir(join(root, `node_modules/p${i}`), { recursive: true });
+    await makeWatchCostTree(root);
     const before = await inotifyWatches();
     const w = watchWithInotify(root, { isIgnored: rules(['node_modules/']), onEvents: () => {}, onError: () => {} });
     await w.ready;

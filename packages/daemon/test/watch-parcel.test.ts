@@ -1,23 +1,13 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@skiff/protocol';
 import { watchWithParcel } from '../src/watch/parcel.ts';
 import { toWatchError } from '../src/watch/watch-error.ts';
 import { watchContract } from './watch-contract.ts';
-import { Recorder, rules, tempTree } from './watch-fixtures.ts';
+import { inotifyWatches, makeWatchCostTree, Recorder, rules, tempTree } from './watch-fixtures.ts';
 
 watchContract('parcel', watchWithParcel);
-
-/** inotify watches held by this process, summed over its inotify descriptors. */
-async function inotifyWatches(): Promise<number> {
-  let count = 0;
-  for (const fd of await readdir('/proc/self/fdinfo')) {
-    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
-    count += info.split('\n').filter((line) => line.startsWith('inotify ')).length;
-  }
-  return count;
-}
 
 describe('parcel: cost', () => {
   let root: string;
@@ -28,9 +18,7 @@ describe('parcel: cost', () => {
   afterEach(() => dispose());
 
   it('holds one inotify watch per watched directory, none under ignored ones', async () => {
-    for (let i = 0; i < 20; i++) await mkdir(join(root, `src/d${i}`), { recursive: true });
-    for (let i = 0; i < 10; i++) await mkdir(join(root, `.git/objects/${i}`), { recursive: true });
-    for (let i = 0; i < 10; i++) await mkdir(join(root, `node_modules/p${i}`), { recursive: true });
+    await makeWatchCostTree(root);
     const before = await inotifyWatches();
     const w = watchWithParcel(root, { isIgnored: rules(['node_modules/']), onEvents: () => {}, onError: () => {} });
     await w.ready;
