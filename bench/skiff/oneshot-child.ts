@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { peakMiB, runChild } from './child-io.ts';
 import type { AgentClient } from '@skiff/daemon';
 import { loadPushApi, type LocalAgent } from './push-api.ts';
 
@@ -20,7 +20,7 @@ import { loadPushApi, type LocalAgent } from './push-api.ts';
 
 const PUSH_TIMEOUT_MS = 10 * 60_000;
 
-async function main(): Promise<void> {
+async function main(): Promise<Record<string, unknown>> {
   const dir = process.argv[2];
   const t0 = performance.now();
   const api = await loadPushApi();
@@ -61,24 +61,18 @@ async function main(): Promise<void> {
   const started = agent as LocalAgent | null;
   await started?.stop();
   const stopped = performance.now();
-  const peakKiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
-  process.stdout.write(
-    `${JSON.stringify({
-      importMs: imported - t0,
-      pushMs: done - imported,
-      agentStartMs,
-      connectMs,
-      scannedMs,
-      stopMs: stopped - done,
-      wireBytes,
-      peakMiB: peakKiB / 1024,
-      warnings,
-      result: { ...result, problems: result.problems.length },
-    })}\n`,
-  );
+  return {
+    importMs: imported - t0,
+    pushMs: done - imported,
+    agentStartMs,
+    connectMs,
+    scannedMs,
+    stopMs: stopped - done,
+    wireBytes,
+    peakMiB: peakMiB(),
+    warnings,
+    result: { ...result, problems: result.problems.length },
+  };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runChild(main);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { peakMiB, runChild } from './child-io.ts';
 import { loadPushApi } from './push-api.ts';
 
 /**
@@ -17,7 +17,7 @@ import { loadPushApi } from './push-api.ts';
 /** A push in the benchmark never needs the 15 minute default. */
 const PUSH_TIMEOUT_MS = 10 * 60_000;
 
-async function main(): Promise<void> {
+async function main(): Promise<Record<string, unknown>> {
   const dir = process.argv[2];
   const url = process.env.SKIFF_BENCH_AGENT_URL ?? '';
   const token = process.env.SKIFF_BENCH_AGENT_TOKEN ?? '';
@@ -41,23 +41,17 @@ async function main(): Promise<void> {
     onScanned: () => (scanned = performance.now()),
   });
   const done = performance.now();
-  const peakKiB = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
-  process.stdout.write(
-    `${JSON.stringify({
-      importMs: imported - t0,
-      pushMs: done - imported,
-      // The connection is opened while the scan runs: the transfer starts once both are done.
-      scanMs: (scanned || connectAsked) - imported,
-      connectMs: connected - connectAsked,
-      transferMs: done - Math.max(scanned || connectAsked, connected),
-      peakMiB: peakKiB / 1024,
-      warnings,
-      result: { ...result, problems: result.problems.length },
-    })}\n`,
-  );
+  return {
+    importMs: imported - t0,
+    pushMs: done - imported,
+    // The connection is opened while the scan runs: the transfer starts once both are done.
+    scanMs: (scanned || connectAsked) - imported,
+    connectMs: connected - connectAsked,
+    transferMs: done - Math.max(scanned || connectAsked, connected),
+    peakMiB: peakMiB(),
+    warnings,
+    result: { ...result, problems: result.problems.length },
+  };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runChild(main);
