@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,11 @@ function writeVersion(dir: string, v: 0 | 1, seed: number): void {
   ftruncateSync(fd, 16 * MIB);
   closeSync(fd);
   writeFileSync(join(dir, 'notes.txt'), v === 1 ? 'second version\n' : 'first version\n');
+  // The same mtimes for the same version: each file's header (its mtime among the fields) is then the same
+  // length in every round, and the batch's bytes sit where the uncut push measured them (a cut "before the
+  // last byte" once fell after the end of a batch a few header bytes shorter).
+  const mtime = new Date(Date.UTC(2026, 0, 1 + v, 12, 0, 0));
+  for (const rel of ['in-place.bin', 'data/shifted.bin', 'disk.img', 'notes.txt']) utimesSync(join(dir, rel), mtime, mtime);
 }
 
 async function versionDir(base: string, name: string, v: 0 | 1): Promise<string> {
