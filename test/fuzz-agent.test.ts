@@ -8,7 +8,9 @@ import { MAX_OPEN_FILES } from '../packages/agent/src/apply/batch.ts';
 import { startLocalAgent, type LocalAgent } from '@skiff/daemon';
 import { rawFrame } from './agent-harness.ts';
 import { FuzzConnection } from './support/fuzz-agent-client.ts';
-import { ValidStream, garbageMessage, hostileFrame, hostilePaths, mutate } from './support/fuzz-frames.ts';
+import { garbageMessage, hostileFrame, mutate } from './support/fuzz-frames.ts';
+import { ValidStream } from './support/fuzz-stream.ts';
+import { hostilePaths } from './support/fuzz-values.ts';
 import { FUZZ_LONG, Rng, fuzzScratch, fuzzSeed, replayHint } from './support/fuzz-rng.ts';
 import { snapshotNoFollow, tempFilesUnder } from './support/tree-snapshot.ts';
 
