@@ -11,3 +11,4 @@ export * from './hash.ts';
 export * from './agent-env.ts';
 export * from './app-spec.ts';
 export * from './agent-stop.ts';
+export * from './quiet-save.ts';

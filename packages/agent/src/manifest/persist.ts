@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EntryType, type Hasher } from '@skiff/protocol';
+import { EntryType, QuietSave, type Hasher } from '@skiff/protocol';
 import { HASH_CHUNK_BYTES, hashFile } from './scan.ts';
 import type { Manifest } from './manifest.ts';
 import { decodeStatCache, encodeStatCache, RACY_MS, SavedManifest, sameStat, settled, type CachedEntry, type RootId, type StatKey } from './stat-cache.ts';
@@ -84,9 +84,7 @@ export class ManifestPersistence {
   /** Paths batches wrote since their last witness, with the commit time of a staged batch (else null). */
   private readonly pending = new Map<string, number | null>();
   private dirty = false;
-  /** When the first commit the file does not record yet came (ms since the epoch), or null when it records all. */
-  private dirtySince: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timed = new QuietSave(() => void this.saveLater(), MANIFEST_SAVE_DELAY_MS, MANIFEST_SAVE_MAX_DELAY_MS);
   /** A timed save between its slices (see saveLater). */
   private saving = false;
   private failedOnce = false;
@@ -126,8 +124,7 @@ export class ManifestPersistence {
    * hashed by the next start instead.
    */
   flush(readBudget = 0): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timed.cancel();
     if (!this.dirty) return;
     this.vouch([...this.pending.keys()], { left: readBudget });
     this.save();
@@ -135,15 +132,7 @@ export class ManifestPersistence {
 
   private markDirty(): void {
     this.dirty = true;
-    const now = Date.now();
-    this.dirtySince ??= now;
-    if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(now + MANIFEST_SAVE_DELAY_MS, this.dirtySince + MANIFEST_SAVE_MAX_DELAY_MS);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.saveLater();
-    }, Math.max(0, due - now));
-    this.timer.unref();
+    this.timed.touch();
   }
 
   /**
@@ -174,7 +163,6 @@ export class ManifestPersistence {
   /** Writes what is vouched for now; `vouch` ran first. */
   private save(): void {
     this.dirty = false;
-    this.dirtySince = null;
     const rows: CachedEntry[] = [];
     for (const entry of this.manifest.entries()) {
       if (entry.type === EntryType.DIR) continue;

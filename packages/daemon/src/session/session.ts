@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { AppState, asSkiffError, EntryType, ErrorCode, loadHasher, SkiffError, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
+import { AppState, asSkiffError, EntryType, ErrorCode, loadHasher, QuietSave, SkiffError, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
 import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from '../config/project.ts';
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
@@ -117,9 +117,7 @@ export class Session {
   private halted = false;
   private readonly reconnect = new Backoff(RECONNECT_BASE_MS, RECONNECT_MAX_MS);
   private readonly rewatch = new Backoff(REWATCH_BASE_MS, REWATCH_MAX_MS);
-  private saveTimer: NodeJS.Timeout | null = null;
-  /** When the pending index save must happen at the latest (see INDEX_SAVE_MAX_DELAY_MS). */
-  private saveDueBy: number | null = null;
+  private readonly indexSave = new QuietSave(() => void this.saveIndexNow(), INDEX_SAVE_DELAY_MS, INDEX_SAVE_MAX_DELAY_MS);
   /** The watcher has seen every change since the last full scan (false from a failure until the rescan after it). */
   private watcherTrusted = true;
   private stopping = false;
@@ -253,7 +251,7 @@ export class Session {
     else {
       // Nothing to send but the spec (skiff.yaml is ignored, or only touched): it goes alone.
       if (appSpec) await this.sendSpecAlone(appSpec);
-      this.scheduleIndexSave(); // new mtimes or inodes only: worth remembering, not sending
+      this.indexSave.touch(); // new mtimes or inodes only: worth remembering, not sending
     }
   }
 
@@ -335,7 +333,7 @@ export class Session {
       this.error = null;
     }
     this.setState(SessionState.WATCHING);
-    this.scheduleIndexSave();
+    this.indexSave.touch();
     return outcome;
   }
 
@@ -495,17 +493,6 @@ export class Session {
     for (const p of problems) this.fanout.emit(SessionEvent.PROBLEM, p);
   }
 
-  private scheduleIndexSave(): void {
-    const now = performance.now();
-    this.saveDueBy ??= now + INDEX_SAVE_MAX_DELAY_MS;
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      this.saveDueBy = null;
-      void this.saveIndexNow();
-    }, Math.max(0, Math.min(INDEX_SAVE_DELAY_MS, this.saveDueBy - now)));
-  }
-
   private async saveIndexNow(): Promise<void> {
     if (!this.engine) return;
     try {
@@ -532,11 +519,7 @@ export class Session {
     this.rewatch.cancel();
     await this.watcher?.close().catch(() => undefined);
     await this.queue.run(async () => undefined).catch(() => undefined);
-    if (this.saveTimer) {
-      clearTimeout(this.saveTimer);
-      this.saveTimer = null;
-      await this.saveIndexNow();
-    }
+    if (this.indexSave.cancel()) await this.saveIndexNow();
     await this.client?.close().catch(() => undefined);
     await this.driver?.stop().catch(() => undefined);
     this.fanout.emit(SessionEvent.AGENT, { state: AgentState.STOPPED });
