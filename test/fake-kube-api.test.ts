@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ApiException,
-  AppsV1Api,
   CoreV1Api,
   KubeConfig,
-  KubernetesObjectApi,
   PatchStrategy,
   VersionApi,
   Watch,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { PlanKind, skiffAgentLauncher, V4_PROTOCOL, type ContainerLauncher } from './support/fake-kube/index.ts';
 import { forwardPort, waitForObject, WAIT_MS } from './support/fake-kube/client-helpers.ts';
 import type { PortForwardSession } from './support/fake-kube/index.ts';
@@ -68,10 +68,6 @@ beforeAll(async () => {
     (_t, p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
     'the echo pod Ready',
   );
-});
-
-afterAll(async () => {
-  await fake.kube?.stop();
 });
 
 function pfUrl(name: string, ports: number[]): string {

@@ -149,12 +149,15 @@ describe('skiff on the kubernetes target, against the fake API server', () => {
   });
 });
 
+/** `skiff status` is a new process each time: looked at every 200 ms, not back to back. */
+const STATUS_POLL_MS = 200;
+
 /** Polls `skiff status` until `match` holds: a change taken in while no agent is connected sends no event. */
 async function waitForStatus(p: KubeProject, match: (s: Record<string, unknown>) => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + KUBE_WAIT_MS;
-  for (;;) {
-    const s = (await sessionStatus(p.project, p.env)) as unknown as Record<string, unknown>;
-    if (match(s)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify(s)}`);
+  let s: Record<string, unknown> = {};
+  try {
+    await until(async () => match((s = (await sessionStatus(p.project, p.env)) as unknown as Record<string, unknown>)), what, STATUS_POLL_MS);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; status: ${JSON.stringify(s)}`);
   }
 }

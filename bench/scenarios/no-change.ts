@@ -28,7 +28,7 @@ function pushFigure(label: string, pushes: ChildPush[], failures: string[], extr
   const med = (xs: number[]) => summarize(xs).median.toFixed(0);
   const changed = pushes.filter((p) => p.result.uploaded !== 0 || p.result.deleted !== 0 || !p.result.inSync);
   return measured(label, Unit.MS, pushes.map((p) => p.pushMs), [
-    `phases (median): scan ${med(pushes.map((p) => p.scanMs))} ms (hashed ${med(pushes.map((p) => p.result.hashed))} files), connect ${med(pushes.map((p) => p.connectMs))} ms, verify ${med(pushes.map((p) => p.transferMs - p.connectMs))} ms`,
+    `phases (median): scan ${med(pushes.map((p) => p.scanMs))} ms (hashed ${med(pushes.map((p) => p.result.hashed))} files), connect ${med(pushes.map((p) => p.connectMs))} ms, verify ${med(pushes.map((p) => p.transferMs))} ms`,
     ...extraNotes,
     ...(changed.length ? [`${changed.length} run(s) were not a no-op: uploaded/deleted something or not in sync`] : []),
     ...failures,

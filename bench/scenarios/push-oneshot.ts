@@ -26,7 +26,7 @@ function figure(pushes: OneShot[], failures: string[]): Measured | Missing {
   const med = (xs: number[]) => summarize(xs).median.toFixed(0);
   const changed = pushes.filter((p) => p.result.uploaded !== 0 || p.result.deleted !== 0 || !p.result.inSync);
   return measured(LABEL, Unit.MS, pushes.map((p) => p.pushMs), [
-    `phases (median): agent start (spawn → listening) ${med(pushes.map((p) => p.agentStartMs))} ms, connect incl. that ${med(pushes.map((p) => p.connectMs))} ms, files hashed ${med(pushes.map((p) => p.result.hashed))}`,
+    `phases (median): agent start (spawn → listening) ${med(pushes.map((p) => p.agentStartMs))} ms, connect incl. that ${med(pushes.map((p) => p.connectMs))} ms, the push's own scan done at ${med(pushes.map((p) => p.scannedMs))} ms, files hashed ${med(pushes.map((p) => p.result.hashed))}`,
     `excluded: node start and module load ${med(pushes.map((p) => p.importMs))} ms; agent stop after the push ${med(pushes.map((p) => p.stopMs))} ms; agent ${agentMode()}`,
     `sent ${med(pushes.map((p) => p.wireBytes))} bytes on the wire (median)`,
     ...(changed.length ? [`${changed.length} run(s) were not a no-op`] : []),

@@ -9,6 +9,7 @@ import { runTimed } from '../proc.ts';
 import { oneShotInChild } from '../skiff/oneshot-process.ts';
 import { sparseAllocation } from '../targets.ts';
 import { reason, type Context, type Scenario } from './scenario.ts';
+import { summarize } from '../stats.ts';
 
 /**
  * A sparse file (a disk image, a database preallocated with holes): does it
@@ -66,6 +67,7 @@ export const sparseFile: Scenario = {
           if (!sameContent(file, join(root, FILE_NAME))) notes.push(`run ${run + 1}: the agent's file differs from the source`);
         } catch (err) {
           missing = reason(err);
+          notes.push(`run ${run + 1}: ${missing}`);
         } finally {
           await removeDir(root);
         }
@@ -74,7 +76,7 @@ export const sparseFile: Scenario = {
       await rm(src, { recursive: true, force: true });
     }
     const skiff: Measured | Missing = skiffAlloc.length
-      ? measured('skiff push (first sync, fresh agent)', Unit.MIB, skiffAlloc, [`push time (median) ${skiffMs.sort((a, b) => a - b)[Math.floor(skiffMs.length / 2)].toFixed(0)} ms`, ...notes])
+      ? measured('skiff push (first sync, fresh agent)', Unit.MIB, skiffAlloc, [`push time (median) ${summarize(skiffMs).median.toFixed(0)} ms`, ...notes])
       : { label: 'skiff push (first sync, fresh agent)', missing };
     const comparison: Comparison = {
       id: 'sparse-file',
@@ -82,7 +84,7 @@ export const sparseFile: Scenario = {
       shape: Shape.RUNS,
       skiff,
       reference: [
-        measured('rsync -a --sparse', Unit.MIB, rsyncAlloc, [`time (median) ${rsyncMs.sort((a, b) => a - b)[Math.floor(rsyncMs.length / 2)].toFixed(0)} ms, process start included`]),
+        measured('rsync -a --sparse', Unit.MIB, rsyncAlloc, [`time (median) ${summarize(rsyncMs).median.toFixed(0)} ms, process start included`]),
       ],
       targets: sparseAllocation(sourceMiB),
     };

@@ -92,7 +92,7 @@ function comparison(ctx: Context, target: FirstSyncTarget, runs: SkiffRun[], ref
   const pushes = runs.map((r) => r.push);
   const skiff = runs.length
     ? measured(label, Unit.MS, pushes.map((p) => p.pushMs), [
-        `phases (median): scan and hash ${med(pushes.map((p) => p.scanMs))} ms, connect ${med(pushes.map((p) => p.connectMs))} ms, transfer and apply ${med(pushes.map((p) => p.transferMs - p.connectMs))} ms`,
+        `phases (median): scan and hash ${med(pushes.map((p) => p.scanMs))} ms, connect ${med(pushes.map((p) => p.connectMs))} ms, transfer and apply ${med(pushes.map((p) => p.transferMs))} ms`,
         `excluded: ${start} ${med(runs.map((r) => r.startMs))} ms; node start and module load ${med(pushes.map((p) => p.wallMs - p.pushMs))} ms`,
         via,
         ...failures,

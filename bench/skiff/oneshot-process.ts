@@ -11,6 +11,8 @@ export interface OneShot {
   agentStartMs: number;
   /** From the push asking for its connection to the handshake's end (agent start included). */
   connectMs: number;
+  /** From the push's start to the end of its scan, which runs while the agent starts. */
+  scannedMs: number;
   stopMs: number;
   /** Bytes of every websocket message the push sent. */
   wireBytes: number;

@@ -51,7 +51,8 @@ export const PROCESS_UMASK: number | null = readUmask();
 
 function readUmask(): number | null {
   try {
-    // Without an argument umask only reads (no set-and-restore race).
+    // Without an argument Node sets the mask to 0 and back (hence its DEP0139): harmless
+    // here, once at import on the main thread, before the agent creates any file.
     return process.umask();
   } catch {
     return null;

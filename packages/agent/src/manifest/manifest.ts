@@ -148,24 +148,6 @@ export class Manifest {
     this.lo ^= slot.lo;
   }
 
-  /**
-   * Records an entry whose line hash is known already (a saved manifest
-   * holds it, see stat-cache.ts): a restart hashes no line it need not.
-   */
-  setHashed(entry: Entry, hi: number, lo: number): void {
-    const old = this.byPath.get(entry.path) ?? this.promote(entry.path);
-    if (old !== undefined) {
-      if (old.entry.type === EntryType.DIR && entry.type !== EntryType.DIR) this.removeChildren(entry.path);
-      this.hi ^= old.hi;
-      this.lo ^= old.lo;
-    } else {
-      this.link(entry.path);
-    }
-    this.byPath.set(entry.path, { entry, hi, lo });
-    this.hi ^= hi;
-    this.lo ^= lo;
-  }
-
   /** The two halves of the line hash of `path`'s entry, as the digest holds them. */
   lineHash(path: string): { hi: number; lo: number } | undefined {
     return this.byPath.get(path) ?? this.promote(path);

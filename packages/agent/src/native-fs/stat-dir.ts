@@ -92,9 +92,6 @@ export function rawUsable(l: RawListing, i: number): boolean {
 export function rawVanished(l: RawListing, i: number): boolean {
   return l.stats[i * FIELDS + 9] === VANISHED;
 }
-export function rawMode(l: RawListing, i: number): number {
-  return l.stats[i * FIELDS];
-}
 /** Entry `i`'s lstat as an object (for code that takes a Stats). */
 export function rawStat(l: RawListing, i: number): NativeStat {
   const s = l.stats;

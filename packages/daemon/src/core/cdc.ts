@@ -55,14 +55,3 @@ export function nextCut(buf: Uint8Array, start: number, end: number, last: boole
   if (stop === max) return max;
   return last ? end : -1;
 }
-
-/** Cuts a whole buffer; the lengths of its chunks, in order. */
-export function chunkLengths(buf: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let at = 0; at < buf.length; ) {
-    const cut = nextCut(buf, at, buf.length, true);
-    out.push(cut - at);
-    at = cut;
-  }
-  return out;
-}

@@ -77,6 +77,8 @@ export function watchWithInotify(root: string, opts: WatchTreeOptions): TreeWatc
 
   /** Stops watching `dir` and everything under it. */
   const unwatch = (dir: string): void => {
+    // Only what is under a watched directory is watched: a path that is not one (a deleted file) costs nothing.
+    if (!watchers.has(dir)) return;
     const prefix = dir === '' ? '' : `${dir}/`;
     for (const [rel, w] of watchers) {
       if (rel === dir || (prefix !== '' && rel.startsWith(prefix))) {
