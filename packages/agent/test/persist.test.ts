@@ -91,6 +91,19 @@ describe('the saved manifest', () => {
     expect(again.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
   });
 
+  it('lets a restart without the native lister (Node\'s lstat) read nothing too, and hash what changed', async () => {
+    const first = await firstSync(FILES);
+    const file = manifestFileFor(root)!;
+    const saved = () => loadSavedManifest(file, rootIdOf(root), hasher.h64Bytes, log);
+    const again = scanRoot(root, hasher, saved(), null);
+    expect(again.hashed).toBe(0);
+    expect(again.manifest.digest).toBe(first.manifest.digest);
+    writeFileSync(join(root, 'src/b.js'), 'BETA!');
+    const changed = scanRoot(root, hasher, saved(), null);
+    expect(changed.hashed).toBe(1);
+    expect(changed.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
+  });
+
   it('saved at shutdown, it vouches for what the stage proves and leaves the rest (a top-level file, renamed at commit) to the next start', async () => {
     await firstSync(FILES, 0);
     expect(start().scan.hashed).toBe(1);

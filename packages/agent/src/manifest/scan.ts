@@ -88,9 +88,9 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
         result.skipped.push(rel);
         continue;
       }
-      const hit = saved.match(rel, st);
-      if (hit !== undefined) {
-        held[saved.rowOf(rel)!] = 1;
+      const row = raw ? -1 : saved.matchStat(rel, st); // a native lstat that did not match above will not now
+      if (row >= 0) {
+        held[row] = 1;
         result.matched++;
         continue;
       }

@@ -75,7 +75,6 @@ const FIELDS = 10;
 /** Bytes before the numbers: count, paths' bytes, values' bytes (u32 each), padded to 8 for the doubles. */
 const PREFIX_BYTES = 16;
 const SEP = '\0';
-const HASH_RE = /^[0-9a-f]{16}$/;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -153,14 +152,26 @@ export class SavedManifest implements SavedRows {
   matchRaw(path: string, stats: Float64Array, at: number): number {
     const i = this.index.get(path);
     if (i === undefined) return -1;
-    const n = this.numbers;
-    const f = i * FIELDS;
     const mtimeMs = stats[at + 3] * 1e3 + stats[at + 4] / 1e6;
     const ctimeMs = stats[at + 5] * 1e3 + stats[at + 6] / 1e6;
-    if (n[f + 4] !== stats[at + 1] || n[f + 5] !== mtimeMs || n[f + 6] !== ctimeMs || n[f + 7] !== stats[at]) return -1;
-    const isFile = (stats[at] & S_IFMT) === S_IFREG;
-    if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== stats[at + 2]) return -1;
-    return this.wellFormed(i) ? i : -1;
+    return this.rowMatches(i, stats[at], stats[at + 1], stats[at + 2], mtimeMs, ctimeMs) ? i : -1;
+  }
+
+  /** As matchRaw, from an lstat made by Node (no native lister, or an entry it could not vouch for). */
+  matchStat(path: string, st: StatNow): number {
+    const i = this.index.get(path);
+    if (i === undefined) return -1;
+    return this.rowMatches(i, st.mode, st.ino, st.size, st.mtimeMs, st.ctimeMs) ? i : -1;
+  }
+
+  /** Whether row `i` recorded exactly this lstat, of a file or a symlink, and is well formed. */
+  private rowMatches(i: number, mode: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): boolean {
+    const n = this.numbers;
+    const f = i * FIELDS;
+    if (n[f + 4] !== ino || n[f + 5] !== mtimeMs || n[f + 6] !== ctimeMs || n[f + 7] !== mode) return false;
+    const isFile = (mode & S_IFMT) === S_IFREG;
+    if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== size) return false;
+    return this.wellFormed(i);
   }
 
   /** Whether every file row's value is a hash (checked once, at decode: not at every match). */
@@ -206,30 +217,6 @@ export class SavedManifest implements SavedRows {
     const [size, mtime, mode, hi, lo] = [n[f + 1], n[f + 2], n[f + 3], n[f + 8], n[f + 9]];
     // File rows' hashes were checked at decode (hashesWellFormed).
     return isCount(size) && isTime(mtime) && isCount(mode) && mode <= 0o777 && Number.isInteger(hi) && Number.isInteger(lo);
-  }
-
-  /**
-   * The saved entry of `path` when `st` (an lstat of it now) shows exactly
-   * what was recorded and the row is well formed; otherwise undefined.
-   */
-  match(path: string, st: StatNow): CachedEntry | undefined {
-    const i = this.index.get(path);
-    if (i === undefined) return undefined;
-    const n = this.numbers;
-    const f = i * FIELDS;
-    if (n[f + 4] !== st.ino || n[f + 5] !== st.mtimeMs || n[f + 6] !== st.ctimeMs || n[f + 7] !== st.mode) return undefined;
-    const isFile = n[f] === 0;
-    if (isFile !== st.isFile() || (!isFile && n[f] !== 1)) return undefined;
-    const size = n[f + 1];
-    const mtime = n[f + 2];
-    const mode = n[f + 3];
-    const value = this.values[i];
-    const hi = n[f + 8];
-    const lo = n[f + 9];
-    if (size !== st.size || !isCount(size) || !isTime(mtime) || !isCount(mode) || mode > 0o777) return undefined;
-    if (!Number.isInteger(hi) || !Number.isInteger(lo) || (isFile && !HASH_RE.test(value))) return undefined;
-    const entry: Entry = isFile ? { path, type: EntryType.FILE, size, mtime, mode, hash: value } : { path, type: EntryType.SYMLINK, size, mtime, mode, hash: '', target: value };
-    return { entry, stat: st, hi, lo };
   }
 }
 
