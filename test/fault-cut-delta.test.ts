@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
 import { FaultAgent } from './support/fault-agent.ts';
 import { FaultProxy } from './support/fault-proxy.ts';
 import { FAULT_LONG, faultSeed, prng } from './support/fault-seed.ts';
-import { checkMixedVersions, tempFilesUnder } from './support/fault-versions.ts';
+import { expectCleanCut, expectConverged } from './support/fault-round.ts';
+import { checkMixedVersions } from './support/fault-versions.ts';
 import { batchSpan, type BatchSpan } from './support/fault-wire.ts';
 import { compareTrees } from './support/tree-compare.ts';
 
@@ -131,23 +131,12 @@ describe(`a link cut at ${CUT_POINTS} seeded byte offsets inside a delta (seed $
       const where = `seed ${seed}, round ${round}, cut after ${cutAt} bytes (batch at ${span.start}..${span.end})`;
       writeVersion(project, 1, seed);
       proxy.cutNextAfter(cutAt);
-      const failure = await push('proxy').then(
-        () => null,
-        (err: unknown) => err,
-      );
-      expect(proxy.connections.at(-1)!.cut, where).toBe(true);
-      expect(failure, where).toBeInstanceOf(SkiffError);
-      expect((failure as SkiffError).code, where).toBe(ErrorCode.CONNECTION_LOST);
-      await agent.idle();
-      expect(await tempFilesUnder(agentRoot), where).toEqual([]);
+      await expectCleanCut(push('proxy'), proxy, agent, agentRoot, where);
       const mixed = await checkMixedVersions(agentRoot, v0, v1, skipIndex);
       expect(mixed.problems, where).toEqual([]);
       if (mixed.landed > 0 && mixed.waiting > 0) mixedRounds++;
 
-      const again = await push('direct');
-      expect({ inSync: again.inSync, problems: again.problems }, where).toEqual({ inSync: true, problems: [] });
-      expect(await compareTrees(v1, agentRoot, skipIndex), where).toEqual([]);
-      expect(await tempFilesUnder(agentRoot), where).toEqual([]);
+      await expectConverged(await push('direct'), v1, agentRoot, where);
       await settle(0);
     }
     // Some cuts must have caught the batch half applied, or the checks above prove little.

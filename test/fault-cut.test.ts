@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
 import { FaultAgent } from './support/fault-agent.ts';
 import { FaultProxy } from './support/fault-proxy.ts';
 import { FAULT_LONG, faultSeed, prng } from './support/fault-seed.ts';
 import { treeStates } from './support/fault-tree.ts';
-import { checkMixedVersions, tempFilesUnder } from './support/fault-versions.ts';
+import { expectCleanCut, expectConverged } from './support/fault-round.ts';
+import { checkMixedVersions } from './support/fault-versions.ts';
 import { batchSpan, type BatchSpan } from './support/fault-wire.ts';
 import { compareTrees } from './support/tree-compare.ts';
 
@@ -103,15 +103,7 @@ describe(`a link cut at ${CUT_POINTS} seeded byte offsets inside a batch (seed $
       const where = `seed ${seed}, round ${round}, state ${from} → ${to}, cut after ${cutAt} bytes (batch at ${span.start}..${span.end})`;
 
       proxy.cutNextAfter(cutAt);
-      const failure = await push(states[to], 'proxy').then(
-        () => null,
-        (err: unknown) => err,
-      );
-      expect(proxy.connections.at(-1)!.cut, where).toBe(true);
-      expect(failure, where).toBeInstanceOf(SkiffError);
-      expect((failure as SkiffError).code, where).toBe(ErrorCode.CONNECTION_LOST);
-      await agent.idle();
-      expect(await tempFilesUnder(agentRoot), where).toEqual([]);
+      await expectCleanCut(push(states[to], 'proxy'), proxy, agent, agentRoot, where);
       const mixed = await checkMixedVersions(agentRoot, states[from], states[to], skipIndex);
       expect(mixed.problems, where).toEqual([]);
       // A first sync into an empty root is staged and moved in whole at its commit: a cut leaves
@@ -119,10 +111,7 @@ describe(`a link cut at ${CUT_POINTS} seeded byte offsets inside a batch (seed $
       if (round >= 2 * TRANSITIONS.length && from !== 0) randomRounds++;
       if (from !== 0 && mixed.landed > 0 && mixed.waiting > 0) mixedRounds++;
 
-      const again = await push(states[to], 'direct');
-      expect({ inSync: again.inSync, problems: again.problems }, where).toEqual({ inSync: true, problems: [] });
-      expect(await compareTrees(states[to], agentRoot, skipIndex), where).toEqual([]);
-      expect(await tempFilesUnder(agentRoot), where).toEqual([]);
+      await expectConverged(await push(states[to], 'direct'), states[to], agentRoot, where);
     }
     // The cuts must have caught batches half applied, or the checks above prove little.
     expect(mixedRounds, `seed ${seed}: rounds that cut a batch half applied`).toBeGreaterThanOrEqual(randomRounds / 2);
