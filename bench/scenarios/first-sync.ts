@@ -71,7 +71,7 @@ export const firstSync: Scenario = {
     const med = (xs: number[]) => summarize(xs).median.toFixed(0);
     const skiff = pushes.length
       ? measured('skiff push (cold)', Unit.MS, pushes.map((p) => p.pushMs), [
-          `phases (median): scan and hash ${med(pushes.map((p) => p.scanMs))} ms, connect ${med(pushes.map((p) => p.connectMs))} ms, transfer and apply ${med(pushes.map((p) => p.transferMs))} ms`,
+          `phases (median): scan ${med(pushes.map((p) => p.scanMs))} ms with the transfer under way (an empty agent gets files as the walk finds them), connect ${med(pushes.map((p) => p.connectMs))} ms, transfer and apply after the scan ${med(pushes.map((p) => p.transferMs))} ms`,
           `excluded: node start and module load, ${med(pushes.map((p) => p.wallMs - p.pushMs))} ms (wall ${med(pushes.map((p) => p.wallMs))} ms); agent ${agentMode()}`,
           `push process peak RSS ${med(pushes.map((p) => p.peakMiB))} MiB`,
           ...failures,

@@ -8,9 +8,9 @@ import { loadPushApi } from './push-api.ts';
  *
  *   node --import tsx bench/skiff/push-child.ts DIR   (agent from SKIFF_BENCH_AGENT_URL / _TOKEN)
  *
- * Phases, from inside runPush's own order (scan, then connect, then sync and
- * save the index): scanMs is from the call to the end of the scan (runPush
- * opens the connection meanwhile, connectMs); transferMs from when both are
+ * Phases, from inside runPush: scanMs is from the call to the end of the
+ * scan (runPush opens the connection meanwhile, connectMs; into an empty
+ * agent the transfer starts during the scan); transferMs from when both are
  * done to the end.
  */
 

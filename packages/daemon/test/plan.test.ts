@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EntryType, type Entry } from '@skiff/protocol';
 import { OpKind, type BatchOp } from '../src/sync/batch-ops.ts';
-import { planOps } from '../src/sync/plan.ts';
+import { opsForEmptyAgent, planOps } from '../src/sync/plan.ts';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
@@ -61,5 +61,19 @@ describe('planOps', () => {
     ],
   ])('%s', (_name, remote, local, opts, want) => {
     expect(show(planOps(remote, local, opts))).toEqual(want);
+  });
+});
+
+describe('opsForEmptyAgent', () => {
+  it('plans what planOps plans against an empty agent, part by part in the order given', () => {
+    const entries = [dir('a'), file('a/x'), dir('a/b'), link('a/l', 'x'), file('a/b/y', B), file('top')];
+    const whole = planOps(new Map(), tree(...entries));
+    // The scan hands a directory's entry over with its parent's part, before its own contents.
+    const parts = [entries.slice(0, 4), entries.slice(4)];
+    const streamed = parts.flatMap((part) => opsForEmptyAgent(part));
+    expect(show(streamed).sort()).toEqual(show(whole).sort());
+    expect(show(streamed)).toEqual(['mkdir a', 'file a/x', 'mkdir a/b', 'link a/l', 'file a/b/y', 'file top']);
+    // The very entries, so the engine learns the objects it set.
+    expect(streamed.map((op) => (op.kind === OpKind.DELETE ? null : op.entry))).toEqual(entries);
   });
 });

@@ -149,6 +149,38 @@ describe('scanTree', () => {
     expect(fourth.entries.get('a.txt')).toBe(third.entries.get('a.txt'));
   });
 
+  it('hands every entry over once, each directory before what is under it, ignored paths and problems never', async () => {
+    const root = await tempRoot();
+    const layout: Record<string, string> = { '.gitignore': 'build/\n*.log\n', 'build/out.o': 'x', 'top.txt': 't', 'skip.log': 'l' };
+    // One directory over the hand-over size, so it comes in more than one part.
+    for (let i = 0; i < 700; i++) layout[`big/f${i}.txt`] = `${i}`;
+    for (let d = 0; d < 5; d++) for (let i = 0; i < 3; i++) layout[`d${d}/sub/f${i}.txt`] = `${d}${i}`;
+    await fixture(root, layout);
+    await mkdir(join(root, 'd0/sub/nested'));
+    const fifo = join(root, 'd1/pipe');
+    execFileSync('mkfifo', [fifo]);
+    const parts: IndexEntry[][] = [];
+    const scan = await scanTree(root, { deferHash: true, onEntries: (part) => parts.push([...part]) });
+    const handed = parts.flat();
+    expect(parts.length).toBeGreaterThan(2);
+    expect(handed.map((e) => e.path).sort()).toEqual([...scan.entries.keys()].sort());
+    expect(new Set(handed.map((e) => e.path)).size).toBe(handed.length);
+    for (const e of handed) expect(e).toBe(scan.entries.get(e.path));
+    const at = new Map(handed.map((e, i) => [e.path, i]));
+    for (const e of handed) {
+      const slash = e.path.lastIndexOf('/');
+      if (slash > 0) expect(at.get(e.path.slice(0, slash))).toBeLessThan(at.get(e.path)!);
+    }
+    expect(at.has('build')).toBe(false);
+    expect(at.has('skip.log')).toBe(false);
+    expect(at.has('d1/pipe')).toBe(false);
+    expect(scan.problems.map((p) => p.path)).toEqual(['d1/pipe']);
+  });
+
+  it('refuses onEntries without deferHash', async () => {
+    await expect(scanTree(await tempRoot(), { onEntries: () => undefined })).rejects.toThrow(/deferHash/);
+  });
+
   it('re-hashes a file whose inode changed, and takes a new mode without re-hashing', async () => {
     const root = await tempRoot();
     await fixture(root, { 'a.txt': 'aaaa', 'b.txt': 'bbbb' });

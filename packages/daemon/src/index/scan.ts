@@ -40,6 +40,9 @@ export const SCAN_SLICE_MS = SLICE_MS;
  */
 export const LARGE_FILE_CONCURRENCY = 4;
 
+/** At most this many entries wait in a directory's walk before they are handed to onEntries. */
+const ENTRIES_PER_HANDOVER = 512;
+
 export interface ScanOptions {
   /**
    * Rules to apply. The scan reads the root ignore file and every walked
@@ -59,6 +62,14 @@ export interface ScanOptions {
    * hashDeferred() fills them in when they turn out to be needed.
    */
   deferHash?: boolean;
+  /**
+   * Told, after each directory, the entries that directory added to the
+   * result, in walk order: a directory's own entry always comes before
+   * what is under it. A first sync sends them while the walk goes on
+   * (sync/push.ts). Only with deferHash (a hashing scan would hand over
+   * entries whose large files are still being read).
+   */
+  onEntries?: (added: IndexEntry[]) => void;
 }
 
 /** A path of at most this many UTF-16 code units is within MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
@@ -101,7 +112,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const [hasher, rootIgnore] = await Promise.all([options.hasher ?? loadHasher(), readRootIgnore(absRoot)]);
   const matcher = options.matcher ?? createIgnoreMatcher();
   matcher.setRootIgnore(rootIgnore);
-  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true);
+  if (options.onEntries && options.deferHash !== true) throw new Error('scanTree: onEntries needs deferHash');
+  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true, options.onEntries);
   try {
     await walk.run(walk.listRoot());
   } catch (err) {
@@ -180,6 +192,7 @@ class Walk {
     private readonly hasher: Hasher,
     private readonly previous: ReadonlyMap<string, IndexEntry> | undefined,
     private readonly deferHash: boolean,
+    private readonly onEntries?: (added: IndexEntry[]) => void,
   ) {}
 
   /** The root's listing; throws when it cannot be read. */
@@ -247,6 +260,7 @@ class Walk {
   }
 
   private async visit(dir: string, dirents: Listed[]): Promise<void> {
+    const added: IndexEntry[] | null = this.onEntries ? [] : null;
     for (const dirent of dirents) {
       const rel = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
       const listedAsDir = dirent.isDir;
@@ -282,16 +296,21 @@ class Walk {
         if (!verdict.needsHash) {
           if (entry.hash !== '') this.reused++;
           this.entries.set(rel, entry);
+          added?.push(entry);
           if (st.isDirectory()) this.pending.push(rel);
         } else if (this.deferHash) {
           this.entries.set(rel, entry);
+          added?.push(entry);
           this.deferred++;
         }
         else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
         else await this.hashLarge(entry);
       }
+      // A huge directory is handed over in parts, so the sender is never idle for long.
+      if (added !== null && added.length >= ENTRIES_PER_HANDOVER) this.onEntries!(added.splice(0));
       await this.slicer.maybeYield();
     }
+    if (added !== null && added.length > 0) this.onEntries!(added);
   }
 
   /** Hashes a file of at most one chunk within the slice. */

@@ -6,7 +6,7 @@ import { ChunkStore } from '../index/chunk-store.ts';
 import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import { OpKind, countOps, type BatchOp } from './batch-ops.ts';
-import { planOps, visible } from './plan.ts';
+import { opsForEmptyAgent, planOps, visible } from './plan.ts';
 import { sendBatch, type BatchProgress, type SentBatch } from './send-batch.ts';
 
 /**
@@ -139,6 +139,31 @@ export class SyncEngine {
     return { ...(await this.send(client, ops, onProgress, opts)), inventoried };
   }
 
+  /**
+   * A first sync into an empty agent that starts while the scan still walks:
+   * each part of entries the scan hands over (scanTree's onEntries) joins
+   * the local tree and goes out at once, so the agent writes while this side
+   * walks instead of idling until the walk ends. Needs an agent that said it
+   * holds nothing and an engine made without entries: the parts are the
+   * whole local tree. Nothing to delete, so no mass-deletion guard.
+   */
+  async syncIntoEmptyAgent(client: AgentClient, parts: AsyncIterable<readonly IndexEntry[]>, onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
+    if (client.hello.entries !== 0 || this.remote !== null || this.local.size !== 0) {
+      throw new Error('syncIntoEmptyAgent needs an empty agent and an engine without entries');
+    }
+    this.remote = new TreeState<Entry>(this.hasher.h64);
+    this.learnIgnored([]);
+    const local = this.local;
+    async function* ops(): AsyncGenerator<BatchOp[]> {
+      for await (const part of parts) {
+        for (const entry of part) local.set(entry);
+        yield opsForEmptyAgent(part);
+      }
+    }
+    const { outcome } = await this.sendOne(client, [], onProgress, opts.appSpec, ops());
+    return { ...outcome, inventoried: false };
+  }
+
   private learnIgnored(entries: Iterable<Entry>): void {
     const isIgnored = this.opts.isIgnored;
     const found = isIgnored ? [...entries].filter((e) => isIgnored(e.path, e.type === EntryType.DIR)) : [];
@@ -212,11 +237,12 @@ export class SyncEngine {
     };
   }
 
-  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress, appSpec?: AppSpec): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
+  /** Sends one batch; with `more`, its further parts are appended to `ops` as they go out (send-batch.ts). */
+  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress, appSpec?: AppSpec, more?: AsyncIterable<readonly BatchOp[]>): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
     const remote = this.remote!;
     const batch = this.nextBatch++;
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more });
     const counts = countOps(ops);
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec });
     this.learn(remote, ops, sent);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);

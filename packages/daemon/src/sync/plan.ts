@@ -103,3 +103,18 @@ export function visible<E extends Entry>(tree: ReadonlyMap<string, E>, ignored: 
 function byPath(a: Entry, b: Entry): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
+
+/**
+ * What planOps plans for `entries` against an empty agent, without the diff:
+ * a directory, a file or a symlink each (a first sync streams the scan's
+ * entries as the walk finds them, sync/push.ts). The walk hands a
+ * directory's own entry over before anything under it, and sendBatch sends
+ * each part's directories before its files, so a parent always comes first.
+ */
+export function opsForEmptyAgent(entries: readonly Entry[]): BatchOp[] {
+  return entries.map((entry): BatchOp => {
+    if (entry.type === EntryType.DIR) return { kind: OpKind.MKDIR, entry };
+    if (entry.type === EntryType.SYMLINK) return { kind: OpKind.SYMLINK, entry };
+    return { kind: OpKind.FILE, entry };
+  });
+}

@@ -4,7 +4,10 @@ import { ChunkStore } from '../index/chunk-store.ts';
 import type { IndexEntry } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { carryDigest } from '../core/tree-state.ts';
-import { SyncEngine } from './engine.ts';
+import { createIgnoreMatcher } from '../ignore/index.ts';
+import type { ScanResult } from '../index/entry.ts';
+import { Handover } from '../util/handover.ts';
+import { SyncEngine, type SyncOutcome } from './engine.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
 
@@ -79,43 +82,72 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     // on two cores at once.
     const connecting = opts.connect().then((c) => (client = c));
     connecting.catch(() => undefined); // awaited below, or abandoned with the scan's own error
-    let scan: Awaited<ReturnType<typeof scanTree>>;
     let saved: Awaited<ReturnType<typeof loadIndex>>;
     let hasher: Hasher;
     try {
       hasher = await loadHasher();
       saved = await loadIndex(root, hasher.h64);
       if (saved.warning) opts.onWarning?.(saved.warning);
-      // The scan reads every ignore file as it walks (no separate pass for the
-      // rules) and leaves unread what the index cannot vouch for: an empty agent
-      // gets every file, hashed as it is sent; any other needs the hashes first.
-      scan = await scanTree(root, { previous: saved.entries, hasher, deferHash: true });
     } catch (err) {
       // Nothing started for this push may outlive it: the connection is closed by the caller's finally.
       await connecting.catch(() => undefined);
       throw err;
     }
-    opts.onScanned?.();
+    // The scan reads every ignore file as it walks (no separate pass for the
+    // rules) and leaves unread what the index cannot vouch for: an empty agent
+    // gets every file, hashed as it is sent; any other needs the hashes first.
+    // It hands over what it finds directory by directory: an empty agent
+    // gets it while the walk goes on (measured on 50,000 files: the walk took
+    // 0.2 s of a 1.5 s first sync, with the agent idle).
+    const found = new Handover<IndexEntry[]>();
+    const matcher = createIgnoreMatcher();
+    const scanning = scanTree(root, { previous: saved.entries, hasher, deferHash: true, matcher, onEntries: (part) => found.push(part) });
+    scanning.then(
+      () => {
+        found.end();
+        opts.onScanned?.();
+      },
+      (err) => found.fail(err),
+    );
+    try {
+      client = await connecting;
+    } catch (err) {
+      await scanning.catch(() => undefined);
+      throw err;
+    }
     checkDeadline();
-    client = await connecting;
     if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
-    // A large file changed since the last push, whose last version's chunks are kept, will likely go as a
-    // delta against it: it is hashed as it is sent (send-spans.ts), not read once more before.
-    const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
-    const chunks = new ChunkStore(root);
-    const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
-    const hashed = scan.hashed + (client.hello.entries === 0 || scan.deferred === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
-    // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
-    const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept);
+    let scan: ScanResult;
+    let engine: SyncEngine;
+    let result: SyncOutcome;
+    let hashed: number;
+    if (client.hello.entries === 0) {
+      engine = new SyncEngine(root, hasher, [], { isIgnored: (path, isDir) => matcher.isIgnored(path, isDir) });
+      engine.agentConnected(client.hello);
+      result = await engine.syncIntoEmptyAgent(client, found, opts.onProgress, { force: opts.force });
+      scan = await scanning;
+      hashed = scan.hashed;
+    } else {
+      scan = await scanning;
+      checkDeadline();
+      // A large file changed since the last push, whose last version's chunks are kept, will likely go as a
+      // delta against it: it is hashed as it is sent (send-spans.ts), not read once more before.
+      const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
+      const chunks = new ChunkStore(root);
+      const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
+      hashed = scan.hashed + (scan.deferred === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
+      // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
+      const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept);
+      // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
+      engine = new SyncEngine(root, hasher, scan.entries, {
+        isIgnored: (path, isDir) => matcher.isIgnored(path, isDir),
+        localDigest,
+      });
+      engine.agentConnected(client.hello);
+      result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
+    }
     const entries = scan.entries.size;
-    // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
-    const engine = new SyncEngine(root, hasher, scan.entries, {
-      isIgnored: (path, isDir) => scan.matcher.isIgnored(path, isDir),
-      localDigest,
-    });
-    engine.agentConnected(client.hello);
-    const result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
     // An index that would be written back unchanged is left as it is: nothing
     // re-hashed, the same paths, nothing sent.
     const unchanged = hashed === 0 && entries === saved.entries.size && result.uploaded === 0 && result.deleted === 0 && result.inSync;

@@ -61,7 +61,8 @@ export interface SendBatchOptions {
   client: AgentClient;
   batch: number;
   root: string;
-  ops: readonly BatchOp[];
+  /** The batch's operations; with `more`, a list the parts are appended to. */
+  ops: BatchOp[];
   hasher: Hasher;
   onProgress?(progress: BatchProgress): void;
   /**
@@ -71,6 +72,15 @@ export interface SendBatchOptions {
   spans?: ChunkStore;
   /** An app spec to hand the agent inside this batch (see SendOptions.appSpec). */
   appSpec?: AppSpec;
+  /**
+   * Operations that join the batch while it goes out, part by part (a first
+   * sync that starts while the scan still walks): each part's directories,
+   * copies and symlinks, then its small files, go out as it arrives; large
+   * files and deletes wait for the end, as for `ops`. A part's directories
+   * must not be under a directory of a later part. Every part is appended to
+   * `ops`, which then lists the whole batch.
+   */
+  more?: AsyncIterable<readonly BatchOp[]>;
 }
 
 /**
@@ -111,24 +121,28 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   if (opts.appSpec !== undefined && (client.hello.capabilities ?? []).includes(Capability.APP_SPEC)) {
     await queueFrame(Kind.APP_SPEC, normaliseAppSpec(opts.appSpec));
   }
-  const small: Entry[] = [];
   const large: Entry[] = [];
-  for (const op of ops) {
-    if (op.kind === OpKind.MKDIR) {
-      await queueFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
-      sent.set(op.entry.path, op.entry);
-    } else if (op.kind === OpKind.COPY) {
-      const e = op.entry;
-      await queueFrame(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
-      sent.set(e.path, e);
-      copied++;
-    } else if (op.kind === OpKind.SYMLINK) {
-      await queueFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
-      sent.set(op.entry.path, op.entry);
-    } else if (op.kind === OpKind.FILE) {
-      (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
+  /** Queues what is sent first (directories, copies, symlinks), sets aside large files; returns the small files. */
+  const take = async (part: readonly BatchOp[]): Promise<Entry[]> => {
+    const small: Entry[] = [];
+    for (const op of part) {
+      if (op.kind === OpKind.MKDIR) {
+        await queueFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
+        sent.set(op.entry.path, op.entry);
+      } else if (op.kind === OpKind.COPY) {
+        const e = op.entry;
+        await queueFrame(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
+        sent.set(e.path, e);
+        copied++;
+      } else if (op.kind === OpKind.SYMLINK) {
+        await queueFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
+        sent.set(op.entry.path, op.entry);
+      } else if (op.kind === OpKind.FILE) {
+        (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
+      }
     }
-  }
+    return small;
+  };
 
   const readProblem = (entry: Entry, err: unknown): void => {
     if (isVanished(err)) return; // vanished since the scan: the next scan tells
@@ -137,23 +151,36 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   // One buffer for every small file: encodeFrame copies the payload out of it.
   const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
-  for (const entry of small) {
-    let n: number;
-    try {
-      n = readSmallFile(join(root, entry.path), buf);
-    } catch (err) {
-      readProblem(entry, err);
-      continue;
+  const sendSmall = async (small: readonly Entry[]): Promise<void> => {
+    for (const entry of small) {
+      let n: number;
+      try {
+        n = readSmallFile(join(root, entry.path), buf);
+      } catch (err) {
+        readProblem(entry, err);
+        continue;
+      }
+      if (n > MAX_CHUNK_BYTES) {
+        large.push(entry); // grew past one chunk since the scan
+        continue;
+      }
+      const content = buf.subarray(0, n);
+      const actual: Entry = { ...entry, size: n, hash: hasher.h64Bytes(content) };
+      await queueFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
+      fileDone(actual);
+      await slicer.maybeYield();
     }
-    if (n > MAX_CHUNK_BYTES) {
-      large.push(entry); // grew past one chunk since the scan
-      continue;
+  };
+
+  await sendSmall(await take(ops));
+  if (opts.more) {
+    for await (const part of opts.more) {
+      for (const op of part) ops.push(op);
+      const more = countOps(part);
+      progress.totalFiles += more.files;
+      progress.totalBytes += more.bytes;
+      await sendSmall(await take(part));
     }
-    const content = buf.subarray(0, n);
-    const actual: Entry = { ...entry, size: n, hash: hasher.h64Bytes(content) };
-    await queueFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
-    fileDone(actual);
-    await slicer.maybeYield();
   }
 
   const bases = new Map<string, Entry>();

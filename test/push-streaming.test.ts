@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
+import { FaultAgent } from './support/fault-agent.ts';
+import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
+import { compareTrees, listTree } from './support/tree-compare.ts';
+
+/**
+ * A first sync into an empty agent starts sending while the scan still
+ * walks (sync/push.ts, SyncEngine.syncIntoEmptyAgent): the agent writes
+ * while the project is being listed. Through the real pipeline into a real
+ * agent: files go out before the walk ends, the agent ends up with the
+ * project byte for byte (ignored files left out, the large file, the
+ * symlink and the empty directories in), and the index saved is the whole
+ * tree: the next push sends and hashes nothing. A new, empty agent for a
+ * project that already has its index gets the whole tree the same way.
+ */
+const FILES = 6000;
+const PUSH_TIMEOUT_MS = 60_000;
+const skipIndex = (rel: string) => rel === '.skiff' || rel.startsWith('.skiff/');
+
+describe('a first sync streams the scan', () => {
+  let base: string;
+  let project: string;
+  let tree: GeneratedTree;
+  /** What the agent must hold: the project less its index and what the rules ignore. */
+  const synced = (rel: string) => skipIndex(rel) || tree.ignored.includes(rel);
+  let fileCount = 0;
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'skiff-stream-'));
+    project = join(base, 'project');
+    tree = await generateProject(project, FILES, 7);
+    fileCount = [...(await listTree(project, synced)).values()].filter((d) => d.startsWith('file')).length;
+  });
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  /** A push into a fresh agent on `root`, connected before the push starts, counting files sent before the scan ended. */
+  async function pushInto(root: string): Promise<{ result: PushResult; sentBeforeScanEnd: number; agent: FaultAgent }> {
+    const agent = await FaultAgent.start(root);
+    const client = await AgentClient.connect(agent.url, agent.token);
+    let sent = 0;
+    let sentBeforeScanEnd = -1;
+    const result = await runPush({
+      dir: project,
+      connect: async () => client,
+      timeoutMs: PUSH_TIMEOUT_MS,
+      onProgress: (p) => (sent = p.files),
+      onScanned: () => (sentBeforeScanEnd = sent),
+    });
+    return { result, sentBeforeScanEnd, agent };
+  }
+
+  it('sends while the walk goes on, and the agent gets the project whole', async () => {
+    const root = join(base, 'agent-1');
+    const { result, sentBeforeScanEnd, agent } = await pushInto(root);
+    try {
+      expect(sentBeforeScanEnd).toBeGreaterThan(0);
+      expect(sentBeforeScanEnd).toBeLessThan(result.uploaded);
+      expect(result.problems).toEqual([]);
+      expect(result.inSync).toBe(true);
+      expect(result.uploaded).toBe(fileCount);
+      expect(await compareTrees(project, root, synced)).toEqual([]);
+      for (const ignored of tree.ignored) expect(existsSync(join(root, ignored)), ignored).toBe(false);
+
+      // The index saved holds the whole tree with its hashes: nothing to hash or send again.
+      const again = await runPush({ dir: project, connect: () => AgentClient.connect(agent.url, agent.token), timeoutMs: PUSH_TIMEOUT_MS });
+      expect([again.uploaded, again.hashed, again.deleted, again.inSync]).toEqual([0, 0, 0, true]);
+      expect(again.digest).toBe(result.digest);
+    } finally {
+      await agent.handle.close();
+    }
+  });
+
+  it('a new empty agent for a project with its index gets the whole tree too', async () => {
+    const root = join(base, 'agent-2');
+    const { result, agent } = await pushInto(root);
+    try {
+      expect([result.uploaded, result.inSync]).toEqual([fileCount, true]);
+      expect(await compareTrees(project, root, synced)).toEqual([]);
+    } finally {
+      await agent.handle.close();
+    }
+  });
+});
