@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,26 @@ describe('the daemon and its sessions', () => {
     const agentFiles = [...(await listTree(join(agentRoot, 'storm'))).values()].filter((d) => d.startsWith('file'));
     expect(agentFiles).toHaveLength(5000);
     expect(await compareTrees(project, agentRoot, (rel) => rel === '.skiff')).toEqual([]);
+  });
+
+  it('the first sync into an empty agent sends while the project is scanned, and keeps the scan\'s problems', async () => {
+    const tree = await generateProject(project, 6000, 5);
+    execFileSync('mkfifo', [join(project, 'src', 'a-pipe')]);
+    const t = dev();
+    const first = await initialSynced(t);
+    const started = t.events.find((e) => e.event === 'sync.started' && e.data.reason === 'initial');
+    expect(started?.data).toMatchObject({ scanning: true });
+    expect(first.data).toMatchObject({ inSync: true });
+    expect(first.data.uploaded).toBeGreaterThanOrEqual(tree.files);
+    expect(await compareTrees(project, agentRoot, (rel) => rel === '.skiff' || rel === 'src/a-pipe' || tree.ignored.includes(rel))).toEqual([]);
+    const status = jsonOf<{ session: { problemCount: number; problems: Array<{ path: string; code: string }> } }>(await runSkiff(['status', project, '--json'], { env }));
+    expect(status.session.problems).toEqual([expect.objectContaining({ path: 'src/a-pipe', code: 'SKIFF_E_UNSUPPORTED_FILE' })]);
+    expect(status.session.problemCount).toBe(1);
+    // The session's tree is the whole project: an edit goes out alone.
+    const mark = t.events.length;
+    await writeFile(join(project, 'src', 'after-first-sync.txt'), 'one more\n');
+    const watched = await t.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'watch', 10_000, mark);
+    expect(watched.data).toMatchObject({ uploaded: 1, deleted: 0, inSync: true });
   });
 
   it('a daemon killed with SIGKILL resumes from its index without a full re-send', async () => {

@@ -15,7 +15,8 @@ export function renderEvent(event: string, data: unknown, s: Style): string | nu
   switch (event) {
     case SessionEvent.SYNC_STARTED: {
       const st = data as Payload<typeof SessionEvent.SYNC_STARTED>;
-      return st.reason === 'watch' ? null : s.dim(`⟳ ${st.reason} sync: checking ${plural(st.paths, 'path')}`);
+      if (st.reason === 'watch') return null;
+      return s.dim(st.scanning ? `⟳ ${st.reason} sync: sending the project as it is scanned` : `⟳ ${st.reason} sync: checking ${plural(st.paths, 'path')}`);
     }
     case SessionEvent.SYNC_FINISHED: {
       const f = data as Payload<typeof SessionEvent.SYNC_FINISHED>;

@@ -34,6 +34,8 @@ export interface SyncStarted {
   reason: SyncReason;
   /** Paths looked at: the whole tree for a full sync, the touched ones for a watch batch. */
   paths: number;
+  /** The sync starts while the scan still walks (an empty agent gets the tree as it is found): `paths` is what was found so far. */
+  scanning?: boolean;
 }
 
 export interface SyncFinished {

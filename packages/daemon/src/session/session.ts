@@ -17,6 +17,7 @@ import { openTarget } from '../targets/open.ts';
 import type { AgentPlace, TargetDriver } from '../targets/target.ts';
 import { AgentClient } from '../transport/agent-client.ts';
 import { Backoff } from '../util/backoff.ts';
+import { Handover } from '../util/handover.ts';
 import { BatchVerdict, gitBusy, watchBatches, type BatchInfo, type TreeWatcher } from '../watch/index.ts';
 import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import { Fanout } from './fanout.ts';
@@ -152,24 +153,48 @@ export class Session {
       await this.queue.run(async () => {
         const saved = await loadIndex(this.root, this.hasher.h64);
         if (saved.warning) this.report([{ path: '.skiff/index.json', code: saved.warning.code, message: saved.warning.message }]);
-        const scan = await scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true });
+        this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
+        // The scan walks while the agent starts (a container may take seconds), and hands over what it finds:
+        // an empty agent gets the tree while the walk goes on (sync/push.ts does the same).
+        const found = new Handover<IndexEntry[]>();
+        const scanning = scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true, onEntries: (part) => found.push(part) });
+        scanning.then(
+          () => found.end(),
+          (err) => found.fail(err),
+        );
+        try {
+          await this.connect();
+        } catch (err) {
+          await scanning.catch(() => undefined);
+          throw err;
+        }
+        const initial = (run: (onProgress: ProgressFn) => Promise<SyncOutcome>, paths: number, scanning = false) =>
+          this.sync('initial', paths, run, scanning).catch((err) => {
+            // A halted first sync leaves a live session that resumes when the files come back (or --force).
+            // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
+            // at any other time: clientClosed() has scheduled it, and the reconnect's sync sends the rest.
+            const code = asSkiffError(err).code;
+            if (code === ErrorCode.CONNECTION_LOST && !this.client) return;
+            if (code !== ErrorCode.MASS_DELETION) throw err;
+          });
+        if (this.client!.hello.entries === 0) {
+          await initial((onProgress) => this.engine.syncIntoEmptyAgent(this.client!, found, onProgress, { force: this.opts.force }), this.engine.local.size, true);
+          const scan = await scanning;
+          // Beside the problems the sync found, not instead of them.
+          this.problems.update([], scan.problems);
+          this.report(scan.problems);
+          // What a sync cut short did not take: the project's tree is the whole scan all the same.
+          for (const entry of scan.entries.values()) if (this.engine.local.get(entry.path) === undefined) this.engine.local.set(entry);
+          return;
+        }
+        const scan = await scanning;
         this.problems.replace(scan.problems);
         this.report(scan.problems);
-        this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
-        await this.connect();
-        // An empty agent gets every file, hashed as it is read for sending.
-        if (this.client!.hello.entries !== 0 && scan.deferred > 0) await hashDeferred(this.root, scan.entries, this.hasher);
+        if (scan.deferred > 0) await hashDeferred(this.root, scan.entries, this.hasher);
         // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
         if (saved.digest === undefined) for (const entry of scan.entries.values()) this.engine.local.set(entry);
         else this.engine.local.seed(scan.entries, carryDigest(this.hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept));
-        await this.sync('initial', this.engine.local.size, (onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force })).catch((err) => {
-          // A halted first sync leaves a live session that resumes when the files come back (or --force).
-          // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
-          // at any other time: clientClosed() has scheduled it, and the reconnect's sync sends the rest.
-          const code = asSkiffError(err).code;
-          if (code === ErrorCode.CONNECTION_LOST && !this.client) return;
-          if (code !== ErrorCode.MASS_DELETION) throw err;
-        });
+        await initial((onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force }), this.engine.local.size);
       });
     } catch (err) {
       const e = asSkiffError(err);
@@ -289,11 +314,11 @@ export class Session {
     });
   }
 
-  private async sync(reason: SyncReason, paths: number, run: (onProgress: ProgressFn) => Promise<SyncOutcome>): Promise<SyncOutcome> {
+  private async sync(reason: SyncReason, paths: number, run: (onProgress: ProgressFn) => Promise<SyncOutcome>, scanning = false): Promise<SyncOutcome> {
     const started = performance.now();
     const batch = ++this.syncs;
     this.setState(SessionState.SYNCING);
-    this.fanout.emit(SessionEvent.SYNC_STARTED, { batch, reason, paths });
+    this.fanout.emit(SessionEvent.SYNC_STARTED, scanning ? { batch, reason, paths, scanning } : { batch, reason, paths });
     let outcome: SyncOutcome;
     try {
       outcome = await run(this.progress(batch));
