@@ -241,9 +241,14 @@ export class SyncEngine {
   private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress, appSpec?: AppSpec, more?: AsyncIterable<readonly BatchOp[]>): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
     const remote = this.remote!;
     const batch = this.nextBatch++;
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more });
+    // What the batch sent is learnt, and the project's digest brought up to date, while the agent applies it.
+    const whileApplying = (sentSoFar: Omit<SentBatch, 'applied'>) => {
+      this.learn(remote, ops, sentSoFar);
+      void this.local.digest;
+      void remote.digest;
+    };
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying });
     const counts = countOps(ops);
-    this.learn(remote, ops, sent);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
     for (const path of unconfirmed) remote.delete(path);
@@ -263,8 +268,8 @@ export class SyncEngine {
     };
   }
 
-  /** Brings `remote` up to date with what a batch did. */
-  private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: SentBatch): void {
+  /** Brings `remote` up to date with what a batch sent (what the agent refused is taken out after its APPLIED). */
+  private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): void {
     for (const op of ops) {
       if (op.kind === OpKind.DELETE) remote.deleteTree(op.path);
       else if (op.kind === OpKind.FILE) {

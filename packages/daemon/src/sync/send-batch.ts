@@ -81,6 +81,13 @@ export interface SendBatchOptions {
    * `ops`, which then lists the whole batch.
    */
   more?: AsyncIterable<readonly BatchOp[]>;
+  /**
+   * Called once the whole batch is out, while the agent still applies it:
+   * work that needs what was sent but not the agent's answer is done then
+   * rather than after (a first sync's bookkeeping took ~0.2 s after the
+   * APPLIED of 50,000 files, with the agent idle).
+   */
+  whileApplying?(sent: Omit<SentBatch, 'applied'>): void;
 }
 
 /**
@@ -240,7 +247,9 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   await queueFrame(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
-  return { applied: await applied, sent, stale, problems, files: progress.files, bytes: progress.bytes + literal, copied };
+  const out = { sent, stale, problems, files: progress.files, bytes: progress.bytes + literal, copied };
+  opts.whileApplying?.(out);
+  return { ...out, applied: await applied };
 }
 
 /**
