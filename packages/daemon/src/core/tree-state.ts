@@ -187,11 +187,20 @@ export class TreeState<E extends Entry = Entry> {
   }
 
   set(entry: E): void {
-    const old = this.map.get(entry.path);
-    if (old) this.unlist(entry.path, old);
-    this.map.set(entry.path, entry);
-    this.pending.add(entry.path);
+    const path = entry.path;
+    const old = this.map.get(path);
+    this.map.set(path, entry);
     if (entry.type === EntryType.FILE) this.fileCount++;
+    if (old === undefined) {
+      this.pending.add(path);
+      return;
+    }
+    if (old.type === EntryType.FILE) this.fileCount--;
+    // A path already pending stays so (a first sync sets every file twice: as scanned, then as sent).
+    if (!this.pending.has(path)) {
+      this.xor(old);
+      this.pending.add(path);
+    }
   }
 
   delete(path: string): E | undefined {

@@ -162,7 +162,8 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     for (const entry of small) {
       let n: number;
       try {
-        n = readSmallFile(join(root, entry.path), buf);
+        // A wire path has no '.', '..' or empty segment (checkRelPath): joined as it is, without path.join's normalising.
+        n = readSmallFile(`${root}/${entry.path}`, buf);
       } catch (err) {
         readProblem(entry, err);
         continue;
