@@ -5,19 +5,18 @@ import { loadProjectConfig, PROJECT_FILE, toAppConfig, type ProjectConfig } from
 import type { Target } from '../config/target.ts';
 import type { ControlLog } from '../control/log.ts';
 import { needsSettle } from '../core/settle.ts';
-import { carryDigest } from '../core/tree-state.ts';
 import { loadIgnoreMatcher, type IgnoreMatcher } from '../ignore/index.ts';
-import { UNHASHED, type IndexEntry } from '../index/entry.ts';
+import { UNHASHED, type IndexEntry, type ScanResult } from '../index/entry.ts';
 import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
 import { refreshPaths, replaceTree } from '../index/refresh.ts';
 import { countOps, type BatchOp } from '../sync/batch-ops.ts';
 import { SyncEngine, type SyncOutcome } from '../sync/engine.ts';
+import { prepareFirstSync, startScan } from '../sync/first-sync.ts';
 import type { BatchProgress } from '../sync/send-batch.ts';
 import { openTarget } from '../targets/open.ts';
 import type { AgentPlace, TargetDriver } from '../targets/target.ts';
 import { AgentClient } from '../transport/agent-client.ts';
 import { Backoff } from '../util/backoff.ts';
-import { Handover } from '../util/handover.ts';
 import { BatchVerdict, gitBusy, watchBatches, type BatchInfo, type TreeWatcher } from '../watch/index.ts';
 import { AgentState, SessionEvent, type SyncFinished, type SyncReason } from './events.ts';
 import { Fanout } from './fanout.ts';
@@ -154,47 +153,32 @@ export class Session {
         const saved = await loadIndex(this.root, this.hasher.h64);
         if (saved.warning) this.report([{ path: '.skiff/index.json', code: saved.warning.code, message: saved.warning.message }]);
         this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
-        // The scan walks while the agent starts (a container may take seconds), and hands over what it finds:
-        // an empty agent gets the tree while the walk goes on (sync/push.ts does the same).
-        const found = new Handover<IndexEntry[]>();
-        const scanning = scanTree(this.root, { matcher: this.matcher, previous: saved.entries, hasher: this.hasher, deferHash: true, onEntries: (part) => found.push(part) });
-        scanning.then(
-          () => found.end(),
-          (err) => found.fail(err),
-        );
+        // The scan walks while the agent starts (a container may take seconds); an empty agent gets what it
+        // finds while the walk goes on (sync/first-sync.ts).
+        const scanning = startScan(this.root, saved, this.hasher, this.matcher);
         try {
           await this.connect();
         } catch (err) {
-          await scanning.catch(() => undefined);
+          await scanning.result.catch(() => undefined);
           throw err;
         }
-        const initial = (run: (onProgress: ProgressFn) => Promise<SyncOutcome>, paths: number, scanning = false) =>
-          this.sync('initial', paths, run, scanning).catch((err) => {
-            // A halted first sync leaves a live session that resumes when the files come back (or --force).
-            // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
-            // at any other time: clientClosed() has scheduled it, and the reconnect's sync sends the rest.
-            const code = asSkiffError(err).code;
-            if (code === ErrorCode.CONNECTION_LOST && !this.client) return;
-            if (code !== ErrorCode.MASS_DELETION) throw err;
-          });
-        if (this.client!.hello.entries === 0) {
-          await initial((onProgress) => this.engine.syncIntoEmptyAgent(this.client!, found, onProgress, { force: this.opts.force }), this.engine.local.size, true);
-          const scan = await scanning;
+        const first = await prepareFirstSync(this.engine, this.client!, scanning, saved, this.root, this.hasher);
+        if (!first.streaming) this.takeScanProblems(await scanning.result, true);
+        await this.sync('initial', this.engine.local.size, (onProgress) => first.run(onProgress, { force: this.opts.force }), first.streaming).catch((err) => {
+          // A halted first sync leaves a live session that resumes when the files come back (or --force).
+          // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
+          // at any other time: clientClosed() has scheduled it, and the reconnect's sync sends the rest.
+          const code = asSkiffError(err).code;
+          if (code === ErrorCode.CONNECTION_LOST && !this.client) return;
+          if (code !== ErrorCode.MASS_DELETION) throw err;
+        });
+        if (first.streaming) {
+          const scan = await scanning.result;
           // Beside the problems the sync found, not instead of them.
-          this.problems.update([], scan.problems);
-          this.report(scan.problems);
+          this.takeScanProblems(scan, false);
           // What a sync cut short did not take: the project's tree is the whole scan all the same.
           for (const entry of scan.entries.values()) if (this.engine.local.get(entry.path) === undefined) this.engine.local.set(entry);
-          return;
         }
-        const scan = await scanning;
-        this.problems.replace(scan.problems);
-        this.report(scan.problems);
-        if (scan.deferred > 0) await hashDeferred(this.root, scan.entries, this.hasher);
-        // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
-        if (saved.digest === undefined) for (const entry of scan.entries.values()) this.engine.local.set(entry);
-        else this.engine.local.seed(scan.entries, carryDigest(this.hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept));
-        await initial((onProgress) => this.engine.syncAll(this.client!, onProgress, { force: this.opts.force }), this.engine.local.size);
       });
     } catch (err) {
       const e = asSkiffError(err);
@@ -204,6 +188,13 @@ export class Session {
       await this.stop();
       throw e;
     }
+  }
+
+  /** A full scan's problems: the session's problems now (`replace`), or added to those a sync found meanwhile. */
+  private takeScanProblems(scan: ScanResult, replace: boolean): void {
+    if (replace) this.problems.replace(scan.problems);
+    else this.problems.update([], scan.problems);
+    this.report(scan.problems);
   }
 
   private async watch(): Promise<TreeWatcher> {

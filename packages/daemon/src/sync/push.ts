@@ -1,13 +1,9 @@
 import { resolve } from 'node:path';
-import { Capability, ErrorCode, MAX_CHUNK_BYTES, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
-import { ChunkStore } from '../index/chunk-store.ts';
-import type { IndexEntry } from '../index/entry.ts';
-import { hashDeferred, loadIndex, saveIndex, scanTree } from '../index/index.ts';
-import { carryDigest } from '../core/tree-state.ts';
+import { ErrorCode, SkiffError, asSkiffError, loadHasher, type AppSpec, type Hasher, type Problem } from '@skiff/protocol';
 import { createIgnoreMatcher } from '../ignore/index.ts';
-import type { ScanResult } from '../index/entry.ts';
-import { Handover } from '../util/handover.ts';
-import { SyncEngine, type SyncOutcome } from './engine.ts';
+import { loadIndex, saveIndex } from '../index/index.ts';
+import { SyncEngine } from './engine.ts';
+import { prepareFirstSync, startScan } from './first-sync.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
 import type { BatchProgress } from './send-batch.ts';
 
@@ -94,59 +90,27 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
       throw err;
     }
     // The scan reads every ignore file as it walks (no separate pass for the
-    // rules) and leaves unread what the index cannot vouch for: an empty agent
-    // gets every file, hashed as it is sent; any other needs the hashes first.
-    // It hands over what it finds directory by directory: an empty agent
-    // gets it while the walk goes on (measured on 50,000 files: the walk took
-    // 0.2 s of a 1.5 s first sync, with the agent idle).
-    const found = new Handover<IndexEntry[]>();
+    // rules) and leaves unread what the index cannot vouch for; an empty agent
+    // gets what it finds while the walk goes on (first-sync.ts).
     const matcher = createIgnoreMatcher();
-    const scanning = scanTree(root, { previous: saved.entries, hasher, deferHash: true, matcher, onEntries: (part) => found.push(part) });
-    scanning.then(
-      () => {
-        found.end();
-        opts.onScanned?.();
-      },
-      (err) => found.fail(err),
-    );
+    const scanning = startScan(root, saved, hasher, matcher);
+    scanning.result.then(() => opts.onScanned?.(), () => undefined);
     try {
       client = await connecting;
     } catch (err) {
-      await scanning.catch(() => undefined);
+      await scanning.result.catch(() => undefined);
       throw err;
     }
     checkDeadline();
     if (opts.appSpec) await client.sendAppSpec(opts.appSpec);
     checkDeadline();
-    let scan: ScanResult;
-    let engine: SyncEngine;
-    let result: SyncOutcome;
-    let hashed: number;
-    if (client.hello.entries === 0) {
-      engine = new SyncEngine(root, hasher, [], { isIgnored: (path, isDir) => matcher.isIgnored(path, isDir) });
-      engine.agentConnected(client.hello);
-      result = await engine.syncIntoEmptyAgent(client, found, opts.onProgress, { force: opts.force });
-      scan = await scanning;
-      hashed = scan.hashed;
-    } else {
-      scan = await scanning;
-      checkDeadline();
-      // A large file changed since the last push, whose last version's chunks are kept, will likely go as a
-      // delta against it: it is hashed as it is sent (send-spans.ts), not read once more before.
-      const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
-      const chunks = new ChunkStore(root);
-      const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && chunks.has(saved.entries.get(e.path)?.hash ?? '');
-      hashed = scan.hashed + (scan.deferred === 0 ? 0 : await hashDeferred(root, scan.entries, hasher, deltaLikely));
-      // The index's digest, carried over what the scan found changed: the tree's lines are not hashed again.
-      const localDigest = saved.digest === undefined ? undefined : carryDigest(hasher.h64, saved.entries, saved.digest, scan.entries, scan.kept);
-      // With a digest the engine takes the scan's map over rather than copying it (scan.entries is not used after).
-      engine = new SyncEngine(root, hasher, scan.entries, {
-        isIgnored: (path, isDir) => matcher.isIgnored(path, isDir),
-        localDigest,
-      });
-      engine.agentConnected(client.hello);
-      result = await engine.syncAll(client, opts.onProgress, { force: opts.force });
-    }
+    const engine = new SyncEngine(root, hasher, [], { isIgnored: (path, isDir) => matcher.isIgnored(path, isDir) });
+    engine.agentConnected(client.hello);
+    const first = await prepareFirstSync(engine, client, scanning, saved, root, hasher);
+    checkDeadline();
+    const result = await first.run(opts.onProgress, { force: opts.force });
+    const scan = await scanning.result;
+    const hashed = first.hashed;
     const entries = scan.entries.size;
     // An index that would be written back unchanged is left as it is: nothing
     // re-hashed, the same paths, nothing sent.
