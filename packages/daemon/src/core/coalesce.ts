@@ -259,9 +259,7 @@ export class Coalescer {
    * flush whose batch ended at `now`.
    */
   drain(now: number): string[] {
-    const paths = [...this.pending].sort();
-    this.pending.clear();
-    this.leadingUntil = null;
+    const paths = this.takePending();
     if (paths.length > 0) {
       this.lastFlushWasStorm = paths.length > this.windows.leadingMaxPaths;
       this.lastBatchEndAt = now;
@@ -309,13 +307,19 @@ export class Coalescer {
   }
 
   private flush(): Decision {
-    const paths = [...this.pending].sort();
+    const paths = this.takePending();
     const settled = this.settlingSince !== null;
     this.lastFlushWasStorm = settled || paths.length > this.windows.leadingMaxPaths;
-    this.pending.clear();
-    this.leadingUntil = null;
     this.settlingSince = null;
     this.inFlight = true;
     return settled ? { flush: paths, wakeAt: null, settled: true } : { flush: paths, wakeAt: null };
+  }
+
+  /** Every pending path, distinct and sorted, taken out; the leading window closes with them. */
+  private takePending(): string[] {
+    const paths = [...this.pending].sort();
+    this.pending.clear();
+    this.leadingUntil = null;
+    return paths;
   }
 }
