@@ -88,8 +88,14 @@ export function watchWithInotify(root: string, opts: WatchTreeOptions): TreeWatc
     }
   };
 
-  /** Watches `dir` and the directories under it that are not ignored. */
-  const watchTreeAt = async (dir: string): Promise<void> => {
+  /**
+   * Watches `dir` and the directories under it that are not ignored. Each
+   * directory is listed once its watch is in place, so what was written into
+   * it before is in the listing and what comes after has its own event; with
+   * `found`, what the listings hold (not ignored) is added to it, as
+   * expandNewDir would list it.
+   */
+  const watchTreeAt = async (dir: string, found?: string[]): Promise<void> => {
     const queue = [dir];
     while (queue.length > 0 && !closed) {
       const at = queue.shift()!;
@@ -101,9 +107,10 @@ export function watchWithInotify(root: string, opts: WatchTreeOptions): TreeWatc
         continue; // gone meanwhile: its own event tells
       }
       for (const e of entries) {
-        if (!e.isDirectory()) continue;
         const rel = joinWire(at, e.name);
-        if (!filter.dirIgnored(rel)) queue.push(rel);
+        const isDir = e.isDirectory();
+        if (found !== undefined && !filter.ignored(rel, isDir)) found.push(rel);
+        if (isDir && !filter.dirIgnored(rel)) queue.push(rel);
       }
     }
   };
@@ -146,13 +153,16 @@ export function watchWithInotify(root: string, opts: WatchTreeOptions): TreeWatc
       if (filter.ignored(rel, isDir)) continue;
       out.push({ kind: type === 'change' ? WatchEventKind.UPDATE : WatchEventKind.CREATE, path: rel });
       if (isDir && !watchers.has(rel)) {
-        // A directory that appeared (or moved in): watched first, then listed, so nothing falls between.
+        // A directory that appeared (or moved in): watched and listed in one walk, each directory's watch first.
+        let found: string[] = [];
         try {
-          await watchTreeAt(rel);
+          await watchTreeAt(rel, found);
         } catch (err) {
+          // At the watch limit: what it holds is still reported, listed without watches.
           report(err);
+          found = await expandNewDir(absRoot, rel, filter);
         }
-        for (const path of await expandNewDir(absRoot, rel, filter)) out.push({ kind: WatchEventKind.CREATE, path });
+        for (const path of found) out.push({ kind: WatchEventKind.CREATE, path });
         recheck?.schedule(rel);
       } else if (!isDir && watchers.has(rel)) {
         unwatch(rel); // a directory replaced by a file
