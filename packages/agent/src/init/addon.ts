@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { loadAddonOrReason, type AddonOutcome } from '../native-fs/load-addon.ts';
 
 /** What packages/agent/native/reaper.c exports. */
 export interface ReaperAddon {
@@ -30,21 +29,8 @@ export function addonCandidates(env: NodeJS.ProcessEnv = process.env, base: stri
   return candidates;
 }
 
-export type AddonLoad = { ok: true; addon: ReaperAddon; path: string } | { ok: false; reason: string };
+export type AddonLoad = AddonOutcome<ReaperAddon>;
 
 export function loadReaperAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
-  const require = createRequire(import.meta.url);
-  const candidates = addonCandidates(env);
-  const failures: string[] = [];
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      return { ok: true, addon: require(path) as ReaperAddon, path };
-    } catch (err) {
-      // e.g. built against glibc and loaded on musl: say which file and why.
-      failures.push(`${path}: ${(err as Error).message}`);
-    }
-  }
-  if (failures.length > 0) return { ok: false, reason: `reaper.node failed to load (${failures.join('; ')})` };
-  return { ok: false, reason: `reaper.node not found (looked in ${candidates.join(', ')}; build it with: node packages/agent/native/build.mjs)` };
+  return loadAddonOrReason<ReaperAddon>(addonCandidates(env), (a) => (typeof a.reap === 'function' ? null : 'reap'));
 }

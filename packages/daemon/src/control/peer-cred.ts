@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAddonOrReason } from '@skiff/agent/load-addon';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 import { LogLevel, type ControlLog } from './log.ts';
 
@@ -68,26 +68,10 @@ export function loadPeerCredReader(env: NodeJS.ProcessEnv = process.env): PeerCr
 
 function loadFrom(candidates: string[]): PeerCredLoad {
   if (process.platform !== 'linux') return { ok: false, reason: `SO_PEERCRED is read on Linux only (this is ${process.platform})` };
-  const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    let addon: Partial<PeerCredAddon>;
-    try {
-      addon = require(path) as Partial<PeerCredAddon>;
-    } catch (err) {
-      failures.push(`${path}: ${(err as Error).message}`);
-      continue;
-    }
-    if (typeof addon.peerCred !== 'function') {
-      failures.push(`${path} has no peerCred (built before it existed; rebuild with: node packages/agent/native/build.mjs)`);
-      continue;
-    }
-    const peerCred = addon.peerCred.bind(addon);
-    return { ok: true, path, read: (socket) => peerCred(socketFd(socket)) };
-  }
-  if (failures.length > 0) return { ok: false, reason: `reaper.node failed to load (${failures.join('; ')})` };
-  return { ok: false, reason: `reaper.node not found (looked in ${candidates.join(', ')}; build it with: node packages/agent/native/build.mjs)` };
+  const loaded = loadAddonOrReason<PeerCredAddon>(candidates, (a) => (typeof a.peerCred === 'function' ? null : 'peerCred'));
+  if (!loaded.ok) return loaded;
+  const peerCred = loaded.addon.peerCred.bind(loaded.addon);
+  return { ok: true, path: loaded.path, read: (socket) => peerCred(socketFd(socket)) };
 }
 
 /**
