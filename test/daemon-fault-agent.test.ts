@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,8 +28,22 @@ const PROJECT_FILES = 1000;
 /** Large enough that its transfer takes a while: the kill lands inside it. */
 const HUGE_FILE_BYTES = 64 * 1024 * 1024;
 const EVENT_WAIT_MS = 20_000;
+/** A wide tree for the scan to walk while a first sync already streams: 20,000 tiny files. */
+const WIDE_DIRS = 100;
+const WIDE_FILES_PER_DIR = 200;
 /** How often the agent's root is looked at for a temporary file (there is no event for it). */
 const TEMP_POLL_MS = 2;
+
+/** The pid of the local agent started on `root`, once it runs. */
+async function agentPidOn(root: string): Promise<number> {
+  const deadline = Date.now() + EVENT_WAIT_MS;
+  for (;;) {
+    const found = spawnSync('pgrep', ['-f', '--', `--root ${root} `], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    if (found.length === 1) return found[0];
+    if (Date.now() > deadline) throw new Error(`no single agent on ${root} within ${EVENT_WAIT_MS} ms (found ${found.join(', ') || 'none'})`);
+    await sleep(TEMP_POLL_MS);
+  }
+}
 
 /** Resolves with the name of the first temporary file of the agent in `dir`. */
 async function tempAppears(dir: string): Promise<string> {
@@ -135,5 +151,37 @@ describe(`the local agent SIGKILLed under a session (seed ${seed}; replay with S
     expect(await tempFilesUnder(agentRoot), `${leftover} and any other temporary file swept`).toEqual([]);
     expect(await daemonPid(env), 'the daemon lived through it').toBe(daemon);
     expect((await sessionStatus(project, env)).agent.state).toBe('connected');
+  });
+
+  it('an agent killed while the first sync still streams the scan: the session reconnects, converges, and knows the whole project', async () => {
+    const huge = randomBytes(HUGE_FILE_BYTES);
+    await writeFile(join(project, 'huge.bin'), huge);
+    // Enough small files that the walk is still going when the batch begins (it begins with the first directory).
+    for (let d = 0; d < WIDE_DIRS; d++) {
+      mkdirSync(join(project, 'wide', `d${d}`), { recursive: true });
+      for (let f = 0; f < WIDE_FILES_PER_DIR; f++) writeFileSync(join(project, 'wide', `d${d}`, `f${f}`), `${d}/${f}`);
+    }
+    const t = new DevTerminal([project, '--local-root', agentRoot], env);
+    terminals.push(t);
+    const agent = await agentPidOn(agentRoot);
+    // The batch's stage appearing in the empty root is the sign that the streamed first sync is under way.
+    await tempAppears(agentRoot);
+    process.kill(agent, 'SIGKILL');
+    const started = await t.waitFor((e) => e.event === 'sync.started' && e.data.reason === 'initial', EVENT_WAIT_MS);
+    expect(started.data.scanning, 'the first sync went out while the scan walked').toBe(true);
+    await t.waitFor((e) => e.event === 'agent.state' && e.data.state === 'disconnected', EVENT_WAIT_MS);
+    await waitGone(agent, 'the killed agent');
+    await t.waitFor((e) => e.event === 'sync.failed' && e.data.batch === started.data.batch, EVENT_WAIT_MS);
+
+    await convergedAfter(t, 0, differences);
+    expect((await readFile(join(agentRoot, 'huge.bin'))).equals(huge)).toBe(true);
+    expect(await tempFilesUnder(agentRoot)).toEqual([]);
+    const status = await sessionStatus(project, env);
+    expect([status.agent.state, status.problemCount, status.inSync]).toEqual(['connected', 0, true]);
+    // The session's tree is the whole project, not the part the cut sync took: an edit goes out alone.
+    const mark = t.events.length;
+    await writeFile(join(project, 'src', 'after the cut.txt'), 'one more\n');
+    const watched = await t.waitFor((e) => e.event === 'sync.finished' && e.data.reason === 'watch', EVENT_WAIT_MS, mark);
+    expect(watched.data).toMatchObject({ uploaded: 1, deleted: 0, inSync: true });
   });
 });

@@ -16,6 +16,7 @@ export async function daemonPid(env: NodeJS.ProcessEnv): Promise<number | null> 
 export interface SessionStatus {
   state: string;
   inSync: boolean;
+  problemCount: number;
   agent: { state: string; pid?: number; url?: string };
 }
 
