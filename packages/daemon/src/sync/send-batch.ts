@@ -78,7 +78,8 @@ export interface SendBatchOptions {
    * copies and symlinks, then its small files, go out as it arrives; large
    * files and deletes wait for the end, as for `ops`. A part's directories
    * must not be under a directory of a later part. Every part is appended to
-   * `ops`, which then lists the whole batch.
+   * `ops`, which then lists the whole batch. BATCH_BEGIN announces what `ops`
+   * held at the start: its counts are progress only, never checked.
    */
   more?: AsyncIterable<readonly BatchOp[]>;
   /**
