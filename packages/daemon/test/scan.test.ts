@@ -160,7 +160,7 @@ describe('scanTree', () => {
     const fifo = join(root, 'd1/pipe');
     execFileSync('mkfifo', [fifo]);
     const parts: IndexEntry[][] = [];
-    const scan = await scanTree(root, { deferHash: true, onEntries: (part) => parts.push([...part]) });
+    const scan = await scanTree(root, { deferHash: true, onEntries: (part) => void parts.push([...part]) });
     const handed = parts.flat();
     expect(parts.length).toBeGreaterThan(2);
     expect(handed.map((e) => e.path).sort()).toEqual([...scan.entries.keys()].sort());

@@ -67,9 +67,11 @@ export interface ScanOptions {
    * result, in walk order: a directory's own entry always comes before
    * what is under it. A first sync sends them while the walk goes on
    * (sync/push.ts). Only with deferHash (a hashing scan would hand over
-   * entries whose large files are still being read).
+   * entries whose large files are still being read). Returning false stops
+   * the handing over: nobody wants the rest (an agent that holds files
+   * waits for the whole scan).
    */
-  onEntries?: (added: IndexEntry[]) => void;
+  onEntries?: (added: IndexEntry[]) => boolean | void;
 }
 
 /** A path of at most this many UTF-16 code units is within MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
@@ -192,7 +194,7 @@ class Walk {
     private readonly hasher: Hasher,
     private readonly previous: ReadonlyMap<string, IndexEntry> | undefined,
     private readonly deferHash: boolean,
-    private readonly onEntries?: (added: IndexEntry[]) => void,
+    private onEntries?: (added: IndexEntry[]) => boolean | void,
   ) {}
 
   /** The root's listing; throws when it cannot be read. */
@@ -260,7 +262,7 @@ class Walk {
   }
 
   private async visit(dir: string, dirents: Listed[]): Promise<void> {
-    const added: IndexEntry[] | null = this.onEntries ? [] : null;
+    let added: IndexEntry[] | null = this.onEntries ? [] : null;
     for (const dirent of dirents) {
       const rel = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
       const listedAsDir = dirent.isDir;
@@ -307,10 +309,17 @@ class Walk {
         else await this.hashLarge(entry);
       }
       // A huge directory is handed over in parts, so the sender is never idle for long.
-      if (added !== null && added.length >= ENTRIES_PER_HANDOVER) this.onEntries!(added.splice(0));
+      if (added !== null && added.length >= ENTRIES_PER_HANDOVER) added = this.handOver(added.splice(0));
       await this.slicer.maybeYield();
     }
-    if (added !== null && added.length > 0) this.onEntries!(added);
+    if (added !== null && added.length > 0) this.handOver(added);
+  }
+
+  /** Hands `added` over; returns a new list to collect into, or null once nobody wants more. */
+  private handOver(added: IndexEntry[]): IndexEntry[] | null {
+    if (this.onEntries?.(added) !== false) return [];
+    this.onEntries = undefined;
+    return null;
   }
 
   /** Hashes a file of at most one chunk within the slice. */

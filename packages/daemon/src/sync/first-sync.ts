@@ -27,7 +27,7 @@ import type { BatchProgress } from './send-batch.ts';
 /** A scan under way that hands its entries over as it walks. */
 export interface ScanUnderWay {
   /** The entries, directory by directory; ends with the scan, or throws its failure. */
-  parts: AsyncIterable<IndexEntry[]>;
+  parts: Handover<IndexEntry[]>;
   result: Promise<ScanResult>;
 }
 
@@ -60,6 +60,8 @@ export async function prepareFirstSync(engine: SyncEngine, client: AgentClient, 
   if (client.hello.entries === 0) {
     return { streaming: true, hashed: 0, run: (onProgress, opts) => engine.syncIntoEmptyAgent(client, scan.parts, onProgress, opts) };
   }
+  // Nobody streams the parts: the scan stops handing them over.
+  scan.parts.end();
   const found = await scan.result;
   const spans = client.hello.capabilities?.includes(Capability.SPANS) ?? false;
   const deltaLikely = (e: IndexEntry) => spans && e.size > MAX_CHUNK_BYTES && engine.chunks.has(saved.entries.get(e.path)?.hash ?? '');

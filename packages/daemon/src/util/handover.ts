@@ -11,10 +11,12 @@ export class Handover<T> implements AsyncIterable<T> {
   private failure: { error: unknown } | null = null;
   private wake: (() => void) | null = null;
 
-  push(part: T): void {
-    if (this.done) return;
+  /** Adds a part; false once the handover ended (the part is dropped). */
+  push(part: T): boolean {
+    if (this.done) return false;
     this.parts.push(part);
     this.notify();
+    return true;
   }
 
   end(): void {
