@@ -163,7 +163,7 @@ export class Session {
           throw err;
         }
         const first = await prepareFirstSync(this.engine, this.client!, scanning, saved, this.root, this.hasher);
-        if (!first.streaming) this.takeScanProblems(await scanning.result, true);
+        if (!first.streaming) this.takeScanProblems(await scanning.result);
         await this.sync('initial', this.engine.local.size, (onProgress) => first.run(onProgress, { force: this.opts.force }), first.streaming).catch((err) => {
           // A halted first sync leaves a live session that resumes when the files come back (or --force).
           // An agent lost in the middle of it (its container restarted or killed) is reconnected to as
@@ -174,8 +174,7 @@ export class Session {
         });
         if (first.streaming) {
           const scan = await scanning.result;
-          // Beside the problems the sync found, not instead of them.
-          this.takeScanProblems(scan, false);
+          this.takeScanProblems(scan);
           // What a sync cut short did not take: the project's tree is the whole scan all the same.
           for (const entry of scan.entries.values()) if (this.engine.local.get(entry.path) === undefined) this.engine.local.set(entry);
         }
@@ -190,10 +189,9 @@ export class Session {
     }
   }
 
-  /** A full scan's problems: the session's problems now (`replace`), or added to those a sync found meanwhile. */
-  private takeScanProblems(scan: ScanResult, replace: boolean): void {
-    if (replace) this.problems.replace(scan.problems);
-    else this.problems.update([], scan.problems);
+  /** The start-up scan's problems join the session's (beside those a streamed first sync found meanwhile). */
+  private takeScanProblems(scan: ScanResult): void {
+    this.problems.update([], scan.problems);
     this.report(scan.problems);
   }
 
