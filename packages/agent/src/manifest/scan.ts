@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
 import { addonCandidates } from '../init/addon.ts';
-import { loadRawStatDir, RAW_FIELDS, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '../native-fs/stat-dir.ts';
+import { loadRawStatDir, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '../native-fs/stat-dir.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
@@ -69,7 +69,7 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
       const raw = listing.stats !== null && rawUsable(listing, i);
       if (raw) {
         // The common case of a restart: the saved entry matches, and no object is made to find out.
-        const row = saved.matchRaw(rel, listing.stats!, i * RAW_FIELDS);
+        const row = saved.matchRaw(rel, listing as RawListing, i);
         if (row >= 0) {
           held[row] = 1;
           result.matched++;

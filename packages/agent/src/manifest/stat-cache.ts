@@ -1,5 +1,6 @@
 import { EntryType, type Entry } from '@skiff/protocol';
 import type { SavedRows } from './manifest.ts';
+import { rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawListing } from '../native-fs/stat-dir.ts';
 
 /*
  * The manifest as the agent saves it beside its root, with what lstat said
@@ -149,12 +150,10 @@ export class SavedManifest implements SavedRows {
    * the row is well formed; -1 otherwise. No object is made for a match:
    * entryAt() makes the entry, statAt() the witness when it is saved again.
    */
-  matchRaw(path: string, stats: Float64Array, at: number): number {
+  matchRaw(path: string, listing: RawListing, at: number): number {
     const i = this.index.get(path);
     if (i === undefined) return -1;
-    const mtimeMs = stats[at + 3] * 1e3 + stats[at + 4] / 1e6;
-    const ctimeMs = stats[at + 5] * 1e3 + stats[at + 6] / 1e6;
-    return this.rowMatches(i, stats[at], stats[at + 1], stats[at + 2], mtimeMs, ctimeMs) ? i : -1;
+    return this.rowMatches(i, rawMode(listing, at), rawIno(listing, at), rawSize(listing, at), rawMtimeMs(listing, at), rawCtimeMs(listing, at)) ? i : -1;
   }
 
   /** As matchRaw, from an lstat made by Node (no native lister, or an entry it could not vouch for). */

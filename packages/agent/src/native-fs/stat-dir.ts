@@ -14,8 +14,7 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 /** Doubles per entry, in the order reaper.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
-export const RAW_FIELDS = 10;
-const FIELDS = RAW_FIELDS;
+const FIELDS = 10;
 const NOT_UTF8 = 1;
 const VANISHED = 2;
 
@@ -92,12 +91,22 @@ export function rawUsable(l: RawListing, i: number): boolean {
 export function rawVanished(l: RawListing, i: number): boolean {
   return l.stats[i * FIELDS + 9] === VANISHED;
 }
+/*
+ * Entry `i`'s fields, read without making an object: a scan that finds most
+ * entries as it left them compares these numbers and makes none. The times
+ * are computed as Node's Stats computes them from (sec, nsec), so a saved
+ * mtime compares equal.
+ */
+export const rawMode = (l: RawListing, i: number): number => l.stats[i * FIELDS];
+export const rawIno = (l: RawListing, i: number): number => l.stats[i * FIELDS + 1];
+export const rawSize = (l: RawListing, i: number): number => l.stats[i * FIELDS + 2];
+export const rawMtimeMs = (l: RawListing, i: number): number => l.stats[i * FIELDS + 3] * 1e3 + l.stats[i * FIELDS + 4] / 1e6;
+export const rawCtimeMs = (l: RawListing, i: number): number => l.stats[i * FIELDS + 5] * 1e3 + l.stats[i * FIELDS + 6] / 1e6;
+export const rawNlink = (l: RawListing, i: number): number => l.stats[i * FIELDS + 7];
+
 /** Entry `i`'s lstat as an object (for code that takes a Stats). */
 export function rawStat(l: RawListing, i: number): NativeStat {
-  const s = l.stats;
-  const f = i * FIELDS;
-  // As Node's Stats computes them from (sec, nsec), so a saved mtime compares equal.
-  return new NativeStat(s[f], s[f + 1], s[f + 2], s[f + 3] * 1e3 + s[f + 4] / 1e6, s[f + 5] * 1e3 + s[f + 6] / 1e6, s[f + 7]);
+  return new NativeStat(rawMode(l, i), rawIno(l, i), rawSize(l, i), rawMtimeMs(l, i), rawCtimeMs(l, i), rawNlink(l, i));
 }
 
 /** The addon's lstatDir from the first candidate that has it, raw; null without one. */

@@ -1,5 +1,5 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { loadStatDir, type StatDir, type StatLike } from '@skiff/agent/stat-dir';
+import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { loadRawStatDir, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '@skiff/agent/stat-dir';
 import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {
@@ -13,9 +13,9 @@ import {
 } from '@skiff/protocol';
 import { createIgnoreMatcher, GITIGNORE_FILE, readRootIgnore, type IgnoreMatcher } from '../ignore/index.ts';
 import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
-import { type IndexEntry, type ScanResult } from './entry.ts';
+import { UNHASHED, type IndexEntry, type ScanResult } from './entry.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync } from './hash-file.ts';
-import { entryFromStat, ioProblem, notUtf8Problem } from './stat-entry.ts';
+import { entryFromStat, ioProblem, notUtf8Problem, unchangedEntry } from './stat-entry.ts';
 import { isVanished } from './vanished.ts';
 
 /**
@@ -134,21 +134,22 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   };
 }
 
-/** One entry of a directory listing, with its lstat when the native lister gave it. */
-interface Listed {
-  name: string;
-  isDir: boolean;
-  isFile: boolean;
-  /** null: not stat'ed yet (Node's readdir, or a name the native lister could not vouch for). */
-  stat: StatLike | null;
-}
+/**
+ * A directory's names, with every entry's lstat when the native lister
+ * listed it (`raw`), or with Node's dirents when it did not.
+ */
+type Listing = { names: string[]; raw: RawListing; dirents?: undefined } | { names: string[]; raw: null; dirents: Dirent[] };
 
-let native: StatDir | null | undefined;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+let native: RawStatDir | null | undefined;
 
 /** The native lister of the agent's addon, loaded once; null without it. */
-function nativeStatDir(): StatDir | null {
+function nativeStatDir(): RawStatDir | null {
   // Loaded once: null (no addon) is an answer too, not a reason to look again.
-  if (native === undefined) native = loadStatDir(peerCredAddonCandidates());
+  if (native === undefined) native = loadRawStatDir(peerCredAddonCandidates());
   return native;
 }
 
@@ -159,16 +160,31 @@ function nativeStatDir(): StatDir | null {
  * Throws as readdirSync does; a directory gone meanwhile is an empty one
  * for the native lister, whose caller finds out from its parent's events.
  */
-function listDir(abs: string, statDir: StatDir | null): Listed[] {
+function listDir(abs: string, statDir: RawStatDir | null): Listing {
   if (statDir !== null) {
     try {
-      const listed = statDir(abs);
-      if (listed !== null) return listed.map(({ name, stat }) => ({ name, stat, isDir: stat?.isDirectory() ?? false, isFile: stat?.isFile() ?? false }));
+      const raw = statDir(abs);
+      if (raw !== null) return { names: raw.names, raw };
     } catch {
       // Unreadable: Node's call below says why, with the errno the caller reports.
     }
   }
-  return readdirSync(abs, { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory(), isFile: d.isFile(), stat: null }));
+  const dirents = readdirSync(abs, { withFileTypes: true });
+  return { names: dirents.map((d) => d.name), raw: null, dirents };
+}
+
+/** Whether entry `i` has a usable native lstat (listed natively, a UTF-8 name, there). */
+function usableAt(l: Listing, i: number): boolean {
+  return l.raw !== null && rawUsable(l.raw, i);
+}
+
+/** Whether entry `i` was listed as a directory (an entry the native lister could not vouch for: not known to be). */
+function isDirAt(l: Listing, i: number): boolean {
+  return l.raw !== null ? usableAt(l, i) && (rawMode(l.raw, i) & S_IFMT) === S_IFDIR : l.dirents[i].isDirectory();
+}
+
+function isFileAt(l: Listing, i: number): boolean {
+  return l.raw !== null ? usableAt(l, i) && (rawMode(l.raw, i) & S_IFMT) === S_IFREG : l.dirents[i].isFile();
 }
 
 class Walk {
@@ -198,21 +214,21 @@ class Walk {
   ) {}
 
   /** The root's listing; throws when it cannot be read. */
-  listRoot(): Listed[] {
+  listRoot(): Listing {
     return listDir(this.root, this.statDir);
   }
 
   /** Walks from the root's listing; rejects only if the root's rules cannot be read. */
-  async run(rootDirents: Listed[]): Promise<void> {
-    if (!this.takeRules('', rootDirents)) {
+  async run(rootListing: Listing): Promise<void> {
+    if (!this.takeRules('', rootListing)) {
       const unreadable = this.problems.pop()!;
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
     }
-    await this.visit('', rootDirents);
+    await this.visit('', rootListing);
     while (this.pending.length > 0) {
       const dir = this.pending.pop()!;
-      const dirents = this.list(dir);
-      if (dirents && this.takeRules(dir, dirents)) await this.visit(dir, dirents);
+      const listing = this.list(dir);
+      if (listing && this.takeRules(dir, listing)) await this.visit(dir, listing);
     }
     await this.settle();
   }
@@ -226,7 +242,7 @@ class Walk {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
-  private list(dir: string): Listed[] | null {
+  private list(dir: string): Listing | null {
     try {
       return listDir(this.abs(dir), this.statDir);
     } catch (err) {
@@ -241,9 +257,9 @@ class Walk {
    * false when the file exists but cannot be read: the directory's contents
    * are then left out, since what they must not include is unknown.
    */
-  private takeRules(dir: string, dirents: Listed[]): boolean {
-    const file = dirents.find((d) => d.name === GITIGNORE_FILE);
-    if (!file || !file.isFile) {
+  private takeRules(dir: string, listing: Listing): boolean {
+    const at = listing.names.indexOf(GITIGNORE_FILE);
+    if (at < 0 || !isFileAt(listing, at)) {
       this.matcher.removeGitignore(dir);
       return true;
     }
@@ -261,19 +277,32 @@ class Walk {
     return true;
   }
 
-  private async visit(dir: string, dirents: Listed[]): Promise<void> {
+  private async visit(dir: string, listing: Listing): Promise<void> {
     let added: IndexEntry[] | null = this.onEntries ? [] : null;
-    for (const dirent of dirents) {
-      const rel = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
-      const listedAsDir = dirent.isDir;
+    const { names, raw } = listing;
+    for (let i = 0; i < names.length; i++) {
+      await this.slicer.maybeYield();
+      if (raw !== null && rawVanished(raw, i)) continue;
+      const name = names[i];
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      const listedAsDir = isDirAt(listing, i);
       if (this.matcher.isIgnored(rel, listedAsDir)) continue;
-      const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, dirent.name);
+      const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, name);
       if (pathError) {
         this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
         continue;
       }
-      let st: StatLike | undefined = dirent.stat ?? undefined;
-      if (st === undefined) {
+      const previous = this.previous?.get(rel);
+      const usable = raw !== null && rawUsable(raw, i);
+      // The common case of a restart: the entry is as the index left it, and no object is made to find out.
+      if (usable && unchangedEntry(previous, rawMode(raw, i), rawSize(raw, i), rawMtimeMs(raw, i), rawIno(raw, i), rawNlink(raw, i))) {
+        this.kept++;
+        added = this.take(previous!, listedAsDir, added);
+        continue;
+      }
+      let st: StatLike | undefined;
+      if (usable) st = rawStat(raw, i);
+      else {
         try {
           st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
         } catch (err) {
@@ -289,30 +318,34 @@ class Walk {
       // Replaced by another type since the listing: the rules may differ.
       if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) continue;
 
-      const previous = this.previous?.get(rel);
       const verdict = entryFromStat(this.abs(rel), rel, st, previous);
       if (verdict.kind === 'problem') this.problems.push(verdict.problem);
       else if (verdict.kind === 'entry') {
         const { entry } = verdict;
         if (entry === previous) this.kept++;
-        if (!verdict.needsHash) {
-          if (entry.hash !== '') this.reused++;
-          this.entries.set(rel, entry);
-          added?.push(entry);
-          if (st.isDirectory()) this.pending.push(rel);
-        } else if (this.deferHash) {
-          this.entries.set(rel, entry);
-          added?.push(entry);
+        if (!verdict.needsHash) added = this.take(entry, st.isDirectory(), added);
+        else if (this.deferHash) {
           this.deferred++;
-        }
-        else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
+          added = this.take(entry, false, added);
+        } else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
         else await this.hashLarge(entry);
       }
-      // A huge directory is handed over in parts, so the sender is never idle for long.
-      if (added !== null && added.length >= ENTRIES_PER_HANDOVER) added = this.handOver(added.splice(0));
-      await this.slicer.maybeYield();
     }
     if (added !== null && added.length > 0) this.handOver(added);
+  }
+
+  /**
+   * Records an entry whose hash is known (or deferred), queues a directory
+   * for the walk, and hands a huge directory's entries over in parts, so the
+   * sender is never idle for long. Returns the list to collect into next.
+   */
+  private take(entry: IndexEntry, isDir: boolean, added: IndexEntry[] | null): IndexEntry[] | null {
+    if (entry.hash !== UNHASHED) this.reused++; // a file whose hash is known (a directory or symlink has none)
+    this.entries.set(entry.path, entry);
+    if (isDir) this.pending.push(entry.path);
+    if (added === null) return null;
+    added.push(entry);
+    return added.length >= ENTRIES_PER_HANDOVER ? this.handOver(added.splice(0)) : added;
   }
 
   /** Hands `added` over; returns a new list to collect into, or null once nobody wants more. */

@@ -20,26 +20,39 @@ export type StatVerdict =
   /** Gone (or changed type) between the listing and the call: left out quietly. */
   | { kind: 'vanished' };
 
+/** Whether a file's content is as `previous` recorded it (its hash may be kept unread): same size, mtime and inode. */
+function contentKept(previous: IndexEntry | undefined, size: number, mtimeMs: number, ino: number): previous is IndexEntry {
+  return previous !== undefined && previous.type === EntryType.FILE && previous.hash !== UNHASHED && previous.size === size && previous.mtime === mtimeMs && previous.ino === ino;
+}
+
+/**
+ * Whether lstat's fields (mode with its type bits) say `previous` is still
+ * the entry, unchanged in every field: then it is kept as the very same
+ * object, so its line hash (tree-state.ts) is not computed again either.
+ * The scan asks this of the native listing's numbers before it makes any
+ * object for an entry (most entries, on a restart).
+ */
+export function unchangedEntry(previous: IndexEntry | undefined, mode: number, size: number, mtimeMs: number, ino: number, nlink: number): boolean {
+  if (previous === undefined) return false;
+  const type = mode & S_IFMT;
+  if (type === S_IFREG) return contentKept(previous, size, mtimeMs, ino) && previous.mode === (mode & 0o777) && (previous.nlink ?? 1) === Math.max(nlink, 1);
+  return type === S_IFDIR && previous.type === EntryType.DIR && previous.mode === (mode & 0o777) && previous.mtime === mtimeMs && previous.ino === ino;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+
 export function entryFromStat(absPath: string, rel: string, st: StatLike, previous: IndexEntry | undefined): StatVerdict {
+  if (unchangedEntry(previous, st.mode, st.size, st.mtimeMs, st.ino, st.nlink)) return { kind: 'entry', entry: previous!, needsHash: false };
   const mode = st.mode & 0o777;
   if (st.isFile()) {
-    const reuse =
-      previous !== undefined &&
-      previous.type === EntryType.FILE &&
-      previous.hash !== UNHASHED &&
-      previous.size === st.size &&
-      previous.mtime === st.mtimeMs &&
-      previous.ino === st.ino;
-    // Nothing changed: the very same entry, so its line hash (tree-state.ts) is not computed again either.
-    if (reuse && previous.mode === mode && (previous.nlink ?? 1) === Math.max(st.nlink, 1)) return { kind: 'entry', entry: previous, needsHash: false };
+    const reuse = contentKept(previous, st.size, st.mtimeMs, st.ino);
     const entry: IndexEntry = { path: rel, type: EntryType.FILE, size: st.size, mtime: st.mtimeMs, mode, hash: reuse ? previous.hash : UNHASHED, ino: st.ino };
     if (st.nlink > 1) entry.nlink = st.nlink;
     return { kind: 'entry', entry, needsHash: !reuse };
   }
   if (st.isDirectory()) {
-    if (previous?.type === EntryType.DIR && previous.mode === mode && previous.mtime === st.mtimeMs && previous.ino === st.ino) {
-      return { kind: 'entry', entry: previous, needsHash: false };
-    }
     return { kind: 'entry', entry: { path: rel, type: EntryType.DIR, size: 0, mtime: st.mtimeMs, mode, hash: '', ino: st.ino }, needsHash: false };
   }
   if (st.isSymbolicLink()) {
