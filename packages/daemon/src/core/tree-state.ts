@@ -34,6 +34,37 @@ export function lineHashOf(h64: (s: string) => string, entry: Entry): LineHash {
   return h;
 }
 
+/** Entries hashed per step of LineHashesAhead: about a millisecond. */
+const LINES_PER_STEP = 256;
+
+/**
+ * Line hashes computed ahead of need, a few at a time: a batch's sender
+ * takes each entry it sends and hashes lines while it waits for the agent
+ * to catch up (send-batch.ts, `meanwhile`). Once the batch is out, both
+ * trees' digests then find most of their lines hashed; a first sync of
+ * 50,000 files spent ~0.1 s hashing them after its last frame.
+ */
+export class LineHashesAhead {
+  private queue: Entry[] = [];
+  private at = 0;
+
+  constructor(private readonly h64: (s: string) => string) {}
+
+  sent(entry: Entry): void {
+    this.queue.push(entry);
+  }
+
+  step(): boolean {
+    const end = Math.min(this.at + LINES_PER_STEP, this.queue.length);
+    for (let i = this.at; i < end; i++) lineHashOf(this.h64, this.queue[i]);
+    this.at = end;
+    if (end < this.queue.length) return true;
+    this.queue = [];
+    this.at = 0;
+    return false;
+  }
+}
+
 /**
  * Records the line hash of `entry` as read back from where it was saved (the
  * index, which is checksummed): a restart with nothing changed hashes no line.

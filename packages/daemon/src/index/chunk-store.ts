@@ -82,14 +82,20 @@ export class ChunkStore {
     }
   }
 
-  /** Removes the lists of contents not in `keep` (the contents the agent holds). */
-  prune(keep: ReadonlySet<string>): void {
+  /**
+   * Removes the lists of contents not in `kept()` (the contents the agent
+   * holds), asked for only when there are lists: most projects have none,
+   * and the set of every file's hash is not made for nothing.
+   */
+  prune(kept: () => ReadonlySet<string>): void {
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch {
       return;
     }
+    if (names.length === 0) return;
+    const keep = kept();
     for (const name of names) {
       if (keep.has(name)) continue;
       this.memory.delete(name);

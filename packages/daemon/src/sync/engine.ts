@@ -1,7 +1,7 @@
 import { Capability, EMPTY_DIGEST, EntryType, ErrorCode, SkiffError, manifestDigest, xorDigest, type Entry, type Hasher, type HelloHeader, type Problem, type AppSpec } from '@skiff/protocol';
 import { MIN_RENAME_BYTES } from '../core/diff.ts';
 import { findMassDeletion } from '../core/mass-deletion.ts';
-import { TreeState } from '../core/tree-state.ts';
+import { LineHashesAhead, TreeState } from '../core/tree-state.ts';
 import { ChunkStore } from '../index/chunk-store.ts';
 import { UNHASHED, type IndexEntry } from '../index/entry.ts';
 import type { AgentClient } from '../transport/agent-client.ts';
@@ -247,7 +247,7 @@ export class SyncEngine {
       void this.local.digest;
       void remote.digest;
     };
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying });
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying, meanwhile: new LineHashesAhead(this.hasher.h64) });
     const counts = countOps(ops);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
@@ -311,20 +311,34 @@ export class SyncEngine {
 
   /** Drops the chunk lists of contents no file of `index` has: the agent no longer holds them. */
   pruneChunks(index: ReadonlyMap<string, Entry>): void {
-    const keep = new Set<string>();
-    for (const e of index.values()) if (e.type === EntryType.FILE) keep.add(e.hash);
-    this.chunks.prune(keep);
+    this.chunks.prune(() => {
+      const keep = new Set<string>();
+      for (const e of index.values()) if (e.type === EntryType.FILE) keep.add(e.hash);
+      return keep;
+    });
   }
 
   /**
    * The local tree minus unconfirmed paths: what may be saved as the index,
    * with its digest (the local one without the lines of what is left out).
+   * When nothing is left out (a sync that went through) it is the local
+   * tree's own map, not a copy of 50,000 entries: read it before the tree
+   * changes again.
    */
-  confirmedIndex(unconfirmed: ReadonlySet<string>): { entries: Map<string, IndexEntry>; digest: string } {
+  confirmedIndex(unconfirmed: ReadonlySet<string>): { entries: ReadonlyMap<string, IndexEntry>; digest: string } {
+    const leftOut = (path: string, entry: IndexEntry) => unconfirmed.has(path) || (entry.type === EntryType.FILE && entry.hash === UNHASHED);
+    const all = this.local.entries;
+    let any = false;
+    for (const [path, entry] of all) {
+      if (!leftOut(path, entry)) continue;
+      any = true;
+      break;
+    }
+    if (!any) return { entries: all, digest: this.local.digest };
     const out = new Map<string, IndexEntry>();
     const left: IndexEntry[] = [];
-    for (const [path, entry] of this.local.entries) {
-      if (unconfirmed.has(path) || (entry.type === EntryType.FILE && entry.hash === UNHASHED)) left.push(entry);
+    for (const [path, entry] of all) {
+      if (leftOut(path, entry)) left.push(entry);
       else out.set(path, entry);
     }
     return { entries: out, digest: xorDigest(this.local.digest, manifestDigest(left, this.hasher.h64)) };

@@ -89,6 +89,19 @@ export interface SendBatchOptions {
    * APPLIED of 50,000 files, with the agent idle).
    */
   whileApplying?(sent: Omit<SentBatch, 'applied'>): void;
+  /**
+   * Work to do while the link is full (the agent is behind): told each
+   * entry as it is sent, and asked for a small step at a time while a send
+   * waits (AgentClient.send).
+   */
+  meanwhile?: Meanwhile;
+}
+
+/** See SendBatchOptions.meanwhile. */
+export interface Meanwhile {
+  sent(entry: Entry): void;
+  /** Does a little of the work; returns whether any is left. */
+  step(): boolean;
 }
 
 /**
@@ -116,10 +129,15 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const slicer = new TimeSlicer(READ_SLICE_MS);
   const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     const message = packer.add(kind, header, payload);
-    if (message) await client.send(message, () => packer.recycle(message));
+    if (message) await client.send(message, () => packer.recycle(message), meanwhile);
+  };
+  const meanwhile = opts.meanwhile && (() => opts.meanwhile!.step());
+  const record = (entry: Entry) => {
+    sent.set(entry.path, entry);
+    opts.meanwhile?.sent(entry);
   };
   const fileDone = (entry: Entry) => {
-    sent.set(entry.path, entry);
+    record(entry);
     progress.files++;
     progress.bytes += entry.size;
     opts.onProgress?.(progress);
@@ -136,15 +154,15 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
     for (const op of part) {
       if (op.kind === OpKind.MKDIR) {
         await queueFrame(Kind.MKDIR, { batch, path: op.entry.path, mode: op.entry.mode });
-        sent.set(op.entry.path, op.entry);
+        record(op.entry);
       } else if (op.kind === OpKind.COPY) {
         const e = op.entry;
         await queueFrame(Kind.COPY, { batch, path: e.path, from: op.from, size: e.size, mode: e.mode, mtime: e.mtime, hash: e.hash });
-        sent.set(e.path, e);
+        record(e);
         copied++;
       } else if (op.kind === OpKind.SYMLINK) {
         await queueFrame(Kind.SYMLINK, { batch, path: op.entry.path, target: op.entry.target ?? '', mtime: op.entry.mtime });
-        sent.set(op.entry.path, op.entry);
+        record(op.entry);
       } else if (op.kind === OpKind.FILE) {
         (op.entry.size <= MAX_CHUNK_BYTES ? small : large).push(op.entry);
       }
@@ -249,6 +267,8 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   await queueFrame(Kind.COMMIT, { batch });
   const last = packer.flush();
   if (last) await client.send(last);
+  // The bookkeeping below is synchronous: the socket must not still hold bytes the agent waits for.
+  await client.written(meanwhile);
   const out = { sent, stale, problems, files: progress.files, bytes: progress.bytes + literal, copied };
   opts.whileApplying?.(out);
   return { ...out, applied: await applied };

@@ -118,21 +118,39 @@ export class AgentClient {
   /**
    * Sends one message, waiting first while too many bytes are unacknowledged.
    * `written` runs once the socket no longer needs the message's bytes
-   * (written out or failed), so its buffer may be reused.
+   * (written out or failed), so its buffer may be reused. While it waits,
+   * `meanwhile` is called for small steps of other work (each returns
+   * whether more is left), the event loop turning between them so the
+   * socket's progress is seen: time the agent being behind would leave idle.
    */
-  async send(message: Uint8Array, written?: () => void): Promise<void> {
-    while (this.inflight > HIGH_WATER_BYTES && this.failure === null) {
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    }
-    if (this.failure) throw this.failure;
+  async send(message: Uint8Array, written?: () => void, meanwhile?: () => boolean): Promise<void> {
+    await this.waitForInflight(HIGH_WATER_BYTES, meanwhile);
     const size = message.length;
     this.inflight += size;
     this.ws.send(message, (err) => {
       this.inflight -= size;
       written?.();
       if (err) this.fail(new SkiffError(ErrorCode.CONNECTION_LOST, `sending to the agent failed: ${err.message}`, { cause: err }));
+      // Waiters look again at what they wait for (below the high water, or nothing left).
       if (this.inflight <= HIGH_WATER_BYTES) this.wakeDrainWaiters();
     });
+  }
+
+  /**
+   * Resolves once every message sent is written out to the socket (the
+   * kernel holds the rest): synchronous work after that no longer keeps
+   * queued bytes from the agent. `meanwhile` as for send().
+   */
+  async written(meanwhile?: () => boolean): Promise<void> {
+    await this.waitForInflight(0, meanwhile);
+  }
+
+  private async waitForInflight(most: number, meanwhile?: () => boolean): Promise<void> {
+    while (this.inflight > most && this.failure === null) {
+      if (meanwhile?.()) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    if (this.failure) throw this.failure;
   }
 
   /** Asks the agent for everything its root holds. */
