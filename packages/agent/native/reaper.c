@@ -9,11 +9,9 @@
  *   peerCred(fd)         getsockopt(fd, SOL_SOCKET, SO_PEERCRED): the pid, uid
  *                        and gid of the process at the other end of a Unix
  *                        socket, as the kernel recorded them at connect().
- *   lstatDir(path)       readdir + fstatat(AT_SYMLINK_NOFOLLOW) of every entry
- *                        of one directory, in one call: a tree of 54,000
- *                        entries costs 4,000 calls into native code instead of
- *                        58,000, and no Stats object (with its four Dates) per
- *                        entry.
+ *   lstatDir(path), lstatDirs(paths)
+ *                        directory listings with every entry's lstat, one at
+ *                        a time or several on a thread: see list-dir.c.
  *   writeNewFile(path, data, mode, chmod, mtime)
  *                        open(O_CREAT|O_EXCL|O_NOFOLLOW) + write + fchmod +
  *                        futimens + close of a new file, in one call: the
@@ -31,7 +29,6 @@
  * src/init/reaper.ts and README.md).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -47,6 +44,8 @@
 #include <sys/wait.h>
 
 #include <node_api.h>
+
+#include "list-dir.h"
 
 #define CHECK(env, call)                                                       \
   do {                                                                         \
@@ -171,146 +170,6 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, result, "uid", v));
   CHECK(env, napi_create_uint32(env, cred.gid, &v));
   CHECK(env, napi_set_named_property(env, result, "gid", v));
-  return result;
-}
-
-/* Doubles per entry in lstatDir's stats; the order is the contract with the JS side. */
-#define LSTAT_FIELDS 10
-#define LSTAT_NOT_UTF8 1.0
-#define LSTAT_VANISHED 2.0
-
-/* Whether `s` is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
-static int is_utf8(const unsigned char *s) {
-  while (*s) {
-    unsigned char c = *s;
-    int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
-    if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4)) return 0;
-    for (int i = 1; i <= n; i++) if ((s[i] & 0xc0) != 0x80) return 0;
-    if (n == 2 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0;
-    if (n == 3 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0;
-    s += n + 1;
-  }
-  return 1;
-}
-
-/* lstatDir(path: string): { names: string, stats: Float64Array } | null
- * `names`: every entry's name, each followed by a NUL (no name holds one):
- * one string for the directory instead of one per entry, split by the
- * caller. */
-/* lstatDir(path: string): { names: string, stats: Float64Array } | null
- * null when `path` is gone or not a directory (ENOENT, ENOTDIR); throws for
- * any other failure to open or read it. Per entry, LSTAT_FIELDS doubles:
- *   st_mode, st_ino, st_size, mtime sec, mtime nsec, ctime sec, ctime nsec,
- *   st_nlink, st_dev, flags
- * flags: LSTAT_NOT_UTF8 (the name is not UTF-8: its JS string names no file),
- * LSTAT_VANISHED (gone between readdir and fstatat). The directory itself is
- * opened with O_NOFOLLOW, never through a symlink. */
-static napi_value lstat_dir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  size_t len = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, "SKIFF_E_INTERNAL", "lstatDir(path): path must be a string");
-    return NULL;
-  }
-  char *path = malloc(len + 1);
-  if (path == NULL) return throw_errno(env, "lstatDir: malloc", ENOMEM);
-  CHECK(env, napi_get_value_string_utf8(env, argv[0], path, len + 1, &len));
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  int open_errno = errno;
-  free(path);
-  napi_value result;
-  if (fd == -1) {
-    if (open_errno == ENOENT || open_errno == ENOTDIR || open_errno == ELOOP) {
-      CHECK(env, napi_get_null(env, &result));
-      return result;
-    }
-    return throw_errno(env, "lstatDir: open", open_errno);
-  }
-  DIR *dir = fdopendir(fd);
-  if (dir == NULL) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "lstatDir: fdopendir", e);
-  }
-  size_t cap = 64, count = 0, name_cap = 4096, name_len = 0;
-  double *stats = malloc(cap * LSTAT_FIELDS * sizeof(double));
-  char *name_buf = malloc(name_cap);
-  if (stats == NULL || name_buf == NULL) {
-    free(stats);
-    free(name_buf);
-    closedir(dir);
-    return throw_errno(env, "lstatDir: out of memory", ENOMEM);
-  }
-  struct dirent *d;
-  errno = 0;
-  while ((d = readdir(dir)) != NULL) {
-    if (d->d_name[0] == '.' && (d->d_name[1] == 0 || (d->d_name[1] == '.' && d->d_name[2] == 0))) continue;
-    size_t n = strlen(d->d_name);
-    if (count == cap || name_len + n + 1 > name_cap) {
-      size_t next_cap = count == cap ? cap * 2 : cap;
-      size_t next_name_cap = name_len + n + 1 > name_cap ? (name_cap + n + 1) * 2 : name_cap;
-      double *grown = realloc(stats, next_cap * LSTAT_FIELDS * sizeof(double));
-      if (grown != NULL) stats = grown;
-      char *grown_names = grown == NULL ? NULL : realloc(name_buf, next_name_cap);
-      if (grown == NULL || grown_names == NULL) {
-        free(stats);
-        free(name_buf);
-        closedir(dir);
-        return throw_errno(env, "lstatDir: out of memory", ENOMEM);
-      }
-      name_buf = grown_names;
-      cap = next_cap;
-      name_cap = next_name_cap;
-    }
-    memcpy(name_buf + name_len, d->d_name, n + 1);
-    name_len += n + 1;
-    double *f = stats + count * LSTAT_FIELDS;
-    struct stat st;
-    double flags = is_utf8((const unsigned char *)d->d_name) ? 0.0 : LSTAT_NOT_UTF8;
-    if (fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-      f[0] = (double)st.st_mode;
-      f[1] = (double)st.st_ino;
-      f[2] = (double)st.st_size;
-      f[3] = (double)st.st_mtim.tv_sec;
-      f[4] = (double)st.st_mtim.tv_nsec;
-      f[5] = (double)st.st_ctim.tv_sec;
-      f[6] = (double)st.st_ctim.tv_nsec;
-      f[7] = (double)st.st_nlink;
-      f[8] = (double)st.st_dev;
-    } else {
-      memset(f, 0, (LSTAT_FIELDS - 1) * sizeof(double));
-      flags += LSTAT_VANISHED;
-    }
-    f[9] = flags;
-    count++;
-    errno = 0;
-  }
-  int read_errno = errno;
-  closedir(dir);
-  napi_value names;
-  if (read_errno != 0 || napi_create_string_utf8(env, name_buf, name_len, &names) != napi_ok) {
-    free(stats);
-    free(name_buf);
-    if (read_errno != 0) return throw_errno(env, "lstatDir: readdir", read_errno);
-    napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make the names");
-    return NULL;
-  }
-  free(name_buf);
-  void *data = NULL;
-  napi_value buffer, typed;
-  if (napi_create_arraybuffer(env, count * LSTAT_FIELDS * sizeof(double), &data, &buffer) != napi_ok) {
-    free(stats);
-    napi_throw_error(env, "SKIFF_E_INTERNAL", "lstatDir: could not make the stats");
-    return NULL;
-  }
-  if (count > 0) memcpy(data, stats, count * LSTAT_FIELDS * sizeof(double));
-  free(stats);
-  CHECK(env, napi_create_typedarray(env, napi_float64_array, count * LSTAT_FIELDS, buffer, 0, &typed));
-  CHECK(env, napi_create_object(env, &result));
-  CHECK(env, napi_set_named_property(env, result, "names", names));
-  CHECK(env, napi_set_named_property(env, result, "stats", typed));
   return result;
 }
 
@@ -481,6 +340,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
     {"peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_enumerable, NULL},
     {"lstatDir", NULL, lstat_dir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"lstatDirs", NULL, lstat_dirs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeNewFile", NULL, write_new_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -2,7 +2,7 @@ import { loadAddon } from './load-addon.ts';
 
 /*
  * A directory listed with the lstat of every entry in one call into the
- * native addon (native/reaper.c, lstatDir): walking a tree of 54,000 entries
+ * native addon (native/list-dir.c, lstatDir): walking a tree of 54,000 entries
  * took 150-250 ms through readdirSync and lstatSync (a Stats object and four
  * Dates per entry, and the collections they cost) and takes about 80 ms this
  * way. Both the agent's start-up scan and the daemon's scan use it when the
@@ -13,7 +13,7 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
-/** Doubles per entry, in the order reaper.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
+/** Doubles per entry, in the order list-dir.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
 const FIELDS = 10;
 const NOT_UTF8 = 1;
 const VANISHED = 2;
@@ -52,36 +52,36 @@ export class NativeStat implements StatLike {
   }
 }
 
-export interface ListedEntry {
-  name: string;
-  /**
-   * Its lstat; null when the addon could not vouch for it: a name that is
-   * not UTF-8 (its JS string names no file: the caller's own lstat finds
-   * that out and says so) — an entry gone since the listing is left out.
-   */
-  stat: NativeStat | null;
-}
-
-/** Lists `absDir` with every entry's lstat; null when it is gone or is not a directory. Throws when it cannot be read. */
-export type StatDir = (absDir: string) => ListedEntry[] | null;
-
 /**
  * A directory as the addon lists it: `names` (each followed by a NUL) and,
- * per entry, FIELDS doubles; read it with the functions below, or through
- * listedEntries(). The scan of a whole tree reads these without making an
- * object per entry.
+ * per entry, FIELDS doubles; read it with the functions below. The scan of
+ * a whole tree reads these without making an object per entry.
  */
 export interface RawListing {
   names: string[];
   stats: Float64Array;
 }
 
+/** A listing as the addon makes it: the names in one string, each followed by a NUL. */
+interface AddonListing {
+  names: string;
+  stats: Float64Array;
+}
+
 interface LstatDirAddon {
-  lstatDir(path: string): { names: string; stats: Float64Array } | null;
+  lstatDir(path: string): AddonListing | null;
+  lstatDirs?(paths: string[]): Promise<Array<AddonListing | null | Error>>;
 }
 
 /** Lists `absDir` raw; null when it is gone or is not a directory. Throws when it cannot be read. */
 export type RawStatDir = (absDir: string) => RawListing | null;
+
+/**
+ * Lists several directories on a thread of libuv's pool: per path its
+ * listing, null when it is gone or is not a directory, or the Error that
+ * lstatDir would have thrown.
+ */
+export type RawStatDirs = (absDirs: string[]) => Promise<Array<RawListing | null | Error>>;
 
 /** Whether entry `i` has a usable lstat (its name is UTF-8, it was there). */
 export function rawUsable(l: RawListing, i: number): boolean {
@@ -109,6 +109,12 @@ export function rawStat(l: RawListing, i: number): NativeStat {
   return new NativeStat(rawMode(l, i), rawIno(l, i), rawSize(l, i), rawMtimeMs(l, i), rawCtimeMs(l, i), rawNlink(l, i));
 }
 
+function split(raw: AddonListing): RawListing {
+  const names = raw.names.split('\0');
+  names.pop(); // after the last NUL
+  return { names, stats: raw.stats };
+}
+
 /** The addon's lstatDir from the first candidate that has it, raw; null without one. */
 export function loadRawStatDir(candidates: readonly string[]): RawStatDir | null {
   const addon = loadAddon<LstatDirAddon>(candidates, (a) => typeof a.lstatDir === 'function');
@@ -116,25 +122,14 @@ export function loadRawStatDir(candidates: readonly string[]): RawStatDir | null
   const lstatDir = addon.lstatDir.bind(addon);
   return (absDir) => {
     const raw = lstatDir(absDir);
-    if (raw === null) return null;
-    const names = raw.names.split('\0');
-    names.pop(); // after the last NUL
-    return { names, stats: raw.stats };
+    return raw === null ? null : split(raw);
   };
 }
 
-/** The addon's lstatDir from the first candidate that has it, as entries, or null (the caller uses Node's calls). */
-export function loadStatDir(candidates: readonly string[]): StatDir | null {
-  const raw = loadRawStatDir(candidates);
-  return raw === null ? null : (absDir) => listedEntries(raw(absDir));
-}
-
-function listedEntries(l: RawListing | null): ListedEntry[] | null {
-  if (l === null) return null;
-  const out: ListedEntry[] = [];
-  for (let i = 0; i < l.names.length; i++) {
-    if (rawVanished(l, i)) continue;
-    out.push({ name: l.names[i], stat: rawUsable(l, i) ? rawStat(l, i) : null });
-  }
-  return out;
+/** The addon's lstatDirs from the first candidate that has lstatDir, raw; null when it has not that too (an older build). */
+export function loadRawStatDirs(candidates: readonly string[]): RawStatDirs | null {
+  const addon = loadAddon<LstatDirAddon>(candidates, (a) => typeof a.lstatDir === 'function');
+  if (addon === null || typeof addon.lstatDirs !== 'function') return null;
+  const lstatDirs = addon.lstatDirs.bind(addon);
+  return async (absDirs) => (await lstatDirs(absDirs)).map((raw) => (raw === null || raw instanceof Error ? raw : split(raw)));
 }

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { loadRawStatDir, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '@skiff/agent/stat-dir';
+import { loadRawStatDir, loadRawStatDirs, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
+import { ListAhead } from './list-ahead.ts';
 import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {
@@ -145,12 +146,19 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
 let native: RawStatDir | null | undefined;
+let nativeAhead: RawStatDirs | null | undefined;
 
 /** The native lister of the agent's addon, loaded once; null without it. */
 function nativeStatDir(): RawStatDir | null {
   // Loaded once: null (no addon) is an answer too, not a reason to look again.
   if (native === undefined) native = loadRawStatDir(peerCredAddonCandidates());
   return native;
+}
+
+/** Its lister on the pool, loaded once; null without it. */
+function nativeStatDirs(): RawStatDirs | null {
+  if (nativeAhead === undefined) nativeAhead = loadRawStatDirs(peerCredAddonCandidates());
+  return nativeAhead;
 }
 
 /**
@@ -225,12 +233,26 @@ class Walk {
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
     }
     await this.visit('', rootListing);
+    const statDirs = nativeStatDirs();
+    if (statDirs !== null) await this.walkAhead(new ListAhead(statDirs, (dir) => this.abs(dir)));
     while (this.pending.length > 0) {
       const dir = this.pending.pop()!;
       const listing = this.list(dir);
       if (listing && this.takeRules(dir, listing)) await this.visit(dir, listing);
     }
     await this.settle();
+  }
+
+  /** The walk with directories listed ahead on the pool (list-ahead.ts). */
+  private async walkAhead(ahead: ListAhead): Promise<void> {
+    ahead.pump(this.pending);
+    for (let listed = await ahead.next(); listed !== undefined; listed = await ahead.next()) {
+      const { dir, result } = listed;
+      // Not listed on the pool: listed again here, which reports why (list()).
+      const listing = result instanceof Error ? this.list(dir) : result === null ? null : { names: result.names, raw: result };
+      if (listing && this.takeRules(dir, listing)) await this.visit(dir, listing);
+      ahead.pump(this.pending);
+    }
   }
 
   /** Waits for the large files still being hashed. */

@@ -1,0 +1,57 @@
+import type { RawListing, RawStatDirs } from '@skiff/agent/stat-dir';
+
+/** Directories per call into the pool: each call costs a thread hand-over and a callback. */
+export const DIRS_PER_CALL = 16;
+/** Calls under way at once: one listing while the next waits, so the thread is never idle. */
+export const CALLS_AHEAD = 2;
+
+/** A directory listed ahead: its listing, null when it was gone, or the Error listing it met. */
+export interface Listed {
+  dir: string;
+  result: RawListing | null | Error;
+}
+
+/**
+ * Directories listed ahead of the walk on a thread of libuv's pool
+ * (list-dir.c, lstatDirs), while the walk compares the listings it already
+ * has with the index: on a tree the index knows, the system calls (~70 ms
+ * for 54,000 entries on tmpfs) were most of the walk's time on its one
+ * thread. The walk hands over the directories it has found (`pump`) and
+ * takes listings back in the order they were asked for (`next`).
+ */
+export class ListAhead {
+  private readonly calls: Array<Promise<Listed[]>> = [];
+  private ready: Listed[] = [];
+  private at = 0;
+
+  constructor(
+    private readonly statDirs: RawStatDirs,
+    private readonly abs: (dir: string) => string,
+  ) {}
+
+  /** Starts listing directories taken from the end of `pending` while fewer than CALLS_AHEAD calls are under way. */
+  pump(pending: string[]): void {
+    while (this.calls.length < CALLS_AHEAD && pending.length > 0) {
+      const dirs = pending.splice(-DIRS_PER_CALL);
+      this.calls.push(
+        this.statDirs(dirs.map(this.abs)).then(
+          (results) => results.map((result, i) => ({ dir: dirs[i], result })),
+          // The call itself failed (Node-API could not make the results): each directory is listed again by the caller.
+          (err: unknown) => dirs.map((dir) => ({ dir, result: err instanceof Error ? err : new Error(String(err)) })),
+        ),
+      );
+    }
+  }
+
+  /** The next directory listed, or undefined when none is listed or being listed. */
+  async next(): Promise<Listed | undefined> {
+    if (this.at === this.ready.length) {
+      const call = this.calls.shift();
+      if (call === undefined) return undefined;
+      this.ready = await call;
+      this.at = 0;
+      if (this.ready.length === 0) return this.next();
+    }
+    return this.ready[this.at++];
+  }
+}
