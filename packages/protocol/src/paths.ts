@@ -69,6 +69,21 @@ export function checkRelPath(path: unknown): SkiffError | null {
   return null;
 }
 
+/** A path of at most this many UTF-16 code units is within MAX_PATH_BYTES of UTF-8 (3 bytes per unit at most). */
+const SURELY_SHORT_PATH = Math.floor(MAX_PATH_BYTES / 3);
+
+/**
+ * checkRelPath for `rel`, the path of `name` in a directory whose own path
+ * already passed it, at the cost of checking the name alone. The full path
+ * is then valid exactly when the name is a valid one-segment path and the
+ * whole is short enough; when either is in doubt the full check decides (it
+ * also accepts names such as "c:x" that are refused only at the top).
+ */
+export function checkChildPath(rel: string, name: string): SkiffError | null {
+  if (rel.length <= SURELY_SHORT_PATH && checkRelPath(name) === null) return null;
+  return checkRelPath(rel);
+}
+
 /** Throws the SkiffError of `checkRelPath`, or returns the valid path. */
 export function assertRelPath(path: unknown): string {
   const err = checkRelPath(path);

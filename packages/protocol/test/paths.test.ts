@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLinkTarget, checkRelPath, resolveLinkTarget } from '../src/paths.ts';
+import { checkChildPath, checkLinkTarget, checkRelPath, resolveLinkTarget } from '../src/paths.ts';
 
 describe('checkRelPath', () => {
   it.each(['a', 'a/b/c.txt', 'dir with space/file ü.txt', '日本/語.md', '.hidden', 'a/.b', '...', 'a..b'])('accepts %j', (p) => {
@@ -47,6 +47,25 @@ describe('checkRelPath on random paths', () => {
       const n = rand(12);
       for (let k = 0; k < n; k++) p += alphabet[rand(alphabet.length)];
       expect(checkRelPath(p) === null, JSON.stringify(p)).toBe(valid(p));
+    }
+  });
+});
+
+describe('checkChildPath', () => {
+  it('says of a name in a valid directory what checkRelPath says of the whole path (seeded names, short and long directories)', () => {
+    const alphabet = ['a', 'b', '.', '\\', '\0', ':', 'C', 'é', ' ', '..', 'x'.repeat(120), '€'.repeat(40)];
+    const dirs = ['src', 'a/b/c', 'a/c:x', `${'d'.repeat(250)}/${'e'.repeat(250)}`, Array.from({ length: 15 }, () => 'é'.repeat(120)).join('/')];
+    let seed = 20_261_202;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (const dir of dirs) {
+      expect(checkRelPath(dir), dir).toBeNull();
+      for (let i = 0; i < 3_000; i++) {
+        let name = '';
+        const n = 1 + rand(8);
+        for (let k = 0; k < n; k++) name += alphabet[rand(alphabet.length)];
+        const rel = `${dir}/${name}`;
+        expect(checkChildPath(rel, name) === null, JSON.stringify(rel)).toBe(checkRelPath(rel) === null);
+      }
     }
   });
 });

@@ -1,6 +1,6 @@
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, rmSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { checkRelPath, type Hasher } from '@skiff/protocol';
+import { checkChildPath, checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
 import { addonCandidates } from '../init/addon.ts';
 import { ListAhead } from '../native-fs/list-ahead.ts';
@@ -100,13 +100,12 @@ class RootScan {
     for (let i = 0; i < listing.names.length; i++) {
       const name = listing.names[i];
       const rel = dir === '' ? name : `${dir}/${name}`;
-      const abs = `${root}/${rel}`;
       if (isTempName(name)) {
-        rmSync(abs, { recursive: true, force: true });
+        rmSync(`${root}/${rel}`, { recursive: true, force: true });
         result.swept += 1;
         continue;
       }
-      if (checkRelPath(rel) !== null) {
+      if ((dir === '' ? checkRelPath(rel) : checkChildPath(rel, name)) !== null) {
         result.skipped.push(rel);
         continue;
       }
@@ -121,6 +120,8 @@ class RootScan {
           continue;
         }
       }
+      // Built only off the common path above: most entries of a restart never need it.
+      const abs = `${root}/${rel}`;
       const st: StatLike | undefined = raw ? rawStat(listing as RawListing, i) : lstatSync(abs, { throwIfNoEntry: false });
       if (st === undefined) continue; // vanished while scanning
       const mtime = Math.floor(st.mtimeMs);
