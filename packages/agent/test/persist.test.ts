@@ -7,7 +7,7 @@ import { Batch } from '../src/apply/batch.ts';
 import { realFs } from '../src/apply/fs-ops.ts';
 import { existsSync } from 'node:fs';
 import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
-import { scanRoot, scanRootAhead } from '../src/manifest/scan.ts';
+import { scanRoot } from '../src/manifest/scan.ts';
 import { RACY_MS } from '../src/manifest/stat-cache.ts';
 
 /*
@@ -102,26 +102,6 @@ describe('the saved manifest', () => {
     const changed = scanRoot(root, hasher, saved(), null);
     expect(changed.hashed).toBe(1);
     expect(changed.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
-  });
-
-  it('read while the pool lists the root (the agent\'s start), gives what the one-thread scan gives: the same entries, the same reads, the same leftovers swept', async () => {
-    const files: Record<string, string> = { ...FILES };
-    // Enough directories for several calls into the pool.
-    for (let d = 0; d < 80; d++) files[`many/d${d}/f.txt`] = `file ${d}`;
-    const first = await firstSync(files);
-    writeFileSync(join(root, 'many/d7/f.txt'), 'changed');
-    writeFileSync(join(root, 'many/d9/added.txt'), 'added');
-    const file = manifestFileFor(root)!;
-    const saved = () => loadSavedManifest(file, rootIdOf(root), hasher.h64Bytes, log);
-    writeFileSync(join(root, 'many/.skiff-tmp-leftover'), 'partial');
-    const ahead = await scanRootAhead(root, hasher, saved);
-    writeFileSync(join(root, 'many/.skiff-tmp-leftover'), 'partial');
-    const sync = scanRoot(root, hasher, saved());
-    expect(ahead.manifest.digest).toBe(sync.manifest.digest);
-    expect(ahead.manifest.digest).not.toBe(first.manifest.digest);
-    expect([ahead.hashed, ahead.matched, ahead.swept, [...ahead.known.keys()].sort()]).toEqual([sync.hashed, sync.matched, sync.swept, [...sync.known.keys()].sort()]);
-    expect([ahead.hashed, ahead.swept]).toEqual([2, 1]);
-    expect(ahead.manifest.size).toBe(sync.manifest.size);
   });
 
   it('saved at shutdown, it vouches for what the stage proves and leaves the rest (a top-level file, renamed at commit) to the next start', async () => {

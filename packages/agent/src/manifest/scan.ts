@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { checkChildPath, checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
 import { addonCandidates } from '../init/addon.ts';
-import { ListAhead } from '../native-fs/list-ahead.ts';
-import { loadRawStatDir, loadRawStatDirs, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '../native-fs/stat-dir.ts';
+import { loadRawStatDir, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '../native-fs/stat-dir.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
@@ -41,62 +40,18 @@ export interface ScanResult {
  * valid wire paths are skipped: they can never be synced.
  */
 export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: RawStatDir | null = nativeStatDir()): ScanResult {
-  const scan = new RootScan(root, hasher, saved);
-  while (scan.dirs.length > 0) {
-    const dir = scan.dirs.pop()!;
+  const manifest = new Manifest(hasher.h64);
+  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0, matched: 0 };
+  /** Rows of the saved manifest found unchanged: the manifest holds them without entries (adoptSaved). */
+  const held = new Uint8Array(saved.rows);
+  const dirs: string[] = [''];
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
     // Taken before any lstat of the directory: an earlier time only makes "settled" stricter.
     const statAt = Date.now();
     const listing = list(root, dir, statDir);
-    if (listing !== null) scan.visit(dir, listing, statAt);
-  }
-  return scan.done();
-}
-
-/**
- * scanRoot with the directories listed ahead on a thread of the pool
- * (native-fs/list-ahead.ts), and the saved manifest loaded meanwhile:
- * `loadSaved` runs once the first listings are asked for. The agent's start
- * uses it; without the addon's lstatDirs it is scanRoot.
- */
-export async function scanRootAhead(root: string, hasher: Hasher, loadSaved: () => SavedManifest, statDirs: RawStatDirs | null = nativeStatDirs()): Promise<ScanResult> {
-  if (statDirs === null) return scanRoot(root, hasher, loadSaved());
-  const ahead = new ListAhead(statDirs, (dir) => (dir === '' ? root : `${root}/${dir}`));
-  ahead.pump(['']);
-  const scan = new RootScan(root, hasher, loadSaved());
-  scan.dirs.pop(); // the root, asked for above
-  for (let listed = await ahead.next(); listed !== undefined; listed = await ahead.next()) {
-    const { dir, result, askedAt } = listed;
-    // Not listed on the pool: listed again here, with Node's calls when the addon cannot (list()).
-    const listing = result instanceof Error ? list(root, dir, nativeStatDir()) : result;
-    if (listing !== null) scan.visit(dir, listing, askedAt);
-    ahead.pump(scan.dirs);
-  }
-  return scan.done();
-}
-
-/** One scan of a root: directories still to visit, and what was found so far. */
-class RootScan {
-  /** Directories found and not visited yet; the root first. */
-  readonly dirs: string[] = [''];
-  private readonly manifest: Manifest;
-  private readonly buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
-  private readonly result: ScanResult;
-  /** Rows of the saved manifest found unchanged: the manifest holds them without entries (adoptSaved). */
-  private readonly held: Uint8Array;
-
-  constructor(
-    private readonly root: string,
-    private readonly hasher: Hasher,
-    private readonly saved: SavedManifest,
-  ) {
-    this.manifest = new Manifest(hasher.h64);
-    this.result = { manifest: this.manifest, swept: 0, skipped: [], known: new Map(), hashed: 0, matched: 0 };
-    this.held = new Uint8Array(saved.rows);
-  }
-
-  /** Takes one directory's listing, made after `statAt`. */
-  visit(dir: string, listing: RawListing | { names: string[]; stats: null }, statAt: number): void {
-    const { root, saved, held, result, manifest } = this;
+    if (listing === null) continue; // gone while scanning
     for (let i = 0; i < listing.names.length; i++) {
       const name = listing.names[i];
       const rel = dir === '' ? name : `${dir}/${name}`;
@@ -127,7 +82,7 @@ class RootScan {
       const mtime = Math.floor(st.mtimeMs);
       if (st.isDirectory()) {
         manifest.set(dirEntry(rel, st.mode, mtime));
-        this.dirs.push(rel);
+        dirs.push(rel);
         continue;
       }
       if (!st.isFile() && !st.isSymbolicLink()) {
@@ -142,7 +97,7 @@ class RootScan {
       }
       const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
       if (st.isFile()) {
-        const { size, hash } = hashFile(abs, this.buf, this.hasher);
+        const { size, hash } = hashFile(abs, buf, hasher);
         result.hashed += 1;
         manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
         // Read after this lstat: any later change moves the ctime, unless the last one is too recent to tell.
@@ -153,27 +108,17 @@ class RootScan {
       }
     }
   }
-
-  done(): ScanResult {
-    this.manifest.adoptSaved(this.saved, this.held);
-    return this.result;
-  }
+  manifest.adoptSaved(saved, held);
+  return result;
 }
 
 let native: RawStatDir | null | undefined;
-let nativeAhead: RawStatDirs | null | undefined;
 
 /** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
 function nativeStatDir(): RawStatDir | null {
   // Loaded once: null (no addon) is an answer too, not a reason to look again.
   if (native === undefined) native = loadRawStatDir(addonCandidates());
   return native;
-}
-
-/** Its lister on the pool, loaded once; null without it. */
-function nativeStatDirs(): RawStatDirs | null {
-  if (nativeAhead === undefined) nativeAhead = loadRawStatDirs(addonCandidates());
-  return nativeAhead;
 }
 
 /** The names of `dir` with their lstat when the addon gives it (stats null: none), or null when `dir` is gone. */

@@ -12,7 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { realFs, type FsOps } from '../apply/fs-ops.ts';
 import type { AppHooks } from '../hooks.ts';
 import { loadSavedManifest, ManifestPersistence, manifestFileFor, rootIdOf } from '../manifest/persist.ts';
-import { scanRootAhead } from '../manifest/scan.ts';
+import { scanRoot } from '../manifest/scan.ts';
 import { SavedManifest } from '../manifest/stat-cache.ts';
 import type { BatchOutcome } from '../apply/batch.ts';
 import { rejectUpgrade, tokenCheck } from './auth.ts';
@@ -68,12 +68,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const hasher = await loadHasher();
   const manifestFile = opts.manifestFile === undefined ? manifestFileFor(root) : opts.manifestFile;
   const rootId = rootIdOf(root);
-  let saved = SavedManifest.EMPTY;
-  // The saved manifest is read while the pool lists the first directories.
-  const scan = await scanRootAhead(root, hasher, () => {
-    if (manifestFile !== null) saved = loadSavedManifest(manifestFile, rootId, hasher.h64Bytes, (line) => log(`skiff-agent: ${line}`));
-    return saved;
-  });
+  const saved = manifestFile === null ? SavedManifest.EMPTY : loadSavedManifest(manifestFile, rootId, hasher.h64Bytes, (line) => log(`skiff-agent: ${line}`));
+  const scan = scanRoot(root, hasher, saved);
   const persistence = manifestFile === null ? null : new ManifestPersistence(manifestFile, rootId, scan.manifest, hasher, (line) => log(`skiff-agent: ${line}`));
   // A save is due when the file does not say all the scan vouches for.
   persistence?.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);

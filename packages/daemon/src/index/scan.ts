@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { loadRawStatDir, loadRawStatDirs, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
-import { ListAhead } from '@skiff/agent/list-ahead';
+import { ListAhead } from './list-ahead.ts';
 import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RawListing } from '../src/native-fs/stat-dir.ts';
-import { CALLS_AHEAD, DIRS_PER_CALL, ListAhead } from '../src/native-fs/list-ahead.ts';
+import type { RawListing } from '@skiff/agent/stat-dir';
+import { CALLS_AHEAD, DIRS_PER_CALL, ListAhead } from '../src/index/list-ahead.ts';
 
 /** A lister on "the pool" whose calls the test resolves by hand. */
 function fakePool(fail: (paths: string[]) => boolean = () => false) {
