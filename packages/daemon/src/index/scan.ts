@@ -288,7 +288,7 @@ class Walk {
     let added: IndexEntry[] | null = this.onEntries ? [] : null;
     const { names, raw } = listing;
     for (let i = 0; i < names.length; i++) {
-      await this.slicer.maybeYield();
+      if (this.slicer.due()) await this.slicer.yield();
       if (raw !== null && rawVanished(raw, i)) continue;
       const name = names[i];
       const rel = dir === '' ? name : `${dir}/${name}`;

@@ -127,9 +127,13 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   let literal = 0;
 
   const slicer = new TimeSlicer(READ_SLICE_MS);
-  const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
+  /** Packs a frame; a promise only when a message is full and goes out (the link may make it wait). */
+  const packFrame = <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array): Promise<void> | undefined => {
     const message = packer.add(kind, header, payload);
-    if (message) await client.send(message, () => packer.recycle(message), meanwhile);
+    return message ? client.send(message, () => packer.recycle(message), meanwhile) : undefined;
+  };
+  const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
+    await packFrame(kind, header, payload);
   };
   const meanwhile = opts.meanwhile && (() => opts.meanwhile!.step());
   const record = (entry: Entry) => {
@@ -193,9 +197,11 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
       }
       const content = buf.subarray(0, n);
       const actual: Entry = { ...entry, size: n, hash: hasher.h64Bytes(content) };
-      await queueFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
+      // Awaited only when there is something to wait for: 50,000 files, two promises each, showed in the profile.
+      const sending = packFrame(Kind.FILE, { batch, path: actual.path, size: actual.size, mode: actual.mode, mtime: actual.mtime, hash: actual.hash, offset: 0 }, content);
+      if (sending) await sending;
       fileDone(actual);
-      await slicer.maybeYield();
+      if (slicer.due()) await slicer.yield();
     }
   };
 
