@@ -35,6 +35,49 @@ describe('TreeState', () => {
     expect(t.clone().digest).toBe(t.digest);
   });
 
+  it('a clone and its tree change apart: neither ever sees the other\'s changes (they share the map until one changes)', () => {
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const base = new TreeState(hasher.h64);
+    for (let i = 0; i < 200; i++) base.set(file(`d${i % 7}/f${i}`));
+    const trees = [base, base.clone(), base.clone()];
+    trees.push(trees[1].clone());
+    const refs = trees.map((t) => new Map([...t.entries]));
+    for (let i = 0; i < 2000; i++) {
+      const k = rand(trees.length);
+      const path = `d${rand(7)}/f${rand(260)}`;
+      if (rand(3) === 0) {
+        trees[k].delete(path);
+        refs[k].delete(path);
+      } else {
+        const e = file(path, rand(2) ? '0123456789abcdef' : 'fedcba9876543210');
+        trees[k].set(e);
+        refs[k].set(path, e);
+      }
+      if (i % 250 === 0) {
+        // A new clone now and then, of a tree that may share its map already.
+        const from = rand(trees.length);
+        trees.push(trees[from].clone());
+        refs.push(new Map(refs[from]));
+      }
+    }
+    for (const [k, t] of trees.entries()) {
+      expect(new Map(t.entries), `tree ${k}`).toEqual(refs[k]);
+      expect(t.digest, `tree ${k}`).toBe(manifestDigest(refs[k].values(), hasher.h64));
+      expect(t.files).toBe(refs[k].size);
+    }
+  });
+
+  it('a tree seeded with a Map after its clone was taken leaves the clone as it was', () => {
+    const empty = new TreeState(hasher.h64);
+    const clone = empty.clone();
+    const entries = new Map([['a', file('a')]]);
+    empty.seed(entries, manifestDigest(entries.values(), hasher.h64));
+    expect(clone.size).toBe(0);
+    clone.set(file('b'));
+    expect([...empty.entries.keys()]).toEqual(['a']);
+  });
+
   it('deleteTree removes a directory with everything under it, and only that', () => {
     const t = new TreeState(hasher.h64, [dir('a'), file('a/x'), dir('a/b'), file('a/b/y'), file('ab')]);
     expect(t.deleteTree('a').map((e) => e.path).sort()).toEqual(['a', 'a/b', 'a/b/y', 'a/x']);
