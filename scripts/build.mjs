@@ -2,7 +2,8 @@
 // node: transpiling TypeScript at every call costs about 1 s. Runs on npm ci/install.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 // The CLI is split: commands that only talk to the daemon load a small chunk;
 // the one-shot push loads the sync pipeline on demand.
@@ -14,7 +15,8 @@ const programs = [
 
 for (const { entry, outdir, name, splitting } of programs) {
   if (!existsSync(entry)) continue;
-  await build({
+  const { metafile } = await build({
+    metafile: true,
     entryPoints: { [name]: entry },
     outdir,
     splitting,
@@ -31,6 +33,12 @@ for (const { entry, outdir, name, splitting } of programs) {
     banner: { js: "import { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);" },
     logLevel: 'warning',
   });
+  // Chunk names carry their content's hash: the chunks of earlier builds would pile up (100 MB after a day of rebuilds).
+  const chunks = join(outdir, 'chunks');
+  if (splitting && existsSync(chunks)) {
+    const current = new Set(Object.keys(metafile.outputs).map((out) => relative(chunks, out)));
+    for (const file of readdirSync(chunks)) if (!current.has(file)) rmSync(join(chunks, file));
+  }
 }
 
 // The agent's native parts: the zombie reaper (a Node-API addon) and
