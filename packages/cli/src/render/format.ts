@@ -19,5 +19,15 @@ export function formatDuration(ms: number): string {
 }
 
 export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
+  return `${groupThousands(n)} ${n === 1 ? word : many}`;
+}
+
+/**
+ * An integer with its thousands grouped by commas, as toLocaleString('en-US')
+ * writes it: that call loads ICU's number formats the first time, ~10 ms of
+ * a one-shot push's 0.5 s to print one line.
+ */
+export function groupThousands(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
