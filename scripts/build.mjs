@@ -46,7 +46,7 @@ for (const { entry, outdir, name, splitting } of programs) {
 // and exits 0 when no C toolchain is there: the agent then runs without them.
 // Skipped when every output is newer than every source (npm test builds every time).
 const nativeOutputs = ['packages/agent/native/build/Release/reaper.node', 'packages/agent/native/build/Release/skiff-launch'];
-const nativeSources = ['packages/agent/native/reaper.c', 'packages/agent/native/list-dir.c', 'packages/agent/native/list-dir.h', 'packages/agent/native/binding.gyp', 'packages/agent/native/skiff-launch.c', 'packages/agent/native/build.mjs'];
+const nativeSources = ['packages/agent/native/reaper.c', 'packages/agent/native/list-dir.c', 'packages/agent/native/list-dir.h', 'packages/agent/native/napi-args.h', 'packages/agent/native/binding.gyp', 'packages/agent/native/skiff-launch.c', 'packages/agent/native/build.mjs'];
 const newestSource = Math.max(...nativeSources.filter((src) => existsSync(src)).map((src) => statSync(src).mtimeMs));
 const nativeCurrent = nativeOutputs.every((out) => existsSync(out) && statSync(out).mtimeMs >= newestSource);
 if (!nativeCurrent) spawnSync(process.execPath, ['packages/agent/native/build.mjs'], { stdio: 'inherit' });

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "list-dir.h"
+#include "napi-args.h"
 
 #define LSTAT_FIELDS 10
 #define LSTAT_NOT_UTF8 1.0
@@ -180,22 +181,6 @@ static napi_value listing_value(napi_env env, const listing *l) {
   return result;
 }
 
-/* A string argument as a malloc'ed C string, or NULL with a TypeError thrown. */
-static char *path_arg(napi_env env, napi_value value, const char *usage) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
-    return NULL;
-  }
-  char *path = malloc(len + 1);
-  if (path == NULL) {
-    napi_throw_error(env, "SKIFF_E_IO", "lstatDir: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, value, path, len + 1, &len);
-  return path;
-}
-
 napi_value lstat_dir(napi_env env, napi_callback_info info) {
   static const char usage[] = "lstatDir(path): path must be a string";
   size_t argc = 1;
@@ -205,7 +190,7 @@ napi_value lstat_dir(napi_env env, napi_callback_info info) {
     return NULL;
   }
   listing l = {0};
-  l.path = path_arg(env, argv[0], usage);
+  l.path = string_arg(env, argv[0], usage);
   if (l.path == NULL) return NULL;
   list_dir(&l);
   napi_value result = listing_value(env, &l);
@@ -283,7 +268,7 @@ napi_value lstat_dirs(napi_env env, napi_callback_info info) {
   b->count = count;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
-    if (napi_get_element(env, argv[0], i, &item) != napi_ok || (b->listings[i].path = path_arg(env, item, usage)) == NULL) {
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || (b->listings[i].path = string_arg(env, item, usage)) == NULL) {
       batch_free(b);
       return NULL;
     }

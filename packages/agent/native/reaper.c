@@ -46,6 +46,7 @@
 #include <node_api.h>
 
 #include "list-dir.h"
+#include "napi-args.h"
 
 #define CHECK(env, call)                                                       \
   do {                                                                         \
@@ -204,8 +205,8 @@ static struct timespec to_timespec(double time) {
   return ts;
 }
 
-/* Copies a JS string argument into a malloc'ed C string; NULL (with a JS exception pending) when it is not one. */
-static char *string_arg(napi_env env, napi_value value, const char *usage) {
+/* See napi-args.h. */
+char *string_arg(napi_env env, napi_value value, const char *usage) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
     napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);

@@ -1,6 +1,6 @@
 import { EntryType, type Entry } from '@skiff/protocol';
 import type { SavedRows } from './manifest.ts';
-import { rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawListing } from '../native-fs/stat-dir.ts';
+import { isFileMode, rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawListing } from '../native-fs/stat-dir.ts';
 
 /*
  * The manifest as the agent saves it beside its root, with what lstat said
@@ -76,8 +76,6 @@ const FIELDS = 10;
 /** Bytes before the numbers: count, paths' bytes, values' bytes (u32 each), padded to 8 for the doubles. */
 const PREFIX_BYTES = 16;
 const SEP = '\0';
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 
 export function encodeStatCache(root: RootId, entries: Iterable<CachedEntry>, h64Bytes: (b: Uint8Array) => string): Buffer {
   const numbers: number[] = [];
@@ -168,7 +166,7 @@ export class SavedManifest implements SavedRows {
     const n = this.numbers;
     const f = i * FIELDS;
     if (n[f + 4] !== ino || n[f + 5] !== mtimeMs || n[f + 6] !== ctimeMs || n[f + 7] !== mode) return false;
-    const isFile = (mode & S_IFMT) === S_IFREG;
+    const isFile = isFileMode(mode);
     if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== size) return false;
     return this.wellFormed(i);
   }

@@ -13,6 +13,11 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
+
+/** What an st_mode (type bits and permission bits) says the entry is. */
+export const isFileMode = (mode: number): boolean => (mode & S_IFMT) === S_IFREG;
+export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
+export const isLinkMode = (mode: number): boolean => (mode & S_IFMT) === S_IFLNK;
 /** Doubles per entry, in the order list-dir.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
 const FIELDS = 10;
 const NOT_UTF8 = 1;
@@ -42,13 +47,13 @@ export class NativeStat implements StatLike {
     readonly nlink: number,
   ) {}
   isFile(): boolean {
-    return (this.mode & S_IFMT) === S_IFREG;
+    return isFileMode(this.mode);
   }
   isDirectory(): boolean {
-    return (this.mode & S_IFMT) === S_IFDIR;
+    return isDirMode(this.mode);
   }
   isSymbolicLink(): boolean {
-    return (this.mode & S_IFMT) === S_IFLNK;
+    return isLinkMode(this.mode);
   }
 }
 

@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { loadRawStatDir, loadRawStatDirs, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
+import { isDirMode, isFileMode, loadRawStatDir, loadRawStatDirs, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
 import { ListAhead } from './list-ahead.ts';
 import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
@@ -126,10 +126,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
  */
 type Listing = { names: string[]; raw: RawListing; dirents?: undefined } | { names: string[]; raw: null; dirents: Dirent[] };
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-
 let native: RawStatDir | null | undefined;
 let nativeAhead: RawStatDirs | null | undefined;
 
@@ -173,11 +169,11 @@ function usableAt(l: Listing, i: number): boolean {
 
 /** Whether entry `i` was listed as a directory (an entry the native lister could not vouch for: not known to be). */
 function isDirAt(l: Listing, i: number): boolean {
-  return l.raw !== null ? usableAt(l, i) && (rawMode(l.raw, i) & S_IFMT) === S_IFDIR : l.dirents[i].isDirectory();
+  return l.raw !== null ? usableAt(l, i) && isDirMode(rawMode(l.raw, i)) : l.dirents[i].isDirectory();
 }
 
 function isFileAt(l: Listing, i: number): boolean {
-  return l.raw !== null ? usableAt(l, i) && (rawMode(l.raw, i) & S_IFMT) === S_IFREG : l.dirents[i].isFile();
+  return l.raw !== null ? usableAt(l, i) && isFileMode(rawMode(l.raw, i)) : l.dirents[i].isFile();
 }
 
 class Walk {

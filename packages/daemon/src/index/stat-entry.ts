@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import type { StatLike } from '@skiff/agent/stat-dir';
+import { isDirMode, isFileMode, type StatLike } from '@skiff/agent/stat-dir';
 import { checkLinkTarget, EntryType, ErrorCode, parentOf, type Problem } from '@skiff/protocol';
 import { UNHASHED, type IndexEntry } from './entry.ts';
 import { isVanished } from './vanished.ts';
@@ -34,14 +34,9 @@ function contentKept(previous: IndexEntry | undefined, size: number, mtimeMs: nu
  */
 export function unchangedEntry(previous: IndexEntry | undefined, mode: number, size: number, mtimeMs: number, ino: number, nlink: number): boolean {
   if (previous === undefined) return false;
-  const type = mode & S_IFMT;
-  if (type === S_IFREG) return contentKept(previous, size, mtimeMs, ino) && previous.mode === (mode & 0o777) && (previous.nlink ?? 1) === Math.max(nlink, 1);
-  return type === S_IFDIR && previous.type === EntryType.DIR && previous.mode === (mode & 0o777) && previous.mtime === mtimeMs && previous.ino === ino;
+  if (isFileMode(mode)) return contentKept(previous, size, mtimeMs, ino) && previous.mode === (mode & 0o777) && (previous.nlink ?? 1) === Math.max(nlink, 1);
+  return isDirMode(mode) && previous.type === EntryType.DIR && previous.mode === (mode & 0o777) && previous.mtime === mtimeMs && previous.ino === ino;
 }
-
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
 
 export function entryFromStat(absPath: string, rel: string, st: StatLike, previous: IndexEntry | undefined): StatVerdict {
   if (unchangedEntry(previous, st.mode, st.size, st.mtimeMs, st.ino, st.nlink)) return { kind: 'entry', entry: previous!, needsHash: false };
