@@ -220,7 +220,9 @@ let tempCounter = 0;
 /**
  * Writes the index of the project at `root` atomically (see above). Entries
  * without an inode (entries as the agent acknowledged them) are kept; such a
- * file is hashed again by the next scan. Rejects with SKIFF_E_IO.
+ * file is hashed again by the next scan. `entries` is read before the call
+ * returns: the caller may change the map while the write goes on. Rejects
+ * with SKIFF_E_IO.
  */
 export async function saveIndex(
   root: string,

@@ -511,8 +511,10 @@ export class Session {
     if (!this.engine) return;
     try {
       const index = this.engine.confirmedIndex(this.unconfirmed);
-      await saveIndex(this.root, index.entries, this.hasher.h64, index.digest);
+      // Both read the entries now: they may be the live tree's map, which a save arriving during the write changes.
+      const saving = saveIndex(this.root, index.entries, this.hasher.h64, index.digest);
       this.engine.pruneChunks(index.entries);
+      await saving;
     } catch (err) {
       this.opts.log('warn', `session ${this.id}: could not save the index: ${asSkiffError(err).message}`);
     }
