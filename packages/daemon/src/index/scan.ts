@@ -67,7 +67,7 @@ export interface ScanOptions {
    * Told, after each directory, the entries that directory added to the
    * result, in walk order: a directory's own entry always comes before
    * what is under it. A first sync sends them while the walk goes on
-   * (sync/push.ts). Only with deferHash (a hashing scan would hand over
+   * (sync/first-sync.ts). Only with deferHash (a hashing scan would hand over
    * entries whose large files are still being read). Returning false stops
    * the handing over: nobody wants the rest (an agent that holds files
    * waits for the whole scan).
@@ -192,6 +192,7 @@ class Walk {
   private readonly slicer = new TimeSlicer(SCAN_SLICE_MS);
 
   private readonly statDir = nativeStatDir();
+  private readonly statDirs = nativeStatDirs();
 
   constructor(
     private readonly root: string,
@@ -214,8 +215,7 @@ class Walk {
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
     }
     await this.visit('', rootListing);
-    const statDirs = nativeStatDirs();
-    if (statDirs !== null) await this.walkAhead(new ListAhead(statDirs, (dir) => this.abs(dir)));
+    if (this.statDirs !== null) await this.walkAhead(new ListAhead(this.statDirs, (dir) => this.abs(dir)));
     while (this.pending.length > 0) {
       const dir = this.pending.pop()!;
       const listing = this.list(dir);
@@ -348,10 +348,10 @@ class Walk {
     if (isDir) this.pending.push(entry.path);
     if (added === null) return null;
     added.push(entry);
-    return added.length >= ENTRIES_PER_HANDOVER ? this.handOver(added.splice(0)) : added;
+    return added.length >= ENTRIES_PER_HANDOVER ? this.handOver(added) : added;
   }
 
-  /** Hands `added` over; returns a new list to collect into, or null once nobody wants more. */
+  /** Hands `added` over (the consumer keeps it); returns a new list to collect into, or null once nobody wants more. */
   private handOver(added: IndexEntry[]): IndexEntry[] | null {
     if (this.onEntries?.(added) !== false) return [];
     this.onEntries = undefined;

@@ -107,7 +107,7 @@ function byPath(a: Entry, b: Entry): number {
 /**
  * What planOps plans for `entries` against an empty agent, without the diff:
  * a directory, a file or a symlink each (a first sync streams the scan's
- * entries as the walk finds them, sync/push.ts). The walk hands a
+ * entries as the walk finds them, SyncEngine.syncIntoEmptyAgent). The walk hands a
  * directory's own entry over before anything under it, and sendBatch sends
  * each part's directories before its files, so a parent always comes first.
  */

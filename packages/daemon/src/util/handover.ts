@@ -1,6 +1,6 @@
 /**
  * Parts handed from a producer to one consumer that may run ahead or behind:
- * the scan hands over entries while a first sync sends them (sync/push.ts).
+ * the scan hands over entries while a first sync sends them (sync/first-sync.ts).
  * The consumer iterates once; parts pushed before it starts wait in order.
  * `end` finishes the iteration, `fail` makes it throw, after the parts
  * already handed over.
