@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, loadHasher, type Hasher } from '@skiff/protocol';
+import { loadRawStatDirs } from '@skiff/agent/stat-dir';
+import { peerCredAddonCandidates } from '../src/control/peer-cred.ts';
 import { loadIgnoreMatcher } from '../src/ignore/index.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync, scanTree, type IndexEntry } from '../src/index/index.ts';
 
@@ -20,6 +22,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   await Promise.all(roots.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** Whether the addon's pool lister (lstatDirs) is built here, as the scan looks for it. */
+const hasPoolLister = () => loadRawStatDirs(peerCredAddonCandidates()) !== null;
 
 async function tempRoot(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'skiff-scan-'));
@@ -175,6 +180,21 @@ describe('scanTree', () => {
     expect(at.has('skip.log')).toBe(false);
     expect(at.has('d1/pipe')).toBe(false);
     expect(scan.problems.map((p) => p.path)).toEqual(['d1/pipe']);
+  });
+
+  it('asks listAhead before each directory until it says yes, and finds the same tree whatever it answers', async () => {
+    const root = await tempRoot();
+    const layout: Record<string, string> = { 'top.txt': 't' };
+    for (let d = 0; d < 6; d++) for (let i = 0; i < 2; i++) layout[`d${d}/s${i}/f.txt`] = `${d}${i}`;
+    await fixture(root, layout);
+    const paths = async (listAhead?: () => boolean) => [...(await scanTree(root, { listAhead })).entries.keys()].sort();
+    const whole = await paths();
+    expect(whole).toHaveLength(1 + 6 * (1 + 2 * 2));
+    expect(await paths(() => false)).toEqual(whole);
+    let asked = 0;
+    expect(await paths(() => ++asked > 3)).toEqual(whole);
+    // Without the addon's pool lister there is nothing to ask about.
+    expect(asked).toBe(hasPoolLister() ? 4 : 0);
   });
 
   it('refuses onEntries without deferHash', async () => {

@@ -25,11 +25,14 @@ export interface Listed {
  * (the agent's native/list-dir.c, lstatDirs), while the walk compares the
  * listings it already has with the index: on a tree the index knows, the
  * system calls (~70 ms for 54,000 entries on tmpfs) were most of the walk's
- * time on its one thread. The agent's start scan does not list ahead: in a
- * one-shot push its start runs beside this scan on two cores, and with both
- * listing ahead the push took ~445 ms against ~410 ms with the agent's
- * listing on its own thread (four alternating runs each). The walk hands over the directories it has found (`pump`) and
- * takes listings back in the order they were asked for (`next`).
+ * time on its one thread. Neither the agent's start scan nor a push's scan
+ * while that agent starts lists ahead: in a one-shot push the two run beside
+ * each other on two cores, and a third thread only slowed the agent, which
+ * the push waits for (with both listing ahead ~445 vs ~410 ms; the push
+ * alone listing ahead until connected 406 vs 380 ms, medians of eight
+ * alternating runs; see ScanOptions.listAhead). The walk hands over the
+ * directories it has found (`pump`) and takes listings back in the order
+ * they were asked for (`next`).
  */
 export class ListAhead {
   private readonly calls: Array<Promise<Listed[]>> = [];

@@ -73,6 +73,15 @@ export interface ScanOptions {
    * waits for the whole scan).
    */
   onEntries?: (added: IndexEntry[]) => boolean | void;
+  /**
+   * Whether directories may be listed ahead on the pool now (list-ahead.ts);
+   * asked before each directory until it says yes, listed on this thread
+   * until then. A push whose agent is still starting beside it on the same
+   * cores (a local or container agent verifying its root) says no until it
+   * is connected: the pool's listing only took CPU from the agent, which is
+   * what the push waits for. Without it the walk lists ahead from the start.
+   */
+  listAhead?: () => boolean;
 }
 
 /**
@@ -101,7 +110,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const matcher = options.matcher ?? createIgnoreMatcher();
   matcher.setRootIgnore(rootIgnore);
   if (options.onEntries && options.deferHash !== true) throw new Error('scanTree: onEntries needs deferHash');
-  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true, options.onEntries);
+  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true, options.onEntries, options.listAhead);
   try {
     await walk.run(walk.listRoot());
   } catch (err) {
@@ -201,6 +210,7 @@ class Walk {
     private readonly previous: ReadonlyMap<string, IndexEntry> | undefined,
     private readonly deferHash: boolean,
     private onEntries?: (added: IndexEntry[]) => boolean | void,
+    private readonly listAhead: () => boolean = () => true,
   ) {}
 
   /** The root's listing; throws when it cannot be read. */
@@ -215,13 +225,19 @@ class Walk {
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
     }
     await this.visit('', rootListing);
-    if (this.statDirs !== null) await this.walkAhead(new ListAhead(this.statDirs, (dir) => this.abs(dir)));
-    while (this.pending.length > 0) {
-      const dir = this.pending.pop()!;
-      const listing = this.list(dir);
-      if (listing && this.takeRules(dir, listing)) await this.visit(dir, listing);
+    if (this.statDirs !== null) {
+      while (this.pending.length > 0 && !this.listAhead()) await this.visitNext();
+      await this.walkAhead(new ListAhead(this.statDirs, (dir) => this.abs(dir)));
     }
+    while (this.pending.length > 0) await this.visitNext();
     await this.settle();
+  }
+
+  /** Lists the next pending directory on this thread and visits it. */
+  private async visitNext(): Promise<void> {
+    const dir = this.pending.pop()!;
+    const listing = this.list(dir);
+    if (listing && this.takeRules(dir, listing)) await this.visit(dir, listing);
   }
 
   /** The walk with directories listed ahead on the pool (list-ahead.ts). */

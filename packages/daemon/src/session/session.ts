@@ -155,7 +155,7 @@ export class Session {
         this.engine = new SyncEngine(this.root, this.hasher, [], { isIgnored: (path, isDir) => this.matcher.isIgnored(path, isDir) });
         // The scan walks while the agent starts (a container may take seconds); an empty agent gets what it
         // finds while the walk goes on (sync/first-sync.ts).
-        const scanning = startScan(this.root, saved, this.hasher, this.matcher);
+        const scanning = startScan(this.root, saved, this.hasher, this.matcher, () => this.client !== null);
         try {
           await this.connect();
         } catch (err) {

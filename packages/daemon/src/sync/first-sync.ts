@@ -31,10 +31,15 @@ export interface ScanUnderWay {
   result: Promise<ScanResult>;
 }
 
-/** Starts a scan (deferring hashes) of `root` against the saved index. */
-export function startScan(root: string, saved: LoadedIndex, hasher: Hasher, matcher: IgnoreMatcher): ScanUnderWay {
+/**
+ * Starts a scan (deferring hashes) of `root` against the saved index.
+ * `connected` says whether the agent is connected yet: until it is, the
+ * walk leaves the pool's threads alone (ScanOptions.listAhead), since an
+ * agent starting on this machine needs the cores for its own scan.
+ */
+export function startScan(root: string, saved: LoadedIndex, hasher: Hasher, matcher: IgnoreMatcher, connected: () => boolean): ScanUnderWay {
   const parts = new Handover<IndexEntry[]>();
-  const result = scanTree(root, { matcher, previous: saved.entries, hasher, deferHash: true, onEntries: (part) => parts.push(part) });
+  const result = scanTree(root, { matcher, previous: saved.entries, hasher, deferHash: true, onEntries: (part) => parts.push(part), listAhead: connected });
   result.then(
     () => parts.end(),
     (err) => parts.fail(err),
