@@ -6,7 +6,7 @@ import { loadHasher, type FileHeader, type Hasher } from '@skiff/protocol';
 import { Batch } from '../src/apply/batch.ts';
 import { realFs } from '../src/apply/fs-ops.ts';
 import { existsSync } from 'node:fs';
-import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
+import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, savedOutOfDate, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
 import { scanRoot } from '../src/manifest/scan.ts';
 import { RACY_MS } from '../src/manifest/stat-cache.ts';
 
@@ -54,7 +54,7 @@ function start() {
   const saved = loadSavedManifest(file, id, hasher.h64Bytes, log);
   const scan = scanRoot(root, hasher, saved);
   const persistence = new ManifestPersistence(file, id, scan.manifest, hasher, log);
-  persistence.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);
+  persistence.seed(scan.known, saved, savedOutOfDate(scan, saved));
   return { scan, persistence, manifest: scan.manifest };
 }
 
@@ -89,6 +89,24 @@ describe('the saved manifest', () => {
     expect(again.scan.hashed).toBe(0);
     expect(again.manifest.digest).toBe(first.manifest.digest);
     expect(again.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
+  });
+
+  it('holds unchanged directories as recorded, and makes again one whose mode or entries changed', async () => {
+    await firstSync(FILES);
+    const sorted = (m: ReturnType<typeof start>['manifest']) => [...m.entries()].sort((a, b) => (a.path < b.path ? -1 : 1));
+    const again = start();
+    // Three files and their two directories, all from the saved rows.
+    expect(again.scan.matched).toBe(5);
+    expect(sorted(again.manifest)).toEqual(sorted(scanRoot(root, hasher).manifest));
+    chmodSync(join(root, 'src'), 0o700);
+    writeFileSync(join(root, 'src/deep/new.txt'), 'new');
+    const changed = start();
+    // The three files still; not src (chmod) nor src/deep (an entry added): they are made again from their lstat.
+    expect(changed.scan.matched).toBe(3);
+    const fresh = scanRoot(root, hasher).manifest;
+    expect(sorted(changed.manifest)).toEqual(sorted(fresh));
+    expect(changed.manifest.get('src')?.mode).toBe(0o700);
+    expect(changed.manifest.digest).toBe(fresh.digest);
   });
 
   it('lets a restart without the native lister (Node\'s lstat) read nothing too, and hash what changed', async () => {

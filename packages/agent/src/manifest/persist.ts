@@ -1,7 +1,8 @@
 import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EntryType, QuietSave, type Hasher } from '@skiff/protocol';
-import { HASH_CHUNK_BYTES, hashFile } from './scan.ts';
+import { EntryType, QuietSave, type Entry, type Hasher } from '@skiff/protocol';
+import { dirEntry, PERMISSION_BITS } from './entries.ts';
+import { HASH_CHUNK_BYTES, hashFile, type ScanResult } from './scan.ts';
 import type { Manifest } from './manifest.ts';
 import { decodeStatCache, encodeStatCache, RACY_MS, SavedManifest, sameStat, settled, type CachedEntry, type RootId, type StatKey } from './stat-cache.ts';
 
@@ -50,6 +51,16 @@ export function loadSavedManifest(file: string, root: RootId, h64Bytes: (b: Uint
     return SavedManifest.EMPTY;
   }
   return decoded.saved;
+}
+
+/**
+ * Whether the saved file does not say all that the start-up scan vouches
+ * for: something was hashed, a saved row no longer matched, or an entry was
+ * made from its lstat that a row could hold (a directory of an older file,
+ * which saved none, or one changed since).
+ */
+export function savedOutOfDate(scan: ScanResult, saved: SavedManifest): boolean {
+  return scan.hashed > 0 || scan.matched !== saved.size || scan.matched !== scan.manifest.size;
 }
 
 /** Bytes a timed save may read to vouch for what batches wrote; the rest waits for the next save. */
@@ -165,11 +176,16 @@ export class ManifestPersistence {
     this.dirty = false;
     const rows: CachedEntry[] = [];
     for (const entry of this.manifest.entries()) {
-      if (entry.type === EntryType.DIR) continue;
       const row = this.manifest.rowOf(entry.path);
-      const stat = this.known.get(entry.path) ?? (row === undefined ? undefined : this.saved.statAt(row));
       const line = this.manifest.lineHash(entry.path);
-      if (stat !== undefined && line !== undefined) rows.push({ entry, stat, hi: line.hi, lo: line.lo });
+      if (line === undefined) continue;
+      if (entry.type === EntryType.DIR) {
+        const dir = row === undefined ? this.dirAsOnDisk(entry) : { entry, stat: this.saved.statAt(row) };
+        if (dir !== null) rows.push({ ...dir, hi: line.hi, lo: line.lo });
+        continue;
+      }
+      const stat = this.known.get(entry.path) ?? (row === undefined ? undefined : this.saved.statAt(row));
+      if (stat !== undefined) rows.push({ entry, stat, hi: line.hi, lo: line.lo });
     }
     const temp = `${this.file}.${process.pid}.tmp`;
     try {
@@ -190,6 +206,19 @@ export class ManifestPersistence {
       if (!this.failedOnce) this.log(`cannot save the manifest to ${this.file} (${(err as Error).message}); each start will hash the root again`);
       this.failedOnce = true;
     }
+  }
+
+  /**
+   * A directory's row: its entry as a start's scan would make it from the
+   * lstat of now (the manifest may hold the mtime the daemon sent, which
+   * its entries' writes have moved since), with that lstat as its witness;
+   * null when it is gone, not a directory, or of other permissions than
+   * the manifest holds (the line hash saved would not be its line's).
+   */
+  private dirAsOnDisk(entry: Entry): Omit<CachedEntry, 'hi' | 'lo'> | null {
+    const st = lstatSync(`${this.root.path}/${entry.path}`, { throwIfNoEntry: false });
+    if (st === undefined || !st.isDirectory() || (st.mode & PERMISSION_BITS) !== entry.mode) return null;
+    return { entry: dirEntry(entry.path, st.mode, Math.floor(st.mtimeMs)), stat: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode } };
   }
 
   /** Whether some pending path is a file or symlink that a later save might vouch for. */

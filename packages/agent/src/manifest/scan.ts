@@ -25,7 +25,7 @@ export interface ScanResult {
   known: Map<string, StatKey>;
   /** Files read and hashed (the others kept the hash a saved manifest recorded). */
   hashed: number;
-  /** Files and symlinks the saved manifest vouched for, unread. */
+  /** Entries the saved manifest vouched for (files and symlinks unread, directories as recorded). */
   matched: number;
 }
 
@@ -72,6 +72,7 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
         if (row >= 0) {
           held[row] = 1;
           result.matched++;
+          if (saved.isDirRow(row)) dirs.push(rel);
           continue;
         }
       }

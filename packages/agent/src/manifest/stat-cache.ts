@@ -1,6 +1,6 @@
 import { EntryType, type Entry } from '@skiff/protocol';
 import type { SavedRows } from './manifest.ts';
-import { isFileMode, rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawListing } from '../native-fs/stat-dir.ts';
+import { isDirMode, isFileMode, isLinkMode, rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawListing } from '../native-fs/stat-dir.ts';
 
 /*
  * The manifest as the agent saves it beside its root, with what lstat said
@@ -16,6 +16,11 @@ import { isFileMode, rawCtimeMs, rawIno, rawMode, rawMtimeMs, rawSize, type RawL
  *    same type, size, mtime, inode, ctime and mode as recorded. ctime cannot
  *    be set by anyone (utimes moves it to now), so a file changed behind the
  *    agent's back, even with its mtime put back, no longer matches;
+ *  - a directory's entry (its mode and mtime, all the manifest holds of it),
+ *    while its lstat shows the same mode, inode, mtime and ctime: a restart
+ *    then makes no entry and hashes no line for it either (4,000 of them
+ *    were ~15 ms of a start). Its size is not compared: a directory's
+ *    changes with its entries, which its mtime already tells;
  *  - never an entry whose ctime was within RACY_MS of the moment it was
  *    stat'ed: the kernel stamps times from a clock that ticks every few
  *    milliseconds, so a write in the same tick after that lstat would leave
@@ -71,19 +76,22 @@ interface CacheHeader {
   body: string;
 }
 
-/** Doubles per entry: type (0 file, 1 symlink), size, mtime, mode, then lstat's ino, mtimeMs, ctimeMs, st_mode, then the line hash's halves. */
+/** Doubles per entry: type (0 file, 1 symlink, 2 directory), size, mtime, mode, then lstat's ino, mtimeMs, ctimeMs, st_mode, then the line hash's halves. */
 const FIELDS = 10;
 /** Bytes before the numbers: count, paths' bytes, values' bytes (u32 each), padded to 8 for the doubles. */
 const PREFIX_BYTES = 16;
 const SEP = '\0';
+const FILE_ROW = 0;
+const LINK_ROW = 1;
+const DIR_ROW = 2;
+const TYPE_CODES: Record<EntryType, number> = { [EntryType.FILE]: FILE_ROW, [EntryType.SYMLINK]: LINK_ROW, [EntryType.DIR]: DIR_ROW };
 
 export function encodeStatCache(root: RootId, entries: Iterable<CachedEntry>, h64Bytes: (b: Uint8Array) => string): Buffer {
   const numbers: number[] = [];
   const paths: string[] = [];
   const values: string[] = [];
   for (const { entry: e, stat: s, hi, lo } of entries) {
-    if (e.type !== EntryType.FILE && e.type !== EntryType.SYMLINK) continue;
-    numbers.push(e.type === EntryType.FILE ? 0 : 1, e.size, e.mtime, e.mode, s.ino, s.mtimeMs, s.ctimeMs, s.mode, hi, lo);
+    numbers.push(TYPE_CODES[e.type], e.size, e.mtime, e.mode, s.ino, s.mtimeMs, s.ctimeMs, s.mode, hi, lo);
     paths.push(e.path);
     values.push(e.type === EntryType.FILE ? e.hash : (e.target ?? ''));
   }
@@ -161,20 +169,26 @@ export class SavedManifest implements SavedRows {
     return this.rowMatches(i, st.mode, st.ino, st.size, st.mtimeMs, st.ctimeMs) ? i : -1;
   }
 
-  /** Whether row `i` recorded exactly this lstat, of a file or a symlink, and is well formed. */
+  /** Whether row `i` recorded exactly this lstat, of its type, and is well formed. */
   private rowMatches(i: number, mode: number, ino: number, size: number, mtimeMs: number, ctimeMs: number): boolean {
     const n = this.numbers;
     const f = i * FIELDS;
     if (n[f + 4] !== ino || n[f + 5] !== mtimeMs || n[f + 6] !== ctimeMs || n[f + 7] !== mode) return false;
-    const isFile = isFileMode(mode);
-    if (isFile !== (n[f] === 0) || (!isFile && n[f] !== 1) || n[f + 1] !== size) return false;
+    const type = n[f];
+    if (type === DIR_ROW) return isDirMode(mode) && this.wellFormed(i);
+    if (!(type === FILE_ROW ? isFileMode(mode) : type === LINK_ROW && isLinkMode(mode)) || n[f + 1] !== size) return false;
     return this.wellFormed(i);
+  }
+
+  /** Whether row `i` is a directory's. */
+  isDirRow(i: number): boolean {
+    return this.numbers[i * FIELDS] === DIR_ROW;
   }
 
   /** Whether every file row's value is a hash (checked once, at decode: not at every match). */
   hashesWellFormed(): boolean {
     for (let i = 0; i < this.paths.length; i++) {
-      if (this.numbers[i * FIELDS] !== 0) continue;
+      if (this.numbers[i * FIELDS] !== FILE_ROW) continue;
       const v = this.values[i];
       if (v.length !== 16) return false;
       for (let k = 0; k < 16; k++) {
@@ -190,7 +204,8 @@ export class SavedManifest implements SavedRows {
     const n = this.numbers;
     const f = i * FIELDS;
     const [size, mtime, mode, value] = [n[f + 1], n[f + 2], n[f + 3], this.values[i]];
-    return n[f] === 0 ? { path, type: EntryType.FILE, size, mtime, mode, hash: value } : { path, type: EntryType.SYMLINK, size, mtime, mode, hash: '', target: value };
+    if (n[f] === DIR_ROW) return { path, type: EntryType.DIR, size: 0, mtime, mode, hash: '' };
+    return n[f] === FILE_ROW ? { path, type: EntryType.FILE, size, mtime, mode, hash: value } : { path, type: EntryType.SYMLINK, size, mtime, mode, hash: '', target: value };
   }
 
   lineHi(i: number): number {

@@ -11,7 +11,7 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { realFs, type FsOps } from '../apply/fs-ops.ts';
 import type { AppHooks } from '../hooks.ts';
-import { loadSavedManifest, ManifestPersistence, manifestFileFor, rootIdOf } from '../manifest/persist.ts';
+import { loadSavedManifest, ManifestPersistence, manifestFileFor, rootIdOf, savedOutOfDate } from '../manifest/persist.ts';
 import { scanRoot } from '../manifest/scan.ts';
 import { SavedManifest } from '../manifest/stat-cache.ts';
 import type { BatchOutcome } from '../apply/batch.ts';
@@ -71,8 +71,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const saved = manifestFile === null ? SavedManifest.EMPTY : loadSavedManifest(manifestFile, rootId, hasher.h64Bytes, (line) => log(`skiff-agent: ${line}`));
   const scan = scanRoot(root, hasher, saved);
   const persistence = manifestFile === null ? null : new ManifestPersistence(manifestFile, rootId, scan.manifest, hasher, (line) => log(`skiff-agent: ${line}`));
-  // A save is due when the file does not say all the scan vouches for.
-  persistence?.seed(scan.known, saved, scan.hashed > 0 || scan.matched !== saved.size);
+  persistence?.seed(scan.known, saved, savedOutOfDate(scan, saved));
   log(
     `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.size > 0 ? `, ${scan.matched} vouched for by the saved manifest` : ''}` +
       `${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`,
