@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parentOf } from '@skiff/protocol';
 import {
   asDirectoryPattern,
   createIgnoreMatcher,
@@ -17,10 +18,14 @@ import {
 /** [path, isDir, ignored] */
 type Case = [string, boolean, boolean];
 
+/** Checks each case through isIgnored and through the rules of its directory (inDir), which must agree. */
 function check(init: IgnoreMatcherInit, cases: Case[]): void {
   const matcher = createIgnoreMatcher(init);
   const got = cases.map(([path, isDir]) => [path, isDir, matcher.isIgnored(path, isDir)]);
   expect(got).toEqual(cases);
+  const fresh = createIgnoreMatcher(init);
+  const inDir = cases.map(([path, isDir]) => [path, isDir, fresh.inDir(parentOf(path)).isIgnored(path.slice(path.lastIndexOf('/') + 1), path, isDir)]);
+  expect(inDir).toEqual(cases);
 }
 
 const skiffignore = (text: string) => ({ name: '.skiffignore' as const, text });
@@ -189,6 +194,19 @@ describe('IgnoreMatcher updates', () => {
     for (let i = 0; i < n; i++) if (m.isIgnored(`d${i % 97}/f${i}.${i % 2 ? 'log' : 'ts'}`, false)) ignored++;
     expect(ignored).toBe(n / 2);
     expect(m.isIgnored('build', true)).toBe(true);
+  });
+
+  it('the rules of a directory follow the rule files read after they were made', () => {
+    const matcher = createIgnoreMatcher();
+    const rules = matcher.inDir('sub');
+    expect(rules.isIgnored('a.log', 'sub/a.log', false)).toBe(false);
+    matcher.addGitignore('sub', '*.log\n');
+    expect(rules.isIgnored('a.log', 'sub/a.log', false)).toBe(true);
+    matcher.addGitignore('', 'sub/\n');
+    expect(rules.isIgnored('b.txt', 'sub/b.txt', false)).toBe(true);
+    matcher.removeGitignore('');
+    matcher.removeGitignore('sub');
+    expect(rules.isIgnored('a.log', 'sub/a.log', false)).toBe(false);
   });
 
   it('never ignores the root', () => {

@@ -97,9 +97,9 @@ export class RuleLayer {
     this.cannotMatch = this.byName ? nameFilter(dirLines) : null;
   }
 
-  /** `relPath` is relative to this layer's directory, without a trailing slash. */
-  test(relPath: string, isDir: boolean): Verdict {
-    const path = this.byName ? relPath.slice(relPath.lastIndexOf('/') + 1) : relPath;
+  /** `relPath` is relative to this layer's directory, without a trailing slash; `name` is its last segment. */
+  test(relPath: string, isDir: boolean, name: string): Verdict {
+    const path = this.byName ? name : relPath;
     if (this.cannotMatch?.(path)) return Verdict.NONE;
     return (isDir ? this.dirs : this.files).test(path);
   }

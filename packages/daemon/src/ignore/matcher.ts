@@ -54,6 +54,8 @@ export class IgnoreMatcher {
   private readonly chains = new Map<string, readonly RuleLayer[]>();
   /** Whether a directory is ignored, counting its parents. */
   private readonly dirVerdicts = new Map<string, boolean>();
+  /** How many times verdicts were forgotten: a DirRules made before the last time looks its parts up again. */
+  private forgotten = 0;
 
   constructor(init: IgnoreMatcherInit = {}) {
     const gitignores = init.gitignores ?? {};
@@ -111,6 +113,40 @@ export class IgnoreMatcher {
     return this.decide(relPath, parent, isDir);
   }
 
+  /**
+   * The rules for the entries of one directory: `inDir(dir).isIgnored(name,
+   * rel, isDir)` answers what isIgnored(rel, isDir) does for rel = dir/name,
+   * with what every entry of the directory shares (its parents' verdict, its
+   * chain of .gitignore layers) looked up once instead of per entry. A walk
+   * asks it of 54,000 entries; looked up each time, that was a fifth of its
+   * time comparing a tree that had not changed with the index.
+   */
+  inDir(dir: string): DirRules {
+    return new DirRules(this, dir);
+  }
+
+  /** Changes whenever a verdict may have (see forget). */
+  get generation(): number {
+    return this.forgotten;
+  }
+
+  /** The parts of isIgnored that are the same for every entry of `dir` (see DirRules). */
+  dirParts(dir: string): { ignored: boolean; chain: readonly RuleLayer[] } {
+    return { ignored: dir !== '' && this.isDirIgnored(dir), chain: this.chainFor(dir) };
+  }
+
+  /** decide() for an entry `name` of `parent`, whose chain of .gitignore layers is `chain`. */
+  decideIn(relPath: string, name: string, parent: string, chain: readonly RuleLayer[], isDir: boolean): boolean {
+    if (parent === '' && ALWAYS_IGNORED_ROOT_NAMES.has(name)) return true;
+    let verdict: Verdict = this.root ? this.root.test(relPath, isDir, name) : Verdict.NONE;
+    for (let i = chain.length - 1; i >= 0 && verdict === Verdict.NONE; i--) {
+      const layer = chain[i];
+      verdict = layer.test(layer.dir === '' ? relPath : relPath.slice(layer.dir.length + 1), isDir, name);
+    }
+    if (verdict === Verdict.NONE) verdict = this.defaults.test(relPath, isDir, name);
+    return verdict === Verdict.IGNORED;
+  }
+
   private isDirIgnored(dir: string): boolean {
     const known = this.dirVerdicts.get(dir);
     if (known !== undefined) return known;
@@ -123,17 +159,7 @@ export class IgnoreMatcher {
 
   /** The verdict of the layers on the path itself, last layer first. */
   private decide(relPath: string, parent: string, isDir: boolean): boolean {
-    if (ALWAYS_IGNORED_ROOT_NAMES.has(relPath)) return true;
-    let verdict: Verdict = this.root ? this.root.test(relPath, isDir) : Verdict.NONE;
-    if (verdict === Verdict.NONE) {
-      const chain = this.chainFor(parent);
-      for (let i = chain.length - 1; i >= 0 && verdict === Verdict.NONE; i--) {
-        const layer = chain[i];
-        verdict = layer.test(layer.dir === '' ? relPath : relPath.slice(layer.dir.length + 1), isDir);
-      }
-    }
-    if (verdict === Verdict.NONE) verdict = this.defaults.test(relPath, isDir);
-    return verdict === Verdict.IGNORED;
+    return this.decideIn(relPath, relPath.slice(relPath.lastIndexOf('/') + 1), parent, this.chainFor(parent), isDir);
   }
 
   private chainFor(dir: string): readonly RuleLayer[] {
@@ -148,6 +174,7 @@ export class IgnoreMatcher {
   }
 
   private forget(): void {
+    this.forgotten++;
     this.chains.clear();
     this.dirVerdicts.clear();
   }
@@ -156,4 +183,26 @@ export class IgnoreMatcher {
 /** A matcher from rule texts; see IgnoreMatcher for how they combine. */
 export function createIgnoreMatcher(init: IgnoreMatcherInit = {}): IgnoreMatcher {
   return new IgnoreMatcher(init);
+}
+
+/** The rules for the entries of one directory (IgnoreMatcher.inDir). */
+export class DirRules {
+  private generation = -1;
+  private ignored = false;
+  private chain: readonly RuleLayer[] = [];
+
+  constructor(
+    private readonly matcher: IgnoreMatcher,
+    private readonly dir: string,
+  ) {}
+
+  /** Whether the entry `name` of the directory, at wire path `relPath`, is left out (see IgnoreMatcher.isIgnored). */
+  isIgnored(name: string, relPath: string, isDir: boolean): boolean {
+    // A rule file read meanwhile (the matcher forgot its verdicts) may change what the directory shares.
+    if (this.generation !== this.matcher.generation) {
+      ({ ignored: this.ignored, chain: this.chain } = this.matcher.dirParts(this.dir));
+      this.generation = this.matcher.generation;
+    }
+    return this.ignored || this.matcher.decideIn(relPath, name, this.dir, this.chain, isDir);
+  }
 }

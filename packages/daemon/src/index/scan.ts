@@ -299,13 +299,14 @@ class Walk {
   private async visit(dir: string, listing: Listing): Promise<void> {
     let added: IndexEntry[] | null = this.onEntries ? [] : null;
     const { names, raw } = listing;
+    const rules = this.matcher.inDir(dir);
     for (let i = 0; i < names.length; i++) {
       if (this.slicer.due()) await this.slicer.yield();
       if (raw !== null && rawVanished(raw, i)) continue;
       const name = names[i];
       const rel = dir === '' ? name : `${dir}/${name}`;
       const listedAsDir = isDirAt(listing, i);
-      if (this.matcher.isIgnored(rel, listedAsDir)) continue;
+      if (rules.isIgnored(name, rel, listedAsDir)) continue;
       const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, name);
       if (pathError) {
         this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
