@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
+import { EntryType, loadHasher } from '@skiff/protocol';
+import { scanTree, type IndexEntry } from '../packages/daemon/src/index/index.ts';
+import { SyncEngine } from '../packages/daemon/src/sync/engine.ts';
+import { Handover } from '../packages/daemon/src/util/handover.ts';
 import { FaultAgent } from './support/fault-agent.ts';
 import { generateProject, type GeneratedTree } from './support/gen-tree.ts';
 import { compareTrees, listTree } from './support/tree-compare.ts';
@@ -73,6 +77,32 @@ describe('a first sync streams the scan', () => {
       expect([again.uploaded, again.hashed, again.deleted, again.inSync]).toEqual([0, 0, 0, true]);
       expect(again.digest).toBe(result.digest);
     } finally {
+      await agent.handle.close();
+    }
+  });
+
+  it('pictures the agent as the project after it, and the two part at the next change', async () => {
+    const root = join(base, 'agent-3');
+    const agent = await FaultAgent.start(root);
+    const client = await AgentClient.connect(agent.url, agent.token);
+    try {
+      const hasher = await loadHasher();
+      const engine = new SyncEngine(project, hasher, []);
+      engine.agentConnected(client.hello);
+      const parts = new Handover<IndexEntry[]>();
+      const scanning = scanTree(project, { deferHash: true, onEntries: (part) => void parts.push(part) }).then(() => parts.end());
+      const outcome = await engine.syncIntoEmptyAgent(client, parts);
+      await scanning;
+      expect([outcome.inSync, outcome.problems]).toEqual([true, []]);
+      // The agent's picture is the project's tree: nothing to send for any path.
+      const paths = [...engine.local.entries.keys()];
+      expect(engine.planPaths(paths)).toEqual([]);
+      // A change to the project's tree is not the agent's: it plans a file to send.
+      const some = engine.local.entries.get(paths.find((p) => engine.local.get(p)?.type === EntryType.FILE)!)!;
+      engine.local.set({ ...some, size: some.size + 1, hash: '0123456789abcdef' });
+      expect(engine.planPaths([some.path])).toMatchObject([{ kind: 'file', entry: { path: some.path, hash: '0123456789abcdef' } }]);
+    } finally {
+      await client.close();
       await agent.handle.close();
     }
   });
