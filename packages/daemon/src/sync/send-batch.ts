@@ -135,6 +135,18 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   const queueFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
     await packFrame(kind, header, payload);
   };
+  /**
+   * A SPAN goes out at once rather than when its message fills: its header
+   * is a few hundred bytes but asks the agent to copy up to 16 MiB, and
+   * packed with the others a 500 MiB delta reached the agent only once the
+   * whole file was read here (it then copied 500 MiB while this side waited).
+   */
+  const queueSpanFrame = async <K extends Kind>(kind: K, header: HeaderOf[K], payload?: Uint8Array) => {
+    await packFrame(kind, header, payload);
+    if (kind !== Kind.SPAN) return;
+    const message = packer.flush();
+    if (message) await client.send(message, () => packer.recycle(message), meanwhile);
+  };
   const meanwhile = opts.meanwhile && (() => opts.meanwhile!.step());
   const record = (entry: Entry) => {
     sent.set(entry.path, entry);
@@ -252,7 +264,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
         batch,
         hasher,
         base: base && chunks ? { hash: base.hash, chunks } : null,
-        queueFrame: queueFrame as QueueFrame,
+        queueFrame: queueSpanFrame as QueueFrame,
         slicer,
       });
       const actual = { ...announced, hash: sentSpans.hash };
