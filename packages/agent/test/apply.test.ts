@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, loadHasher, type FileHeader, type Hasher } from '@skiff/protocol';
 import { Batch } from '../src/apply/batch.ts';
-import { realFs, type FsOps } from '../src/apply/fs-ops.ts';
+import { createdWithMode, realFs, type FsOps } from '../src/apply/fs-ops.ts';
 import { TEMP_PREFIX } from '../src/apply/temp-name.ts';
 import { Manifest } from '../src/manifest/manifest.ts';
 import { scanRoot } from '../src/manifest/scan.ts';
@@ -270,6 +270,10 @@ describe('directories and deletes', () => {
     b.mkdir({ batch: 0, path: 'existing', mode: 0o755 });
     b.mkdir({ batch: 0, path: 'readonly', mode: 0o555 });
     b.file(fileHeader('readonly/f', text('f')), text('f'));
+    // A new directory its owner can write through has its mode from the start (unless the umask cuts it);
+    // one the agent could not write into is made writable until the commit.
+    expect(statSync(join(root, 'empty/inner')).mode & 0o777).toBe(createdWithMode(0o750) ? 0o750 : 0o700);
+    expect(statSync(join(root, 'readonly')).mode & 0o777).toBe(0o700);
     expect(b.commit().problems).toEqual([]);
     expect(statSync(join(root, 'empty/inner')).mode & 0o777).toBe(0o750);
     expect(statSync(join(root, 'existing')).mode & 0o777).toBe(0o755);

@@ -19,7 +19,7 @@ import { PERMISSION_BITS, dirEntry, linkEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
 import { copyWithinRoot } from './copy.ts';
 import { applyDeletes } from './deletes.ts';
-import type { FsOps } from './fs-ops.ts';
+import { createdWithMode, type FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { applySpan } from './span.ts';
@@ -234,13 +234,18 @@ export class Batch {
       const abs = join(root, h.path);
       const st = fs.lstatSync(abs, { throwIfNoEntry: false });
       const mode = h.mode & PERMISSION_BITS;
+      // A mode the owner can write through, that the umask leaves whole, is given at once: no chmod at the
+      // commit (4,000 of them, with their lstat, were ~40 ms of a first sync's commit, after its last byte).
+      const finalNow = (mode & OWNER_WRITABLE_DIR_MODE) === OWNER_WRITABLE_DIR_MODE && createdWithMode(mode);
       if (st === undefined || !st.isDirectory()) {
         // A file or a symlink in the way: the incoming directory wins (unlink never follows).
         if (st !== undefined) fs.unlinkSync(abs);
-        fs.mkdirSync(abs, OWNER_WRITABLE_DIR_MODE);
+        fs.mkdirSync(abs, finalNow ? mode : OWNER_WRITABLE_DIR_MODE);
+        if (!finalNow) this.dirModes.set(h.path, mode);
+      } else {
+        this.dirModes.set(h.path, mode);
       }
       guard.remember(h.path);
-      this.dirModes.set(h.path, mode);
       const old = manifest.get(h.path);
       manifest.set(dirEntry(h.path, mode, old?.type === EntryType.DIR ? old.mtime : Date.now()));
       this.wrote(h.path, 0);
