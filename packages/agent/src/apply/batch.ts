@@ -19,7 +19,7 @@ import { PERMISSION_BITS, dirEntry, linkEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
 import { copyWithinRoot } from './copy.ts';
 import { applyDeletes } from './deletes.ts';
-import { createdWithMode, type FsOps } from './fs-ops.ts';
+import { createdWithMode, errnoOf, type FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { applySpan } from './span.ts';
@@ -232,17 +232,20 @@ export class Batch {
       const { fs, root, guard, manifest } = this.ctx;
       guard.ensureDir(parentOf(h.path), h.path);
       const abs = join(root, h.path);
-      const st = fs.lstatSync(abs, { throwIfNoEntry: false });
       const mode = h.mode & PERMISSION_BITS;
       // A mode the owner can write through, that the umask leaves whole, is given at once: no chmod at the
       // commit (4,000 of them, with their lstat, were ~40 ms of a first sync's commit, after its last byte).
       const finalNow = (mode & OWNER_WRITABLE_DIR_MODE) === OWNER_WRITABLE_DIR_MODE && createdWithMode(mode);
-      if (st === undefined || !st.isDirectory()) {
-        // A file or a symlink in the way: the incoming directory wins (unlink never follows).
-        if (st !== undefined) fs.unlinkSync(abs);
-        fs.mkdirSync(abs, finalNow ? mode : OWNER_WRITABLE_DIR_MODE);
-        if (!finalNow) this.dirModes.set(h.path, mode);
-      } else {
+      // Created first, looked at only when something has the name (a new directory costs no lstat).
+      if (!this.tryMkdir(abs, finalNow ? mode : OWNER_WRITABLE_DIR_MODE)) {
+        const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+        if (st === undefined || !st.isDirectory()) {
+          // A file or a symlink in the way: the incoming directory wins (unlink never follows).
+          if (st !== undefined) fs.unlinkSync(abs);
+          fs.mkdirSync(abs, OWNER_WRITABLE_DIR_MODE);
+        }
+        this.dirModes.set(h.path, mode);
+      } else if (!finalNow) {
         this.dirModes.set(h.path, mode);
       }
       guard.remember(h.path);
@@ -384,6 +387,17 @@ export class Batch {
   private closeOpenFiles(): void {
     for (const f of this.open.values()) discardIncoming(this.ctx, f);
     this.open.clear();
+  }
+
+  /** Creates the directory `abs` with `mode`; false when something has that name already. */
+  private tryMkdir(abs: string, mode: number): boolean {
+    try {
+      this.ctx.fs.mkdirSync(abs, mode);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw err;
+    }
   }
 
   /** Deepest first, so a read-only parent is made read-only after its children. */
