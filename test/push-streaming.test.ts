@@ -107,6 +107,32 @@ describe('a first sync streams the scan', () => {
     }
   });
 
+  it('knows a file it could not send as scanned, and the agent without it', async () => {
+    const root = join(base, 'agent-4');
+    const agent = await FaultAgent.start(root);
+    const client = await AgentClient.connect(agent.url, agent.token);
+    try {
+      const engine = new SyncEngine(project, await loadHasher(), []);
+      engine.agentConnected(client.hello);
+      const scan = await scanTree(project, { deferHash: true });
+      // A file the scan saw and that is gone when its turn to be read comes: left out of the batch quietly.
+      const ghost: IndexEntry = { path: 'ghost.txt', type: EntryType.FILE, size: 5, mtime: 1, mode: 0o644, hash: '', ino: 1 };
+      const parts = new Handover<IndexEntry[]>();
+      parts.push([...scan.entries.values()]);
+      parts.push([ghost]);
+      parts.end();
+      const outcome = await engine.syncIntoEmptyAgent(client, parts);
+      expect(outcome.inSync).toBe(false);
+      expect(engine.local.get('ghost.txt')).toBe(ghost);
+      expect(engine.local.size).toBe(scan.entries.size + 1);
+      expect(engine.planPaths(['ghost.txt'])).toMatchObject([{ kind: 'file', entry: { path: 'ghost.txt' } }]);
+      expect(engine.planPaths([...scan.entries.keys()])).toEqual([]);
+    } finally {
+      await client.close();
+      await agent.handle.close();
+    }
+  });
+
   it('a new empty agent for a project with its index gets the whole tree too', async () => {
     const root = join(base, 'agent-2');
     const { result, agent } = await pushInto(root);

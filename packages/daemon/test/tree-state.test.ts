@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadHasher, manifestDigest, type Entry } from '@skiff/protocol';
-import { carryDigest, TreeState } from '../src/core/tree-state.ts';
+import { carryDigest, LineHashesAhead, TreeState } from '../src/core/tree-state.ts';
 
 const hasher = await loadHasher();
 const file = (path: string, hash = '0123456789abcdef'): Entry => ({ path, type: 'file', size: 1, mtime: 0, mode: 0o644, hash });
@@ -120,5 +120,19 @@ describe('TreeState', () => {
     // All kept: the digest as it was, nothing looked at.
     const tree = new Map([['a', file('a')]]);
     expect(carryDigest(hasher.h64, tree, 'aaaaaaaaaaaaaaaa', tree, 1)).toBe('aaaaaaaaaaaaaaaa');
+  });
+});
+
+describe('LineHashesAhead', () => {
+  it('gives the digest of what was sent, hashed in steps or at the end, and how many', () => {
+    const entries = [dir('a'), ...Array.from({ length: 700 }, (_, i) => file(`a/f${i}`, i % 2 ? '0123456789abcdef' : 'fedcba9876543210'))];
+    const stepped = new LineHashesAhead(hasher.h64);
+    for (const e of entries) stepped.sent(e);
+    expect(stepped.step()).toBe(true); // 701 lines: more than one step
+    expect(stepped.digestOfSent()).toEqual({ digest: manifestDigest(entries, hasher.h64), count: entries.length });
+    const atOnce = new LineHashesAhead(hasher.h64);
+    for (const e of entries) atOnce.sent(e);
+    atOnce.sent(entries[1]); // sent twice: it counts twice and its line cancels out
+    expect(atOnce.digestOfSent()).toEqual({ digest: manifestDigest(entries.slice(2).concat(entries[0]), hasher.h64), count: entries.length + 1 });
   });
 });

@@ -47,6 +47,10 @@ const LINES_PER_STEP = 256;
 export class LineHashesAhead {
   private queue: Entry[] = [];
   private at = 0;
+  /** The XOR of the line hashes of the entries sent so far, and how many: the digest of a tree of just those. */
+  private hi = 0;
+  private lo = 0;
+  private count = 0;
 
   constructor(private readonly h64: (s: string) => string) {}
 
@@ -56,12 +60,23 @@ export class LineHashesAhead {
 
   step(): boolean {
     const end = Math.min(this.at + LINES_PER_STEP, this.queue.length);
-    for (let i = this.at; i < end; i++) lineHashOf(this.h64, this.queue[i]);
+    for (let i = this.at; i < end; i++) {
+      const line = lineHashOf(this.h64, this.queue[i]);
+      this.hi ^= line.hi;
+      this.lo ^= line.lo;
+    }
+    this.count += end - this.at;
     this.at = end;
     if (end < this.queue.length) return true;
     this.queue = [];
     this.at = 0;
     return false;
+  }
+
+  /** The digest of all the entries sent, and how many were (an entry sent twice counts, and cancels out, twice). */
+  digestOfSent(): { digest: string; count: number } {
+    while (this.step());
+    return { digest: hex(this.hi, this.lo), count: this.count };
   }
 }
 

@@ -141,11 +141,14 @@ export class SyncEngine {
 
   /**
    * A first sync into an empty agent that starts while the scan still walks:
-   * each part of entries the scan hands over (scanTree's onEntries) joins
-   * the local tree and goes out at once, so the agent writes while this side
-   * walks instead of idling until the walk ends. Needs an agent that said it
-   * holds nothing and an engine made without entries: the parts are the
-   * whole local tree. Nothing to delete, so no mass-deletion guard.
+   * each part of entries the scan hands over (scanTree's onEntries) goes out
+   * at once, so the agent writes while this side walks instead of idling
+   * until the walk ends. Needs an agent that said it holds nothing and an
+   * engine made without entries: the parts are the whole local tree, which
+   * takes each entry once the batch is out, a file as it was read (set as
+   * scanned and again as read, the sender's busiest part spent ~40 ms more),
+   * or as scanned when the batch fails first. Nothing to delete, so no
+   * mass-deletion guard.
    */
   async syncIntoEmptyAgent(client: AgentClient, parts: AsyncIterable<readonly IndexEntry[]>, onProgress?: Progress, opts: SendOptions = {}): Promise<SyncOutcome> {
     if (client.hello.entries !== 0 || this.remote !== null || this.local.size !== 0) {
@@ -153,15 +156,18 @@ export class SyncEngine {
     }
     this.remote = new TreeState<Entry>(this.hasher.h64);
     this.learnIgnored([]);
-    const local = this.local;
-    async function* ops(): AsyncGenerator<BatchOp[]> {
-      for await (const part of parts) {
-        for (const entry of part) local.set(entry);
-        yield opsForEmptyAgent(part);
-      }
+    async function* more(): AsyncGenerator<BatchOp[]> {
+      for await (const part of parts) yield opsForEmptyAgent(part);
     }
-    const { outcome } = await this.sendOne(client, [], onProgress, opts.appSpec, ops());
-    return { ...outcome, inventoried: false };
+    const ops: BatchOp[] = [];
+    try {
+      const { outcome } = await this.sendOne(client, ops, onProgress, opts.appSpec, more(), true);
+      return { ...outcome, inventoried: false };
+    } catch (err) {
+      // Out before the batch was: the project's tree is what was scanned so far, for the next sync to compare.
+      if (this.local.size === 0) for (const op of ops) if (op.kind !== OpKind.DELETE) this.local.set(op.entry as IndexEntry);
+      throw err;
+    }
   }
 
   private learnIgnored(entries: Iterable<Entry>): void {
@@ -238,17 +244,26 @@ export class SyncEngine {
   }
 
   /** Sends one batch; with `more`, its further parts are appended to `ops` as they go out (send-batch.ts). */
-  private async sendOne(client: AgentClient, ops: BatchOp[], onProgress: Progress, appSpec?: AppSpec, more?: AsyncIterable<readonly BatchOp[]>): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
+  private async sendOne(
+    client: AgentClient,
+    ops: BatchOp[],
+    onProgress: Progress,
+    appSpec?: AppSpec,
+    more?: AsyncIterable<readonly BatchOp[]>,
+    fillLocal = false,
+  ): Promise<{ outcome: Omit<SyncOutcome, 'inventoried'>; copyFailed: string[] }> {
     let remote = this.remote!;
     const batch = this.nextBatch++;
     // What the batch sent is learnt, and the project's digest brought up to date, while the agent applies it.
+    const lines = new LineHashesAhead(this.hasher.h64);
     const whileApplying = (sentSoFar: Omit<SentBatch, 'applied'>) => {
-      remote = this.learn(remote, ops, sentSoFar);
+      // A first sync that sent the project whole leaves the agent with the project's tree (see fillLocal).
+      remote = fillLocal && this.fillLocal(ops, sentSoFar, lines) ? this.local.clone() : this.learn(remote, ops, sentSoFar);
       this.remote = remote;
       void this.local.digest;
       void remote.digest;
     };
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying, meanwhile: new LineHashesAhead(this.hasher.h64) });
+    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying, meanwhile: lines });
     const counts = countOps(ops);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);
@@ -282,7 +297,11 @@ export class SyncEngine {
   private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): TreeState<Entry> {
     const whole = remote.size === 0 && ops.length === this.local.size && sent.problems.length === 0 && sent.stale.size === 0 && this.sentAsIs(ops, sent);
     if (whole) {
-      for (const op of ops) if (op.kind === OpKind.FILE) this.local.set(sent.sent.get(op.entry.path)! as IndexEntry);
+      for (const op of ops) {
+        if (op.kind !== OpKind.FILE) continue;
+        const actual = sent.sent.get(op.entry.path)! as IndexEntry;
+        if (this.local.get(actual.path) !== actual) this.local.set(actual);
+      }
       void this.local.digest; // once, for both trees
       return this.local.clone();
     }
@@ -306,11 +325,44 @@ export class SyncEngine {
     return remote;
   }
 
+  /**
+   * Gives the (empty) local tree each entry of `ops`: a file as it was read
+   * when it was, else as scanned. Returns whether the batch sent them all,
+   * as the tree now has them: the tree is then seeded with the digest the
+   * sender made of what it sent (`lines`), not set entry by entry and
+   * hashed again (54,000 entries: ~20 vs ~110 ms, after the last byte).
+   */
+  private fillLocal(ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>, lines: LineHashesAhead): boolean {
+    const tree = new Map<string, IndexEntry>();
+    let whole = sent.problems.length === 0 && sent.stale.size === 0;
+    for (const op of ops) {
+      if (op.kind === OpKind.DELETE) continue;
+      const actual = op.kind === OpKind.FILE ? sent.sent.get(op.entry.path) : undefined;
+      if (op.kind === OpKind.FILE && actual === undefined) whole = false;
+      tree.set(op.entry.path, (actual ?? op.entry) as IndexEntry);
+    }
+    const ofSent = lines.digestOfSent();
+    // Each entry of the tree sent once, and nothing else: what was sent is the tree, and its digest the tree's.
+    if (whole && ofSent.count === tree.size) {
+      this.local.seed(tree, ofSent.digest);
+      return true;
+    }
+    for (const entry of tree.values()) this.local.set(entry);
+    return false;
+  }
+
   /** Whether every operation of `ops` is the local tree's entry of its path, and every file went out. */
   private sentAsIs(ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): boolean {
     for (const op of ops) {
-      if (op.kind === OpKind.DELETE || this.local.get(op.entry.path) !== op.entry) return false;
-      if (op.kind === OpKind.FILE && !sent.sent.has(op.entry.path)) return false;
+      if (op.kind === OpKind.DELETE) return false;
+      const mine = this.local.get(op.entry.path);
+      if (op.kind !== OpKind.FILE) {
+        if (mine !== op.entry) return false;
+        continue;
+      }
+      const actual = sent.sent.get(op.entry.path);
+      // As scanned (learnt below), or already as read (fillLocal).
+      if (actual === undefined || (mine !== op.entry && mine !== actual)) return false;
     }
     return true;
   }
