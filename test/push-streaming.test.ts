@@ -81,14 +81,22 @@ describe('a first sync streams the scan', () => {
     }
   });
 
-  it('pictures the agent as the project after it, and the two part at the next change', async () => {
-    const root = join(base, 'agent-3');
+  /** A fresh agent on `root`, connected, and an engine for the project told of its hello; both closed after `use`. */
+  async function withEngine(root: string, use: (engine: SyncEngine, client: AgentClient) => Promise<void>): Promise<void> {
     const agent = await FaultAgent.start(root);
     const client = await AgentClient.connect(agent.url, agent.token);
     try {
-      const hasher = await loadHasher();
-      const engine = new SyncEngine(project, hasher, []);
+      const engine = new SyncEngine(project, await loadHasher(), []);
       engine.agentConnected(client.hello);
+      await use(engine, client);
+    } finally {
+      await client.close();
+      await agent.handle.close();
+    }
+  }
+
+  it('pictures the agent as the project after it, and the two part at the next change', async () => {
+    await withEngine(join(base, 'agent-3'), async (engine, client) => {
       const parts = new Handover<IndexEntry[]>();
       const scanning = scanTree(project, { deferHash: true, onEntries: (part) => void parts.push(part) }).then(() => parts.end());
       const outcome = await engine.syncIntoEmptyAgent(client, parts);
@@ -101,19 +109,11 @@ describe('a first sync streams the scan', () => {
       const some = engine.local.entries.get(paths.find((p) => engine.local.get(p)?.type === EntryType.FILE)!)!;
       engine.local.set({ ...some, size: some.size + 1, hash: '0123456789abcdef' });
       expect(engine.planPaths([some.path])).toMatchObject([{ kind: 'file', entry: { path: some.path, hash: '0123456789abcdef' } }]);
-    } finally {
-      await client.close();
-      await agent.handle.close();
-    }
+    });
   });
 
   it('knows a file it could not send as scanned, and the agent without it', async () => {
-    const root = join(base, 'agent-4');
-    const agent = await FaultAgent.start(root);
-    const client = await AgentClient.connect(agent.url, agent.token);
-    try {
-      const engine = new SyncEngine(project, await loadHasher(), []);
-      engine.agentConnected(client.hello);
+    await withEngine(join(base, 'agent-4'), async (engine, client) => {
       const scan = await scanTree(project, { deferHash: true });
       // A file the scan saw and that is gone when its turn to be read comes: left out of the batch quietly.
       const ghost: IndexEntry = { path: 'ghost.txt', type: EntryType.FILE, size: 5, mtime: 1, mode: 0o644, hash: '', ino: 1 };
@@ -127,10 +127,7 @@ describe('a first sync streams the scan', () => {
       expect(engine.local.size).toBe(scan.entries.size + 1);
       expect(engine.planPaths(['ghost.txt'])).toMatchObject([{ kind: 'file', entry: { path: 'ghost.txt' } }]);
       expect(engine.planPaths([...scan.entries.keys()])).toEqual([]);
-    } finally {
-      await client.close();
-      await agent.handle.close();
-    }
+    });
   });
 
   it('a new empty agent for a project with its index gets the whole tree too', async () => {

@@ -54,7 +54,7 @@ export class IgnoreMatcher {
   private readonly chains = new Map<string, readonly RuleLayer[]>();
   /** Whether a directory is ignored, counting its parents. */
   private readonly dirVerdicts = new Map<string, boolean>();
-  /** How many times verdicts were forgotten: a DirRules made before the last time looks its parts up again. */
+  /** How many times verdicts were forgotten: rules of a directory made before the last time look their parts up again. */
   private forgotten = 0;
 
   constructor(init: IgnoreMatcherInit = {}) {
@@ -122,21 +122,24 @@ export class IgnoreMatcher {
    * 31 ms on a cold process, 6-9 vs 13-22 ms warm.
    */
   inDir(dir: string): DirRules {
-    return new DirRules(this, dir);
-  }
-
-  /** Changes whenever a verdict may have (see forget). */
-  get generation(): number {
-    return this.forgotten;
-  }
-
-  /** The parts of isIgnored that are the same for every entry of `dir` (see DirRules). */
-  dirParts(dir: string): { ignored: boolean; chain: readonly RuleLayer[] } {
-    return { ignored: dir !== '' && this.isDirIgnored(dir), chain: this.chainFor(dir) };
+    let generation = -1;
+    let ignored = false;
+    let chain: readonly RuleLayer[] = [];
+    return {
+      isIgnored: (name, relPath, isDir) => {
+        // A rule file read meanwhile (verdicts forgotten) may change what the directory's entries share.
+        if (generation !== this.forgotten) {
+          ignored = dir !== '' && this.isDirIgnored(dir);
+          chain = this.chainFor(dir);
+          generation = this.forgotten;
+        }
+        return ignored || this.decideIn(relPath, name, dir, chain, isDir);
+      },
+    };
   }
 
   /** decide() for an entry `name` of `parent`, whose chain of .gitignore layers is `chain`. */
-  decideIn(relPath: string, name: string, parent: string, chain: readonly RuleLayer[], isDir: boolean): boolean {
+  private decideIn(relPath: string, name: string, parent: string, chain: readonly RuleLayer[], isDir: boolean): boolean {
     if (parent === '' && ALWAYS_IGNORED_ROOT_NAMES.has(name)) return true;
     let verdict: Verdict = this.root ? this.root.test(relPath, isDir, name) : Verdict.NONE;
     for (let i = chain.length - 1; i >= 0 && verdict === Verdict.NONE; i--) {
@@ -186,23 +189,7 @@ export function createIgnoreMatcher(init: IgnoreMatcherInit = {}): IgnoreMatcher
 }
 
 /** The rules for the entries of one directory (IgnoreMatcher.inDir). */
-export class DirRules {
-  private generation = -1;
-  private ignored = false;
-  private chain: readonly RuleLayer[] = [];
-
-  constructor(
-    private readonly matcher: IgnoreMatcher,
-    private readonly dir: string,
-  ) {}
-
+export interface DirRules {
   /** Whether the entry `name` of the directory, at wire path `relPath`, is left out (see IgnoreMatcher.isIgnored). */
-  isIgnored(name: string, relPath: string, isDir: boolean): boolean {
-    // A rule file read meanwhile (the matcher forgot its verdicts) may change what the directory shares.
-    if (this.generation !== this.matcher.generation) {
-      ({ ignored: this.ignored, chain: this.chain } = this.matcher.dirParts(this.dir));
-      this.generation = this.matcher.generation;
-    }
-    return this.ignored || this.matcher.decideIn(relPath, name, this.dir, this.chain, isDir);
-  }
+  isIgnored(name: string, relPath: string, isDir: boolean): boolean;
 }

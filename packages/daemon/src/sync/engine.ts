@@ -297,11 +297,7 @@ export class SyncEngine {
   private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): TreeState<Entry> {
     const whole = remote.size === 0 && ops.length === this.local.size && sent.problems.length === 0 && sent.stale.size === 0 && this.sentAsIs(ops, sent);
     if (whole) {
-      for (const op of ops) {
-        if (op.kind !== OpKind.FILE) continue;
-        const actual = sent.sent.get(op.entry.path)! as IndexEntry;
-        if (this.local.get(actual.path) !== actual) this.local.set(actual);
-      }
+      for (const op of ops) if (op.kind === OpKind.FILE) this.local.set(sent.sent.get(op.entry.path)! as IndexEntry);
       void this.local.digest; // once, for both trees
       return this.local.clone();
     }
@@ -328,7 +324,8 @@ export class SyncEngine {
   /**
    * Gives the (empty) local tree each entry of `ops`: a file as it was read
    * when it was, else as scanned. Returns whether the batch sent them all,
-   * as the tree now has them: the tree is then seeded with the digest the
+   * as the tree now has them (the agent then holds that tree). When each
+   * was sent once and nothing else, the tree is seeded with the digest the
    * sender made of what it sent (`lines`), not set entry by entry and
    * hashed again (54,000 entries: ~20 vs ~110 ms, after the last byte).
    */
@@ -343,26 +340,16 @@ export class SyncEngine {
     }
     const ofSent = lines.digestOfSent();
     // Each entry of the tree sent once, and nothing else: what was sent is the tree, and its digest the tree's.
-    if (whole && ofSent.count === tree.size) {
-      this.local.seed(tree, ofSent.digest);
-      return true;
-    }
-    for (const entry of tree.values()) this.local.set(entry);
-    return false;
+    if (whole && ofSent.count === tree.size) this.local.seed(tree, ofSent.digest);
+    else for (const entry of tree.values()) this.local.set(entry);
+    return whole;
   }
 
   /** Whether every operation of `ops` is the local tree's entry of its path, and every file went out. */
   private sentAsIs(ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): boolean {
     for (const op of ops) {
-      if (op.kind === OpKind.DELETE) return false;
-      const mine = this.local.get(op.entry.path);
-      if (op.kind !== OpKind.FILE) {
-        if (mine !== op.entry) return false;
-        continue;
-      }
-      const actual = sent.sent.get(op.entry.path);
-      // As scanned (learnt below), or already as read (fillLocal).
-      if (actual === undefined || (mine !== op.entry && mine !== actual)) return false;
+      if (op.kind === OpKind.DELETE || this.local.get(op.entry.path) !== op.entry) return false;
+      if (op.kind === OpKind.FILE && !sent.sent.has(op.entry.path)) return false;
     }
     return true;
   }
