@@ -287,12 +287,12 @@ export class SyncEngine {
   /**
    * Brings `remote` up to date with what a batch sent (what the agent
    * refused is taken out after its APPLIED); returns the tree that now
-   * pictures the agent. A batch that sent the whole project into an empty
-   * agent, every entry as the project has it, leaves the agent with what
-   * the project's tree holds once it has learnt what was read: the picture
-   * is then that tree, shared until either changes (TreeState.clone), not
-   * 54,000 entries set one by one (learnt while the agent commits: 40 vs
-   * ~75 ms of the sender's time in a first sync of 50,000 files).
+   * pictures the agent. A batch that sent the whole project into an agent
+   * that held nothing (one restarted empty: a first sync goes through
+   * fillLocal), every entry as the project has it, leaves the agent with
+   * what the project's tree holds once it has learnt what was read: the
+   * picture is then that tree, shared until either changes (TreeState.clone),
+   * not 54,000 entries set one by one (~40 vs ~75 ms of the sender's time).
    */
   private learn(remote: TreeState<Entry>, ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>): TreeState<Entry> {
     const whole = remote.size === 0 && ops.length === this.local.size && sent.problems.length === 0 && sent.stale.size === 0 && this.sentAsIs(ops, sent);
