@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "reaper",
-      "sources": ["reaper.c", "list-dir.c"],
+      "sources": ["reaper.c", "list-dir.c", "verify-saved.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
+      "cflags": ["-Wall", "-Wextra", "-O2", "-ffp-contract=off"]
     }
   ]
 }

@@ -37,23 +37,7 @@
 #include "list-dir.h"
 #include "napi-args.h"
 
-#define LSTAT_FIELDS 10
-#define LSTAT_NOT_UTF8 1.0
-#define LSTAT_VANISHED 2.0
 
-/* One directory's listing, made without touching JavaScript (so on any thread). */
-typedef struct {
-  char *path;
-  /* 0: listed; LISTING_GONE: gone or not a directory; else the errno of `what`. */
-  int err;
-  const char *what;
-  char *names;
-  size_t names_len;
-  double *stats;
-  size_t count;
-} listing;
-
-#define LISTING_GONE -1
 
 /* Whether `s` is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
 static int is_utf8(const unsigned char *s) {
@@ -69,7 +53,7 @@ static int is_utf8(const unsigned char *s) {
   return 1;
 }
 
-static void listing_free(listing *l) {
+void listing_free(listing *l) {
   free(l->path);
   free(l->names);
   free(l->stats);
@@ -78,7 +62,7 @@ static void listing_free(listing *l) {
 }
 
 /* Lists l->path into l (err set on failure, nothing else to free then but the path). */
-static void list_dir(listing *l) {
+void list_dir(listing *l) {
   int fd = open(l->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd == -1) {
     int e = errno;
@@ -150,7 +134,7 @@ out_of_memory:
   closedir(dir);
 }
 
-static napi_value errno_error(napi_env env, const char *what, int err) {
+napi_value errno_error(napi_env env, const char *what, int err) {
   char message[256];
   snprintf(message, sizeof message, "%s: %s (errno %d)", what, strerror(err), err);
   napi_value code, msg, error;
@@ -162,7 +146,7 @@ static napi_value errno_error(napi_env env, const char *what, int err) {
 }
 
 /* The JavaScript value of a listing: { names, stats }, null (gone) or an Error; NULL when Node-API failed. */
-static napi_value listing_value(napi_env env, const listing *l) {
+napi_value listing_value(napi_env env, const listing *l) {
   napi_value result;
   if (l->err == LISTING_GONE) return napi_get_null(env, &result) == napi_ok ? result : NULL;
   if (l->err != 0) return errno_error(env, l->what, l->err);

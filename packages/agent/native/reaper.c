@@ -12,6 +12,9 @@
  *   lstatDir(path), lstatDirs(paths)
  *                        directory listings with every entry's lstat, one at
  *                        a time or several on a thread: see list-dir.c.
+ *   verifySaved(root, paths, numbers, held)
+ *                        the agent's start-up walk of its root against its
+ *                        saved manifest: see verify-saved.c.
  *   writeNewFile(path, data, mode, chmod, mtime)
  *                        open(O_CREAT|O_EXCL|O_NOFOLLOW) + write + fchmod +
  *                        futimens + close of a new file, in one call: the
@@ -342,6 +345,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_enumerable, NULL},
     {"lstatDir", NULL, lstat_dir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"lstatDirs", NULL, lstat_dirs, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"verifySaved", NULL, verify_saved, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeNewFile", NULL, write_new_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, copyFileSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, copyFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import { existsSync } from 'node:fs';
 import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, savedOutOfDate, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
 import { scanRoot } from '../src/manifest/scan.ts';
 import { RACY_MS } from '../src/manifest/stat-cache.ts';
+import { loadVerifySaved } from '../src/native-fs/verify-saved.ts';
+import { addonCandidates } from '../src/init/addon.ts';
 
 /*
  * The agent's manifest saved beside its root (manifest/persist.ts): a
@@ -230,6 +233,77 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (check()) return true;
   return check();
 }
+
+describe('the native walk against the saved manifest', () => {
+  const saved = () => loadSavedManifest(manifestFileFor(root)!, rootIdOf(root), hasher.h64Bytes, log);
+  const sorted = (m: ReturnType<typeof start>['manifest']) => [...m.entries()].sort((a, b) => (a.path < b.path ? -1 : 1));
+
+  it('is there wherever the addon is built (else the tests below would compare the JavaScript walk with itself)', () => {
+    expect(loadVerifySaved(addonCandidates())).not.toBeNull();
+  });
+
+  it('vouches for exactly what the JavaScript walk vouches for, on a root changed in every way', async () => {
+    await firstSync({ ...FILES, 'keep/x.txt': 'x', 'gone/y.txt': 'y', 'moved/z.txt': 'z', 'mode.sh': 'echo' });
+    symlinkSync('a.txt', join(root, 'src/link'));
+    await sleep(RACY_MS + 20);
+    start().persistence.flush();
+    expect(saved().matchStat('src/link', { ...lstatSync(join(root, 'src/link')), isFile: () => false })).toBeGreaterThanOrEqual(0);
+    const a = join(root, 'a.txt');
+    const before = statSync(a);
+    writeFileSync(a, 'ALPHA');
+    utimesSync(a, before.atime, before.mtime);
+    chmodSync(join(root, 'mode.sh'), 0o755);
+    rmSync(join(root, 'gone'), { recursive: true });
+    renameSync(join(root, 'moved'), join(root, 'moved2'));
+    writeFileSync(join(root, 'src/deep/new.txt'), 'new');
+    mkdirSync(join(root, 'fresh/sub'), { recursive: true });
+    writeFileSync(join(root, 'fresh/sub/f.txt'), 'f');
+    rmSync(join(root, 'src/link'));
+    symlinkSync('b.js', join(root, 'src/link'));
+    execFileSync('mkfifo', [join(root, 'src/pipe')]);
+    writeFileSync(join(root, 'src/back\\slash'), 'not a wire path');
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/src/`), Buffer.from([0xff, 0x41])]), 'not UTF-8');
+
+    const js = scanRoot(root, hasher, saved(), undefined, null);
+    const native = scanRoot(root, hasher, saved());
+    expect(native.matched).toBeGreaterThan(0);
+    expect(native.hashed).toBeGreaterThan(0);
+    expect(sorted(native.manifest)).toEqual(sorted(js.manifest));
+    expect(native.manifest.digest).toBe(js.manifest.digest);
+    expect(native.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
+    expect([native.matched, native.hashed, native.swept]).toEqual([js.matched, js.hashed, js.swept]);
+    expect([...native.skipped].sort()).toEqual([...js.skipped].sort());
+    expect(native.skipped).toContain('src/pipe');
+    expect([...native.known.keys()].sort()).toEqual([...js.known.keys()].sort());
+    expect(native.manifest.get('a.txt')?.hash).toBe(hasher.h64Bytes(text('ALPHA')));
+    expect(native.manifest.get('src/link')?.target).toBe('b.js');
+    expect(native.manifest.get('gone/y.txt')).toBeUndefined();
+  });
+
+  it('sweeps the temporary files an agent killed mid-batch left, inside directories it vouches for', async () => {
+    await firstSync(FILES);
+    const { mtime } = statSync(join(root, 'src/deep'));
+    writeFileSync(join(root, 'src/deep/.skiff-tmp-left-1'), 'partial');
+    mkdirSync(join(root, '.skiff-tmp-left-2'));
+    const again = start();
+    expect(again.scan.swept).toBe(2);
+    expect(existsSync(join(root, 'src/deep/.skiff-tmp-left-1'))).toBe(false);
+    expect(existsSync(join(root, '.skiff-tmp-left-2'))).toBe(false);
+    expect(again.scan.hashed).toBe(0);
+    expect(statSync(join(root, 'src/deep')).mtime).not.toEqual(mtime);
+    expect(again.manifest.digest).toBe(scanRoot(root, hasher).manifest.digest);
+  });
+
+  it('declines rows that do not name one distinct path each, for the JavaScript walk to take', () => {
+    const verify = loadVerifySaved(addonCandidates())!;
+    const rows = (n: number) => [new Float64Array(n * 10), new Uint8Array(n)] as const;
+    expect(verify(root, text('a\0a'), ...rows(2))).toBeNull();
+    expect(verify(root, text('a\0b\0c'), ...rows(2))).toBeNull();
+    expect(verify(root, text('a'), ...rows(2))).toBeNull();
+    writeFileSync(join(root, 'a'), '');
+    expect(verify(root, text('a\0b'), ...rows(2))?.unmatched.names).toEqual(['a']);
+  });
+});
 
 describe('the timed save', () => {
   /** One batch of `files` outside a stage, as a save during a session writes them. */

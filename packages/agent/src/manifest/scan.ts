@@ -4,6 +4,7 @@ import { checkChildPath, checkRelPath, type Hasher } from '@skiff/protocol';
 import { isTempName } from '../apply/temp-name.ts';
 import { addonCandidates } from '../init/addon.ts';
 import { loadRawStatDir, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type StatLike } from '../native-fs/stat-dir.ts';
+import { loadVerifySaved, type VerifySaved } from '../native-fs/verify-saved.ts';
 import { dirEntry, fileEntry, linkEntry } from './entries.ts';
 import { Manifest } from './manifest.ts';
 import { SavedManifest, settled, type StatKey } from './stat-cache.ts';
@@ -39,74 +40,100 @@ export interface ScanResult {
  * on the way, never recorded. Sockets, FIFOs, devices and names that are not
  * valid wire paths are skipped: they can never be synced.
  */
-export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: RawStatDir | null = nativeStatDir()): ScanResult {
+export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = SavedManifest.EMPTY, statDir: RawStatDir | null = nativeStatDir(), verify: VerifySaved | null = nativeVerify()): ScanResult {
   const manifest = new Manifest(hasher.h64);
   const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
   const result: ScanResult = { manifest, swept: 0, skipped: [], known: new Map(), hashed: 0, matched: 0 };
   /** Rows of the saved manifest found unchanged: the manifest holds them without entries (adoptSaved). */
   const held = new Uint8Array(saved.rows);
-  const dirs: string[] = [''];
+  /** Directories still to list, relative to the root. */
+  const dirs: string[] = [];
+
+  /**
+   * Takes entry `i` of a listing: a path `rel` in `dir`, named `name`.
+   * `trySaved`: whether its lstat may still be matched against the saved
+   * manifest (not when the native walk tried already). `statAt`: a time
+   * taken before the entry's lstat.
+   */
+  const take = (dir: string, name: string, rel: string, listing: RawListing | { names: string[]; stats: null }, i: number, statAt: number, trySaved: boolean): void => {
+    if (isTempName(name)) {
+      rmSync(`${root}/${rel}`, { recursive: true, force: true });
+      result.swept += 1;
+      return;
+    }
+    if ((dir === '' ? checkRelPath(rel) : checkChildPath(rel, name)) !== null) {
+      result.skipped.push(rel);
+      return;
+    }
+    if (listing.stats !== null && rawVanished(listing, i)) return;
+    const raw = listing.stats !== null && rawUsable(listing, i);
+    if (raw && trySaved) {
+      // The common case of a restart: the saved entry matches, and no object is made to find out.
+      const row = saved.matchRaw(rel, listing as RawListing, i);
+      if (row >= 0) {
+        held[row] = 1;
+        result.matched++;
+        if (saved.isDirRow(row)) dirs.push(rel);
+        return;
+      }
+    }
+    // Built only off the common path above: most entries of a restart never need it.
+    const abs = `${root}/${rel}`;
+    const st: StatLike | undefined = raw ? rawStat(listing as RawListing, i) : lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return; // vanished while scanning
+    const mtime = Math.floor(st.mtimeMs);
+    if (st.isDirectory()) {
+      manifest.set(dirEntry(rel, st.mode, mtime));
+      dirs.push(rel);
+      return;
+    }
+    if (!st.isFile() && !st.isSymbolicLink()) {
+      result.skipped.push(rel);
+      return;
+    }
+    const row = raw ? -1 : saved.matchStat(rel, st); // a native lstat that did not match above will not now
+    if (row >= 0) {
+      held[row] = 1;
+      result.matched++;
+      return;
+    }
+    const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
+    if (st.isFile()) {
+      const { size, hash } = hashFile(abs, buf, hasher);
+      result.hashed += 1;
+      manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
+      // Read after this lstat: any later change moves the ctime, unless the last one is too recent to tell.
+      if (size === st.size && settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
+    } else {
+      manifest.set(linkEntry(rel, readlinkSync(abs), mtime));
+      if (settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
+    }
+  };
+
+  // A restart: the addon walks what the saved manifest still vouches for; only what it did not is taken here.
+  const statAt = Date.now();
+  const walked = verify !== null && saved.rows > 0 && statDir !== null ? verify(root, saved.pathBlock, saved.numbers, held) : null;
+  if (walked === null) {
+    dirs.push('');
+  } else {
+    result.matched = walked.matched;
+    const { unmatched } = walked;
+    for (let i = 0; i < unmatched.names.length; i++) {
+      const rel = unmatched.names[i];
+      const slash = rel.lastIndexOf('/');
+      take(slash < 0 ? '' : rel.slice(0, slash), rel.slice(slash + 1), rel, unmatched, i, statAt, false);
+    }
+    for (const dir of walked.failed) dirs.push(dir);
+  }
   while (dirs.length > 0) {
     const dir = dirs.pop()!;
     // Taken before any lstat of the directory: an earlier time only makes "settled" stricter.
-    const statAt = Date.now();
+    const listedAt = Date.now();
     const listing = list(root, dir, statDir);
     if (listing === null) continue; // gone while scanning
     for (let i = 0; i < listing.names.length; i++) {
       const name = listing.names[i];
-      const rel = dir === '' ? name : `${dir}/${name}`;
-      if (isTempName(name)) {
-        rmSync(`${root}/${rel}`, { recursive: true, force: true });
-        result.swept += 1;
-        continue;
-      }
-      if ((dir === '' ? checkRelPath(rel) : checkChildPath(rel, name)) !== null) {
-        result.skipped.push(rel);
-        continue;
-      }
-      if (listing.stats !== null && rawVanished(listing, i)) continue;
-      const raw = listing.stats !== null && rawUsable(listing, i);
-      if (raw) {
-        // The common case of a restart: the saved entry matches, and no object is made to find out.
-        const row = saved.matchRaw(rel, listing as RawListing, i);
-        if (row >= 0) {
-          held[row] = 1;
-          result.matched++;
-          if (saved.isDirRow(row)) dirs.push(rel);
-          continue;
-        }
-      }
-      // Built only off the common path above: most entries of a restart never need it.
-      const abs = `${root}/${rel}`;
-      const st: StatLike | undefined = raw ? rawStat(listing as RawListing, i) : lstatSync(abs, { throwIfNoEntry: false });
-      if (st === undefined) continue; // vanished while scanning
-      const mtime = Math.floor(st.mtimeMs);
-      if (st.isDirectory()) {
-        manifest.set(dirEntry(rel, st.mode, mtime));
-        dirs.push(rel);
-        continue;
-      }
-      if (!st.isFile() && !st.isSymbolicLink()) {
-        result.skipped.push(rel);
-        continue;
-      }
-      const row = raw ? -1 : saved.matchStat(rel, st); // a native lstat that did not match above will not now
-      if (row >= 0) {
-        held[row] = 1;
-        result.matched++;
-        continue;
-      }
-      const stat: StatKey = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, mode: st.mode };
-      if (st.isFile()) {
-        const { size, hash } = hashFile(abs, buf, hasher);
-        result.hashed += 1;
-        manifest.set(fileEntry(rel, size, mtime, st.mode, hash));
-        // Read after this lstat: any later change moves the ctime, unless the last one is too recent to tell.
-        if (size === st.size && settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
-      } else {
-        manifest.set(linkEntry(rel, readlinkSync(abs), mtime));
-        if (settled(st.ctimeMs, statAt)) result.known.set(rel, stat);
-      }
+      take(dir, name, dir === '' ? name : `${dir}/${name}`, listing, i, listedAt, true);
     }
   }
   manifest.adoptSaved(saved, held);
@@ -114,6 +141,13 @@ export function scanRoot(root: string, hasher: Hasher, saved: SavedManifest = Sa
 }
 
 let native: RawStatDir | null | undefined;
+let nativeWalk: VerifySaved | null | undefined;
+
+/** The addon's walk against a saved manifest, loaded once; null without the addon. */
+function nativeVerify(): VerifySaved | null {
+  if (nativeWalk === undefined) nativeWalk = loadVerifySaved(addonCandidates());
+  return nativeWalk;
+}
 
 /** The addon's directory lister, loaded once; null without the addon (Node's calls are used). */
 function nativeStatDir(): RawStatDir | null {

@@ -121,19 +121,51 @@ export interface StatNow {
 
 /** A decoded cache: entries looked up by path and checked against an lstat of now. */
 export class SavedManifest implements SavedRows {
-  private readonly index = new Map<string, number>();
+  /**
+   * The paths as strings and a map of them to their rows, made the first
+   * time a path is looked up: a restart whose root is as saved is vouched
+   * for by the native walk (verifySaved) over `pathBlock`, and never needs
+   * either (54,000 strings and map entries were ~20 ms of that start).
+   */
+  private lazyPaths: string[] | null = null;
+  private lazyIndex: Map<string, number> | null = null;
 
+  /** The rows' hashes and link targets as strings, made when an entry is: see lazyPaths. */
+  private lazyValues: string[] | null = null;
+
+  /**
+   * `numbers`: FIELDS doubles per row. `pathBlock`, `valueBlock`: the rows'
+   * paths, and their hashes or link targets, UTF-8, joined by NUL (one per
+   * row, every file row's a hash: as decodeStatCache checked).
+   */
   constructor(
-    private readonly numbers: Float64Array,
-    private readonly paths: readonly string[],
-    private readonly values: readonly string[],
-  ) {
-    for (let i = 0; i < paths.length; i++) this.index.set(paths[i], i);
-  }
+    readonly numbers: Float64Array,
+    readonly pathBlock: Uint8Array,
+    private readonly valueBlock: Uint8Array,
+  ) {}
 
   /** Rows, for a bitset of them (Manifest.adoptSaved). */
   get rows(): number {
-    return this.paths.length;
+    return this.numbers.length / FIELDS;
+  }
+
+  private get paths(): string[] {
+    this.lazyPaths ??= splitBlock(this.pathBlock, this.rows);
+    return this.lazyPaths;
+  }
+
+  private get values(): string[] {
+    this.lazyValues ??= splitBlock(this.valueBlock, this.rows);
+    return this.lazyValues;
+  }
+
+  private get index(): Map<string, number> {
+    if (this.lazyIndex === null) {
+      const paths = this.paths;
+      this.lazyIndex = new Map();
+      for (let i = 0; i < paths.length; i++) this.lazyIndex.set(paths[i], i);
+    }
+    return this.lazyIndex;
   }
 
   rowOf(path: string): number | undefined {
@@ -144,10 +176,10 @@ export class SavedManifest implements SavedRows {
     return this.paths[i];
   }
 
-  static readonly EMPTY = new SavedManifest(new Float64Array(0), [], []);
+  static readonly EMPTY = new SavedManifest(new Float64Array(0), new Uint8Array(0), new Uint8Array(0));
 
   get size(): number {
-    return this.index.size;
+    return this.rows;
   }
 
   /**
@@ -185,20 +217,6 @@ export class SavedManifest implements SavedRows {
     return this.numbers[i * FIELDS] === DIR_ROW;
   }
 
-  /** Whether every file row's value is a hash (checked once, at decode: not at every match). */
-  hashesWellFormed(): boolean {
-    for (let i = 0; i < this.paths.length; i++) {
-      if (this.numbers[i * FIELDS] !== FILE_ROW) continue;
-      const v = this.values[i];
-      if (v.length !== 16) return false;
-      for (let k = 0; k < 16; k++) {
-        const c = v.charCodeAt(k);
-        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
-      }
-    }
-    return true;
-  }
-
   /** The entry of row `i` (matched) at `path`. */
   entryAt(i: number, path: string): Entry {
     const n = this.numbers;
@@ -227,7 +245,7 @@ export class SavedManifest implements SavedRows {
     const n = this.numbers;
     const f = i * FIELDS;
     const [size, mtime, mode, hi, lo] = [n[f + 1], n[f + 2], n[f + 3], n[f + 8], n[f + 9]];
-    // File rows' hashes were checked at decode (hashesWellFormed).
+    // File rows' hashes were checked at decode (checkValues).
     return isCount(size) && isTime(mtime) && isCount(mode) && mode <= 0o777 && Number.isInteger(hi) && Number.isInteger(lo);
   }
 }
@@ -256,12 +274,49 @@ export function decodeStatCache(data: Buffer, root: RootId, h64Bytes: (b: Uint8A
   // A copy: the doubles must be 8-byte aligned, which a slice of the file's buffer need not be.
   const numbers = new Float64Array(count * FIELDS);
   new Uint8Array(numbers.buffer).set(body.subarray(PREFIX_BYTES, numbersEnd));
-  const paths = count === 0 ? [] : body.toString('utf8', numbersEnd, numbersEnd + pathsLength).split(SEP);
-  const values = count === 0 ? [] : body.toString('utf8', numbersEnd + pathsLength).split(SEP);
-  if (paths.length !== count || values.length !== count) return { rejected: 'its names do not add up' };
-  const saved = new SavedManifest(numbers, paths, values);
-  if (!saved.hashesWellFormed()) return { rejected: 'it holds a malformed hash' };
-  return { saved };
+  const pathBlock = body.subarray(numbersEnd, numbersEnd + pathsLength);
+  const valueBlock = body.subarray(numbersEnd + pathsLength);
+  if (piecesOf(pathBlock) !== count) return { rejected: 'its names do not add up' };
+  const values = checkValues(valueBlock, numbers, count);
+  if (values !== null) return { rejected: values };
+  return { saved: new SavedManifest(numbers, pathBlock, valueBlock) };
+}
+
+/**
+ * Why the values block is not one value per row with every file row's a
+ * hash (16 lowercase hex digits), or null. Checked once, on the bytes: no
+ * string is made for a value until its entry is (a restart used to split
+ * and check 54,000 strings, ~20 ms).
+ */
+function checkValues(block: Buffer, numbers: Float64Array, count: number): string | null {
+  if (count === 0) return block.length === 0 ? null : 'its names do not add up';
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const end = i === count - 1 ? block.length : block.indexOf(0, at);
+    if (end < 0 || (i === count - 1 && block.indexOf(0, at) >= 0)) return 'its names do not add up';
+    if (numbers[i * FIELDS] === FILE_ROW) {
+      if (end - at !== 16) return 'it holds a malformed hash';
+      for (let k = at; k < end; k++) {
+        const c = block[k];
+        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return 'it holds a malformed hash';
+      }
+    }
+    at = end + 1;
+  }
+  return null;
+}
+
+/** The strings of a NUL-joined block of `rows` of them (decodeStatCache checked the count). */
+function splitBlock(block: Uint8Array, rows: number): string[] {
+  return rows === 0 ? [] : Buffer.from(block.buffer, block.byteOffset, block.length).toString('utf8').split(SEP);
+}
+
+/** How many strings a NUL-joined block holds (none when empty, as the encoder writes no rows). */
+function piecesOf(block: Buffer): number {
+  if (block.length === 0) return 0;
+  let pieces = 1;
+  for (let at = block.indexOf(0); at >= 0; at = block.indexOf(0, at + 1)) pieces++;
+  return pieces;
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

@@ -115,9 +115,14 @@ export function rawStat(l: RawListing, i: number): NativeStat {
 }
 
 function split(raw: AddonListing): RawListing {
-  const names = raw.names.split('\0');
-  names.pop(); // after the last NUL
-  return { names, stats: raw.stats };
+  return { names: splitNulTerminated(raw.names), stats: raw.stats };
+}
+
+/** The strings of a block where each is followed by a NUL (as the addon lists names; no name holds one). */
+export function splitNulTerminated(block: string): string[] {
+  const parts = block.split('\0');
+  parts.pop();
+  return parts;
 }
 
 /** The addon's lstatDir from the first candidate that has it, raw; null without one. */
