@@ -1,38 +1,53 @@
 /*
- * verifySaved(root, paths, numbers, held): the agent's start-up walk of its
- * root against the manifest it saved, in one call.
+ * verifySaved(root, paths, numbers, held, rule): a walk of a tree against
+ * saved rows of it, in one call: the agent's start-up walk of its root
+ * against the manifest it saved (RULE_MANIFEST), and the one-shot push's walk
+ * of the project against its index (RULE_INDEX).
  *
  * A restart of an unchanged root of 54,000 entries spent ~110 ms walking it
  * in JavaScript (a listing per directory, a path string and a map lookup per
  * entry) around system calls that take ~55 ms in C, and ~45 ms more loading
- * the saved manifest into a map of its paths: this walk needs neither.
+ * the saved manifest into a map of its paths: this walk needs neither. The
+ * push's walk of the same tree took ~150 ms, ~75 of them its listings.
  *
- *   root     the root's absolute path
- *   paths    the saved manifest's paths block: UTF-8 paths joined by NUL
- *   numbers  its rows, STAT_ROW_FIELDS doubles each (stat-cache.ts: type,
- *            size, mtime, mode, then lstat's ino, mtimeMs, ctimeMs, st_mode,
- *            then the line hash's halves)
+ *   root     the tree's absolute path
+ *   paths    the rows' paths: UTF-8, joined by NUL
+ *   numbers  the rows, STAT_ROW_FIELDS doubles each: for RULE_MANIFEST as
+ *            stat-cache.ts lays them out (type, size, mtime, mode, then
+ *            lstat's ino, mtimeMs, ctimeMs, st_mode, then the line hash's
+ *            halves); for RULE_INDEX as the daemon's native-walk.ts does
  *   held     one byte per row, set to 1 for each row the walk vouches for
+ *   rule     RULE_MANIFEST (the default) or RULE_INDEX
  *
- * The walk descends only into directories whose row matched. A row matches
- * exactly as SavedManifest.rowMatches decides (same doubles, same order of
- * operations for mtimeMs and ctimeMs, so the same IEEE results: binding.gyp
- * builds with -ffp-contract=off, no fused multiply-add); an entry
- * whose name is not UTF-8 or that vanished under the walk never matches.
- * Every entry that did not match is returned, with its lstat, for the
- * JavaScript scan to take as it takes any changed entry:
+ * A row matches exactly as SavedManifest.rowMatches (RULE_MANIFEST) or
+ * unchangedEntry (RULE_INDEX) decides: same doubles, same order of operations
+ * for mtimeMs and ctimeMs, so the same IEEE results (binding.gyp builds with
+ * -ffp-contract=off, no fused multiply-add). An entry whose name is not UTF-8
+ * or that vanished under the walk never matches. The walk goes into the
+ * directories whose row matched; with RULE_INDEX into every directory of the
+ * rows still a directory, changed or not (a file added changes its mtime;
+ * its other entries may well match). Every entry that did not match is
+ * returned with its lstat, for the JavaScript scan to take as it takes any
+ * changed entry:
  *
- *   { names, stats, failed, matched }
+ *   { names, stats, failed, matched, order, dirs }
  *     names   the unmatched entries' paths relative to the root, each followed
  *             by a NUL (a listing of lstatDir's shape, paths for names)
  *     stats   LSTAT_FIELDS doubles per unmatched entry, as lstatDir gives them
+ *             (flags + LSTAT_WALKED: a directory the walk went into)
  *     failed  the relative paths of directories that could not be listed
  *             (other than gone), each followed by a NUL: the caller lists
  *             them again to say why
  *     matched rows vouched for
+ *     order   every entry in walk order (each directory's own entry before
+ *             its entries): its row when it matched, else -(k + 1) for the
+ *             k-th unmatched
+ *     dirs    per directory listed, two int32s: where its entries start in
+ *             `order`, and the directory as `order` names it (ROOT_ID: the root)
  *
  * null when `paths` does not hold one distinct path per row (the caller
- * walks in JavaScript then). Only ever called on the agent's main thread, at start.
+ * walks in JavaScript then). Runs on the calling thread: the agent's at its
+ * start, and a one-shot push's, which has nothing else to do meanwhile.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -58,10 +73,21 @@ typedef struct {
   size_t mask;
 } path_table;
 
+/* A hash of a path, 8 bytes at a time: every entry of the walk is looked up by its path. */
 static uint64_t hash_bytes(const char *p, size_t n) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-  return h;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 29);
 }
 
 static void table_free(path_table *t) {
@@ -97,10 +123,11 @@ static int table_build(path_table *t, const char *bytes, size_t len, size_t rows
     if (end == NULL && row + 1 != rows) return 0;
     t->offset[row] = (uint32_t)at;
     t->length[row] = (uint32_t)n;
-    /* Twice the same path: not a manifest any agent wrote (its rows are a map's). */
-    if (table_find(t, bytes + at, n) >= 0) return 0;
     size_t slot = hash_bytes(bytes + at, n) & t->mask;
-    while (t->slots[slot] != 0) slot = (slot + 1) & t->mask;
+    for (uint32_t v; (v = t->slots[slot]) != 0; slot = (slot + 1) & t->mask) {
+      /* Twice the same path: not rows any agent or daemon wrote (theirs are a map's). */
+      if (t->length[v - 1] == n && memcmp(bytes + t->offset[v - 1], bytes + at, n) == 0) return 0;
+    }
     t->slots[slot] = (uint32_t)row + 1;
     at += n + 1;
   }
@@ -124,6 +151,21 @@ static int row_matches(const double *n, const double *f) {
   }
   /* wellFormed: size, mtime, mode (permission bits only) and the line hash's halves. */
   return is_count(n[1]) && n[2] >= 0 && n[2] <= 1.7976931348623157e308 && is_count(n[3]) && n[3] <= 0777 && is_integer(n[8]) && is_integer(n[9]);
+}
+
+/*
+ * The daemon's index (rule RULE_INDEX): stat-entry.ts's unchangedEntry. Row:
+ * type (ROW_FILE for a file whose hash is known, ROW_DIR; anything else never
+ * matches), size, -, permission bits, ino, mtimeMs, st_nlink as recorded
+ * (at least 1). A file: same size, mtime, inode, permissions and link count;
+ * a directory: same permissions, mtime and inode.
+ */
+static int index_row_matches(const double *n, const double *f) {
+  double mtime_ms = f[3] * 1e3 + f[4] / 1e6;
+  mode_t mode = (mode_t)f[0];
+  if (n[4] != f[1] || n[5] != mtime_ms || n[3] != (double)(mode & 0777)) return 0;
+  if (n[0] == ROW_DIR) return (mode & S_IFMT) == S_IFDIR;
+  return n[0] == ROW_FILE && (mode & S_IFMT) == S_IFREG && n[1] == f[2] && n[6] == (f[7] < 1 ? 1 : f[7]);
 }
 
 /* A growing byte buffer (NUL-separated strings) or double buffer. */
@@ -152,13 +194,25 @@ static int join_rel(bytes_out *out, const char *dir, size_t dir_len, const char 
   return (dir_len == 0 || (append(out, dir, dir_len) && append(out, &slash, 1))) && append(out, name, name_len) && append(out, &nul, 1);
 }
 
+/* The root's id in `dirs`: it is no row and no unmatched entry. */
+#define ROOT_ID INT32_MIN
+#define RULE_MANIFEST 0
+#define RULE_INDEX 1
+/* Added to an unmatched entry's flags: a directory of the rows the walk went into all the same (RULE_INDEX). */
+#define LSTAT_WALKED 4.0
+
 typedef struct {
   path_table table;
   const double *numbers;
   uint8_t *held;
   const char *root;
-  bytes_out names, stats, failed, stack, rel, abs;
+  int rule;
+  /* order: an int32 per entry in walk order, the row (matched) or -(k + 1) (the k-th unmatched) */
+  /* ids: per path of `stack`, the directory's own place in `order` terms (its row, -(k + 1), or ROOT_ID);
+     dirs: per directory listed, where its entries start in `order` and its id */
+  bytes_out names, stats, failed, stack, ids, rel, abs, order, dirs;
   double matched;
+  int32_t unmatched;
 } walk;
 
 static void walk_free(walk *w) {
@@ -167,19 +221,25 @@ static void walk_free(walk *w) {
   free(w->stats.data);
   free(w->failed.data);
   free(w->stack.data);
+  free(w->ids.data);
+  free(w->dirs.data);
   free(w->rel.data);
   free(w->abs.data);
+  free(w->order.data);
 }
 
-/* Walks one directory (relative path `dir`, `dir_len` bytes); 0 when memory ran out. */
-static int walk_dir(walk *w, const char *dir, size_t dir_len) {
+/* Walks one directory (relative path `dir`, `dir_len` bytes, its id as `dirs` records it); 0 when memory ran out. */
+static int walk_dir(walk *w, const char *dir, size_t dir_len, int32_t id) {
   if (!join_rel(&w->abs, w->root, strlen(w->root), dir, dir_len)) return 0;
   if (dir_len == 0) w->abs.data[w->abs.len - 2] = 0; /* the root itself, without a trailing slash */
   listing l = {.path = w->abs.data};
   list_dir(&l);
   l.path = NULL; /* owned by w->abs */
-  int ok = 1;
-  if (l.err != 0 && l.err != LISTING_GONE) {
+  int32_t start[2] = {(int32_t)(w->order.len / sizeof(int32_t)), id};
+  int ok = l.err != 0 || append(&w->dirs, start, sizeof start);
+  if (!ok) {
+    /* out of memory: reported below */
+  } else if (l.err != 0 && l.err != LISTING_GONE) {
     static const char nul = 0;
     ok = append(&w->failed, dir, dir_len) && append(&w->failed, &nul, 1);
   } else if (l.err == 0) {
@@ -189,13 +249,25 @@ static int walk_dir(walk *w, const char *dir, size_t dir_len) {
       const double *f = l.stats + i * LSTAT_FIELDS;
       ok = join_rel(&w->rel, dir, dir_len, name, name_len);
       long row = ok && f[9] == 0 ? table_find(&w->table, w->rel.data, w->rel.len - 1) : -1;
-      if (row >= 0 && row_matches(w->numbers + row * STAT_ROW_FIELDS, f)) {
+      const double *n = row >= 0 ? w->numbers + row * STAT_ROW_FIELDS : NULL;
+      int matches = n != NULL && (w->rule == RULE_INDEX ? index_row_matches(n, f) : row_matches(n, f));
+      /* Into a matched directory; with RULE_INDEX into any directory of the rows, changed or not. */
+      int into = n != NULL && n[0] == ROW_DIR && ((mode_t)f[0] & S_IFMT) == S_IFDIR && (matches || w->rule == RULE_INDEX);
+      if (!ok) break;
+      int32_t at;
+      if (matches) {
         w->held[row] = 1;
         w->matched++;
-        if (w->numbers[row * STAT_ROW_FIELDS] == ROW_DIR) ok = append(&w->stack, w->rel.data, w->rel.len);
-      } else if (ok) {
-        ok = append(&w->names, w->rel.data, w->rel.len) && append(&w->stats, f, LSTAT_FIELDS * sizeof(double));
+        at = (int32_t)row;
+        ok = append(&w->order, &at, sizeof at);
+      } else {
+        double flagged[LSTAT_FIELDS];
+        memcpy(flagged, f, sizeof flagged);
+        if (into) flagged[9] += LSTAT_WALKED;
+        at = -(++w->unmatched);
+        ok = append(&w->names, w->rel.data, w->rel.len) && append(&w->stats, flagged, sizeof flagged) && append(&w->order, &at, sizeof at);
       }
+      if (ok && into) ok = append(&w->stack, w->rel.data, w->rel.len) && append(&w->ids, &at, sizeof at);
       name += name_len + 1;
     }
   }
@@ -203,10 +275,24 @@ static int walk_dir(walk *w, const char *dir, size_t dir_len) {
   return ok;
 }
 
+/* An Int32Array holding the int32s of `b`; NULL when Node-API failed. */
+static napi_value int32_value(napi_env env, const bytes_out *b) {
+  napi_value buffer, typed;
+  void *data = NULL;
+  if (napi_create_arraybuffer(env, b->len, &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, b->len / sizeof(int32_t), buffer, 0, &typed) != napi_ok) {
+    return NULL;
+  }
+  if (b->len > 0) memcpy(data, b->data, b->len);
+  return typed;
+}
+
 static napi_value walk_value(napi_env env, walk *w) {
-  napi_value result, names, failed, buffer, typed, matched;
+  napi_value result, names, failed, buffer, typed, matched, order;
   void *data = NULL;
   size_t doubles = w->stats.len / sizeof(double);
+  napi_value dirs;
+  if ((order = int32_value(env, &w->order)) == NULL || (dirs = int32_value(env, &w->dirs)) == NULL) return NULL;
   if (napi_create_string_utf8(env, w->names.len ? w->names.data : "", w->names.len, &names) != napi_ok ||
       napi_create_string_utf8(env, w->failed.len ? w->failed.data : "", w->failed.len, &failed) != napi_ok ||
       napi_create_arraybuffer(env, w->stats.len, &data, &buffer) != napi_ok ||
@@ -216,16 +302,18 @@ static napi_value walk_value(napi_env env, walk *w) {
   }
   if (w->stats.len > 0) memcpy(data, w->stats.data, w->stats.len);
   if (napi_set_named_property(env, result, "names", names) != napi_ok || napi_set_named_property(env, result, "stats", typed) != napi_ok ||
-      napi_set_named_property(env, result, "failed", failed) != napi_ok || napi_set_named_property(env, result, "matched", matched) != napi_ok) {
+      napi_set_named_property(env, result, "failed", failed) != napi_ok || napi_set_named_property(env, result, "matched", matched) != napi_ok ||
+      napi_set_named_property(env, result, "order", order) != napi_ok || napi_set_named_property(env, result, "dirs", dirs) != napi_ok) {
     return NULL;
   }
   return result;
 }
 
 napi_value verify_saved(napi_env env, napi_callback_info info) {
-  static const char usage[] = "verifySaved(root: string, paths: Uint8Array, numbers: Float64Array, held: Uint8Array)";
-  size_t argc = 4;
-  napi_value argv[4], result;
+  static const char usage[] = "verifySaved(root: string, paths: Uint8Array, numbers: Float64Array, held: Uint8Array, rule?: 0 | 1)";
+  size_t argc = 5;
+  napi_value argv[5], result;
+  int32_t rule = RULE_MANIFEST;
   napi_typedarray_type paths_type, numbers_type, held_type;
   size_t paths_len = 0, numbers_len = 0, held_len = 0;
   void *paths = NULL, *numbers = NULL, *held = NULL;
@@ -233,7 +321,8 @@ napi_value verify_saved(napi_env env, napi_callback_info info) {
       napi_get_typedarray_info(env, argv[1], &paths_type, &paths_len, &paths, NULL, NULL) != napi_ok || paths_type != napi_uint8_array ||
       napi_get_typedarray_info(env, argv[2], &numbers_type, &numbers_len, &numbers, NULL, NULL) != napi_ok || numbers_type != napi_float64_array ||
       napi_get_typedarray_info(env, argv[3], &held_type, &held_len, &held, NULL, NULL) != napi_ok || held_type != napi_uint8_array ||
-      numbers_len % STAT_ROW_FIELDS != 0 || held_len != numbers_len / STAT_ROW_FIELDS) {
+      numbers_len % STAT_ROW_FIELDS != 0 || held_len != numbers_len / STAT_ROW_FIELDS ||
+      (argc >= 5 && (napi_get_value_int32(env, argv[4], &rule) != napi_ok || (rule != RULE_MANIFEST && rule != RULE_INDEX)))) {
     napi_throw_type_error(env, "SKIFF_E_INTERNAL", usage);
     return NULL;
   }
@@ -242,12 +331,14 @@ napi_value verify_saved(napi_env env, napi_callback_info info) {
   if (w.root == NULL) return NULL;
   w.numbers = numbers;
   w.held = held;
+  w.rule = rule;
   int ok = 1;
   if (!table_build(&w.table, paths, paths_len, held_len)) {
     ok = -1;
   } else {
     static const char nul = 0;
-    ok = append(&w.stack, &nul, 1); /* the root: an empty relative path */
+    int32_t root_id = ROOT_ID;
+    ok = append(&w.stack, &nul, 1) && append(&w.ids, &root_id, sizeof root_id); /* the root: an empty relative path */
     while (ok && w.stack.len > 0) {
       /* Pop the last path of the stack (each ends with its NUL). */
       size_t end = w.stack.len - 1, start = end;
@@ -260,7 +351,10 @@ napi_value verify_saved(napi_env env, napi_callback_info info) {
       }
       memcpy(dir, w.stack.data + start, dir_len + 1);
       w.stack.len = start;
-      ok = walk_dir(&w, dir, dir_len);
+      w.ids.len -= sizeof(int32_t);
+      int32_t id;
+      memcpy(&id, w.ids.data + w.ids.len, sizeof id);
+      ok = walk_dir(&w, dir, dir_len, id);
       free(dir);
     }
   }

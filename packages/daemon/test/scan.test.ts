@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, loadHasher, type Hasher } from '@skiff/protocol';
 import { loadRawStatDirs } from '@skiff/agent/stat-dir';
+import { loadVerifySaved, SavedRule } from '@skiff/agent/verify-saved';
 import { peerCredAddonCandidates } from '../src/control/peer-cred.ts';
 import { loadIgnoreMatcher } from '../src/ignore/index.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync, scanTree, type IndexEntry } from '../src/index/index.ts';
@@ -343,5 +344,121 @@ describe('scanTree', () => {
     await fixture(root, { file: 'x' });
     await expect(scanTree(join(root, 'missing'))).rejects.toMatchObject({ code: ErrorCode.IO });
     await expect(scanTree(join(root, 'file'))).rejects.toMatchObject({ code: ErrorCode.IO });
+  });
+});
+
+describe('scanTree walked by the addon (nativeWalk)', () => {
+  /** A scan as the JavaScript walk makes it and as the addon's does, each with fresh rules from the files. */
+  async function both(root: string, previous: Map<string, IndexEntry>, deferHash: boolean) {
+    const run = async (nativeWalk: boolean) => {
+      const parts: IndexEntry[][] = [];
+      const onEntries = deferHash ? (part: IndexEntry[]) => void parts.push([...part]) : undefined;
+      const scan = await scanTree(root, { matcher: await loadIgnoreMatcher(root), previous, hasher, deferHash, nativeWalk, onEntries });
+      return { scan, handed: parts.flat() };
+    };
+    return { js: await run(false), native: await run(true) };
+  }
+
+  /** Same entries (the very previous objects where kept), problems, counts; handed over once each, a directory before what is in it. */
+  function expectSame({ js, native }: Awaited<ReturnType<typeof both>>, previous: Map<string, IndexEntry>) {
+    expect(native.scan.walkedNatively).toBe(true);
+    expect(js.scan.walkedNatively).toBe(false);
+    const sorted = (m: Map<string, IndexEntry>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(sorted(native.scan.entries)).toEqual(sorted(js.scan.entries));
+    for (const [path, entry] of native.scan.entries) {
+      if (js.scan.entries.get(path) === previous.get(path)) expect(entry).toBe(previous.get(path));
+    }
+    const problems = (p: { path: string; code: string }[]) => p.map((x) => `${x.path} ${x.code}`).sort();
+    expect(problems(native.scan.problems)).toEqual(problems(js.scan.problems));
+    const counts = (s: typeof js.scan) => [s.kept, s.reused, s.hashed, s.deferred];
+    expect(counts(native.scan)).toEqual(counts(js.scan));
+    if (native.handed.length > 0 || js.handed.length > 0) {
+      expect(native.handed.map((e) => e.path).sort()).toEqual([...native.scan.entries.keys()].sort());
+      const at = new Map(native.handed.map((e, i) => [e.path, i]));
+      expect(at.size).toBe(native.handed.length);
+      for (const e of native.handed) {
+        const slash = e.path.lastIndexOf('/');
+        if (slash > 0) expect(at.get(e.path.slice(0, slash))).toBeLessThan(at.get(e.path)!);
+      }
+    }
+  }
+
+  const LAYOUT = {
+    '.gitignore': 'build/\n*.log\n',
+    'top.txt': 'top',
+    'skip.log': 'log',
+    'build/out.o': 'o',
+    'src/a.ts': 'a',
+    'src/b.ts': 'b',
+    'src/lib/c.ts': 'c',
+    'src/lib/deep/d.ts': 'd',
+    'docs/readme.md': 'r',
+    'docs/old/x.md': 'x',
+    'mode.sh': 'sh',
+    'empty/': '',
+  };
+
+  it('is there wherever the addon is built (else the comparisons below would walk in JavaScript twice)', () => {
+    expect(loadVerifySaved(peerCredAddonCandidates())).not.toBeNull();
+  });
+
+  it.each([true, false])('finds what the JavaScript walk finds with nothing changed, and with every kind of change (deferHash %s)', async (deferHash) => {
+    const root = await tempRoot();
+    await fixture(root, LAYOUT);
+    await symlink('top.txt', join(root, 'src/link'));
+    const previous = (await scanTree(root)).entries;
+    expectSame(await both(root, previous, deferHash), previous);
+
+    await writeFile(join(root, 'src/a.ts'), 'A');
+    await utimes(join(root, 'src/b.ts'), new Date(), new Date(1_000_000));
+    await chmod(join(root, 'mode.sh'), 0o755);
+    await rm(join(root, 'docs/old'), { recursive: true });
+    await mkdir(join(root, 'src/lib/deep/new/er'), { recursive: true });
+    await writeFile(join(root, 'src/lib/deep/new/er/e.ts'), 'e');
+    await writeFile(join(root, 'src/added.ts'), 'added');
+    await fixture(root, { 'fresh/one/f.ts': 'f', 'fresh/two/': '' });
+    await rm(join(root, 'src/link'));
+    await symlink('src/a.ts', join(root, 'src/link'));
+    await symlink('/etc', join(root, 'src/escape'));
+    execFileSync('mkfifo', [join(root, 'src/lib/pipe')]);
+    await writeFile(join(root, 'src/back\\slash.ts'), 'not a wire path');
+    await writeFile(Buffer.concat([Buffer.from(`${root}/docs/`), Buffer.from([0xff, 0x41])]), 'not UTF-8');
+    await rm(join(root, 'src/lib/c.ts'));
+    await mkdir(join(root, 'src/lib/c.ts'));
+    expectSame(await both(root, previous, deferHash), previous);
+  });
+
+  it('applies the rules in force now to what the index held: a .gitignore added, edited, removed or no longer a file, a root ignore file added', async () => {
+    const root = await tempRoot();
+    await fixture(root, { ...LAYOUT, 'src/.gitignore': '*.tmp\n', 'src/z.tmp': 'z', 'docs/.gitignore': '' });
+    const previous = (await scanTree(root)).entries;
+    expect(previous.has('src/z.tmp')).toBe(false);
+
+    await writeFile(join(root, 'src/lib/.gitignore'), 'deep/\n');
+    // Changed as well as ignored now: the addon goes into it (it is the index's), none of it may stay.
+    await writeFile(join(root, 'src/lib/deep/new.ts'), 'n');
+    await writeFile(join(root, '.gitignore'), '*.log\n');
+    await rm(join(root, 'src/.gitignore'));
+    await rm(join(root, 'docs/.gitignore'));
+    await mkdir(join(root, 'docs/.gitignore'));
+    const changed = await both(root, previous, true);
+    expectSame(changed, previous);
+    const paths = [...changed.native.scan.entries.keys()];
+    expect(paths).toContain('build/out.o');
+    expect(paths).toContain('src/z.tmp');
+    expect(paths).not.toContain('src/lib/deep');
+    expect(paths).not.toContain('src/lib/deep/d.ts');
+
+    await writeFile(join(root, '.skiffignore'), 'src/\n');
+    const rooted = await both(root, previous, true);
+    expectSame(rooted, previous);
+    expect([...rooted.native.scan.entries.keys()].filter((p) => p.startsWith('src'))).toEqual([]);
+  });
+
+  it('declines an index that names a path twice, and the JavaScript walk takes the tree', async () => {
+    const verify = loadVerifySaved(peerCredAddonCandidates())!;
+    const root = await tempRoot();
+    const rows = new Float64Array(20);
+    expect(verify(root, Buffer.from('a\0a'), rows, new Uint8Array(2), SavedRule.INDEX)).toBeNull();
   });
 });

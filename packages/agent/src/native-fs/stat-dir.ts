@@ -19,7 +19,8 @@ export const isFileMode = (mode: number): boolean => (mode & S_IFMT) === S_IFREG
 export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
 export const isLinkMode = (mode: number): boolean => (mode & S_IFMT) === S_IFLNK;
 /** Doubles per entry, in the order list-dir.c writes them: st_mode, st_ino, st_size, mtime sec and nsec, ctime sec and nsec, st_nlink, st_dev, flags. */
-const FIELDS = 10;
+export const RAW_STAT_FIELDS = 10;
+const FIELDS = RAW_STAT_FIELDS;
 const NOT_UTF8 = 1;
 const VANISHED = 2;
 

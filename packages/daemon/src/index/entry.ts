@@ -39,6 +39,8 @@ export interface ScanResult {
   /** Files left unread with hash UNHASHED (deferHash): what hashDeferred has to read. */
   deferred: number;
   bytesHashed: number;
+  /** Whether the addon walked what the previous index described (ScanOptions.nativeWalk), the rest walked here. */
+  walkedNatively: boolean;
   /** The rules the scan applied, brought up to date with the ignore files it read. */
   matcher: IgnoreMatcher;
 }

@@ -1,11 +1,14 @@
 import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { isDirMode, isFileMode, loadRawStatDir, loadRawStatDirs, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
+import { isDirMode, isFileMode, loadRawStatDir, loadRawStatDirs, RAW_STAT_FIELDS, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
+import { loadVerifySaved, ROOT_ID, SavedRule, WALKED_FLAG, type VerifySaved } from '@skiff/agent/verify-saved';
 import { ListAhead } from './list-ahead.ts';
+import { gitignoreDirs, indexRows } from './native-walk.ts';
 import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {
   checkChildPath,
   checkRelPath,
+  EntryType,
   ErrorCode,
   loadHasher,
   SkiffError,
@@ -13,6 +16,7 @@ import {
   type Problem,
 } from '@skiff/protocol';
 import { createIgnoreMatcher, GITIGNORE_FILE, readRootIgnore, type IgnoreMatcher } from '../ignore/index.ts';
+import type { DirRules } from '../ignore/matcher.ts';
 import { SLICE_MS, TimeSlicer } from '../util/time-slicer.ts';
 import { UNHASHED, type IndexEntry, type ScanResult } from './entry.ts';
 import { HASH_CHUNK_BYTES, hashFile, hashFileSync } from './hash-file.ts';
@@ -82,6 +86,15 @@ export interface ScanOptions {
    * what the push waits for. Without it the walk lists ahead from the start.
    */
   listAhead?: () => boolean;
+  /**
+   * Walk what `previous` describes in one call into the addon, which lists
+   * every directory of the index and matches each entry's lstat against its
+   * row, handing back only what did not match (runNative). ~60 ms of system
+   * calls for 54,000 entries instead of ~150 ms with a listing, strings and
+   * a lookup per entry here; but one call, not slices: for a push of its
+   * own, never for the daemon, whose sockets must be answered meanwhile.
+   */
+  nativeWalk?: boolean;
 }
 
 /**
@@ -110,7 +123,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const matcher = options.matcher ?? createIgnoreMatcher();
   matcher.setRootIgnore(rootIgnore);
   if (options.onEntries && options.deferHash !== true) throw new Error('scanTree: onEntries needs deferHash');
-  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true, options.onEntries, options.listAhead);
+  const walk = new Walk(absRoot, matcher, hasher, options.previous, options.deferHash === true, options.onEntries, options.listAhead, options.nativeWalk === true);
   try {
     await walk.run(walk.listRoot());
   } catch (err) {
@@ -125,6 +138,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     kept: walk.kept,
     deferred: walk.deferred,
     bytesHashed: walk.bytesHashed,
+    walkedNatively: walk.walkedNatively,
     matcher,
   };
 }
@@ -137,6 +151,13 @@ type Listing = { names: string[]; raw: RawListing; dirents?: undefined } | { nam
 
 let native: RawStatDir | null | undefined;
 let nativeAhead: RawStatDirs | null | undefined;
+let nativeWalker: VerifySaved | null | undefined;
+
+/** The addon's walk against saved rows, loaded once; null without it. */
+function nativeVerify(): VerifySaved | null {
+  if (nativeWalker === undefined) nativeWalker = loadVerifySaved(peerCredAddonCandidates());
+  return nativeWalker;
+}
 
 /** The native lister of the agent's addon, loaded once; null without it. */
 function nativeStatDir(): RawStatDir | null {
@@ -187,12 +208,15 @@ function isFileAt(l: Listing, i: number): boolean {
 
 class Walk {
   readonly entries = new Map<string, IndexEntry>();
+  /** The entries the directory being visited added, to hand over (onEntries); null when nobody takes them. */
+  private added: IndexEntry[] | null = null;
   readonly problems: Problem[] = [];
   hashed = 0;
   reused = 0;
   kept = 0;
   deferred = 0;
   bytesHashed = 0;
+  walkedNatively = false;
 
   private readonly pending: string[] = [];
   private readonly buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
@@ -211,6 +235,7 @@ class Walk {
     private readonly deferHash: boolean,
     private onEntries?: (added: IndexEntry[]) => boolean | void,
     private readonly listAhead: () => boolean = () => true,
+    private readonly nativeWalk = false,
   ) {}
 
   /** The root's listing; throws when it cannot be read. */
@@ -224,7 +249,9 @@ class Walk {
       const unreadable = this.problems.pop()!;
       throw new SkiffError(ErrorCode.IO, unreadable.message, { path: unreadable.path });
     }
-    await this.visit('', rootListing);
+    const verify = this.nativeWalk && this.previous !== undefined && this.previous.size > 0 && this.statDir !== null ? nativeVerify() : null;
+    this.walkedNatively = verify !== null && (await this.runNative(verify, this.previous!));
+    if (!this.walkedNatively) await this.visit('', rootListing);
     if (this.statDirs !== null) {
       while (this.pending.length > 0 && !this.listAhead()) await this.visitNext();
       await this.walkAhead(new ListAhead(this.statDirs, (dir) => this.abs(dir)));
@@ -278,7 +305,12 @@ class Walk {
    */
   private takeRules(dir: string, listing: Listing): boolean {
     const at = listing.names.indexOf(GITIGNORE_FILE);
-    if (at < 0 || !isFileAt(listing, at)) {
+    return this.applyRules(dir, at >= 0 && isFileAt(listing, at));
+  }
+
+  /** takeRules, told whether `dir` holds a regular `.gitignore`. */
+  private applyRules(dir: string, hasFile: boolean): boolean {
+    if (!hasFile) {
       this.matcher.removeGitignore(dir);
       return true;
     }
@@ -297,61 +329,136 @@ class Walk {
   }
 
   private async visit(dir: string, listing: Listing): Promise<void> {
-    let added: IndexEntry[] | null = this.onEntries ? [] : null;
-    const { names, raw } = listing;
+    this.added = this.onEntries ? [] : null;
+    const { names } = listing;
     const rules = this.matcher.inDir(dir);
     for (let i = 0; i < names.length; i++) {
       if (this.slicer.due()) await this.slicer.yield();
-      if (raw !== null && rawVanished(raw, i)) continue;
       const name = names[i];
-      const rel = dir === '' ? name : `${dir}/${name}`;
-      const listedAsDir = isDirAt(listing, i);
-      if (rules.isIgnored(name, rel, listedAsDir)) continue;
-      const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, name);
-      if (pathError) {
-        this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
-        continue;
-      }
-      const previous = this.previous?.get(rel);
-      const usable = raw !== null && rawUsable(raw, i);
-      // The common case of a restart: the entry is as the index left it, and no object is made to find out.
-      if (usable && unchangedEntry(previous, rawMode(raw, i), rawSize(raw, i), rawMtimeMs(raw, i), rawIno(raw, i), rawNlink(raw, i))) {
-        this.kept++;
-        added = this.take(previous!, listedAsDir, added);
-        continue;
-      }
-      let st: StatLike | undefined;
-      if (usable) st = rawStat(raw, i);
-      else {
-        try {
-          st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
-        } catch (err) {
-          if (!isVanished(err)) this.problems.push(ioProblem(rel, 'stat', err));
-          continue;
-        }
-      }
-      if (st === undefined) {
-        const bad = notUtf8Problem(this.root, rel);
-        if (bad) this.problems.push(bad);
-        continue;
-      }
-      // Replaced by another type since the listing: the rules may differ.
-      if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) continue;
+      const large = this.visitEntry(dir, name, dir === '' ? name : `${dir}/${name}`, listing, i, rules, false);
+      if (large !== null) await this.hashLarge(large);
+    }
+    if (this.added !== null && this.added.length > 0) this.handOver(this.added);
+  }
 
-      const verdict = entryFromStat(this.abs(rel), rel, st, previous);
-      if (verdict.kind === 'problem') this.problems.push(verdict.problem);
-      else if (verdict.kind === 'entry') {
-        const { entry } = verdict;
-        if (entry === previous) this.kept++;
-        if (!verdict.needsHash) added = this.take(entry, st.isDirectory(), added);
-        else if (this.deferHash) {
-          this.deferred++;
-          added = this.take(entry, false, added);
-        } else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
-        else await this.hashLarge(entry);
+  /**
+   * Takes entry `i` of a listing of `dir`: `name`, at `rel`. `walked`: a
+   * directory the native walk went into already (not to be queued). Returns
+   * a large file to hash before the next entry (the caller awaits it), else
+   * null: no promise per entry where nothing waits.
+   */
+  private visitEntry(dir: string, name: string, rel: string, listing: Listing, i: number, rules: DirRules, walked: boolean): IndexEntry | null {
+    const { raw } = listing;
+    if (raw !== null && rawVanished(raw, i)) return null;
+    const listedAsDir = isDirAt(listing, i);
+    if (rules.isIgnored(name, rel, listedAsDir)) return null;
+    const pathError = dir === '' ? checkRelPath(rel) : checkChildPath(rel, name);
+    if (pathError) {
+      this.problems.push({ path: rel, code: pathError.code, message: pathError.message });
+      return null;
+    }
+    const previous = this.previous?.get(rel);
+    const usable = raw !== null && rawUsable(raw, i);
+    // The common case of a restart: the entry is as the index left it, and no object is made to find out.
+    if (usable && unchangedEntry(previous, rawMode(raw, i), rawSize(raw, i), rawMtimeMs(raw, i), rawIno(raw, i), rawNlink(raw, i))) {
+      this.kept++;
+      this.added = this.take(previous!, listedAsDir && !walked, this.added);
+      return null;
+    }
+    let st: StatLike | undefined;
+    if (usable) st = rawStat(raw, i);
+    else {
+      try {
+        st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
+      } catch (err) {
+        if (!isVanished(err)) this.problems.push(ioProblem(rel, 'stat', err));
+        return null;
       }
     }
-    if (added !== null && added.length > 0) this.handOver(added);
+    if (st === undefined) {
+      const bad = notUtf8Problem(this.root, rel);
+      if (bad) this.problems.push(bad);
+      return null;
+    }
+    // Replaced by another type since the listing: the rules may differ.
+    if (st.isDirectory() !== listedAsDir && this.matcher.isIgnored(rel, st.isDirectory())) return null;
+
+    const verdict = entryFromStat(this.abs(rel), rel, st, previous);
+    if (verdict.kind === 'problem') this.problems.push(verdict.problem);
+    else if (verdict.kind === 'entry') {
+      const { entry } = verdict;
+      if (entry === previous) this.kept++;
+      if (!verdict.needsHash) this.added = this.take(entry, st.isDirectory() && !walked, this.added);
+      else if (this.deferHash) {
+        this.deferred++;
+        this.added = this.take(entry, false, this.added);
+      } else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
+      else return entry;
+    }
+    return null;
+  }
+
+  /**
+   * The walk of a tree the index describes, by the addon (ScanOptions.
+   * nativeWalk): it lists every directory of the index and matches each
+   * entry's lstat against its row (unchangedEntry's rule), in one call. Here
+   * the result is gone through in its walk order with the rules in force:
+   * an unchanged entry is kept unless it is ignored now, anything else is
+   * taken as the JavaScript walk takes it, and a directory the index did not
+   * have is walked as before. Returns false when the addon declined (walk
+   * in JavaScript then).
+   */
+  private async runNative(verify: VerifySaved, previous: ReadonlyMap<string, IndexEntry>): Promise<boolean> {
+    const rows = [...previous.values()];
+    const held = new Uint8Array(rows.length);
+    const { paths, numbers } = indexRows(rows);
+    const walked = verify(this.root, paths, numbers, held, SavedRule.INDEX);
+    if (walked === null) return false;
+    const { order, unmatched, dirs } = walked;
+    const listing: Listing = { names: unmatched.names, raw: unmatched };
+    const rulesFiles = gitignoreDirs(rows, order, unmatched);
+    /** Directories whose contents are left out: ignored now, unreadable rules, or no longer taken as directories. */
+    const closed = new Set<string>();
+    this.added = this.onEntries ? [] : null;
+    for (let d = 0; d < dirs.length; d += 2) {
+      const id = dirs[d + 1];
+      const dir = id === ROOT_ID ? '' : id >= 0 ? rows[id].path : unmatched.names[-id - 1];
+      const open = !closed.has(dir);
+      const rules = this.matcher.inDir(dir);
+      const skip = dir === '' ? 0 : dir.length + 1;
+      for (let j = dirs[d], end = d + 2 < dirs.length ? dirs[d + 2] : order.length; j < end; j++) {
+        // The clock is read every 256 entries, not each: most take well under a microsecond here.
+        if ((j & 255) === 0 && this.slicer.due()) await this.slicer.yield();
+        const at = order[j];
+        if (at >= 0) {
+          const entry = rows[at];
+          const isDir = entry.type === EntryType.DIR;
+          if (!open || rules.isIgnored(entry.path.slice(skip), entry.path, isDir)) {
+            if (isDir) closed.add(entry.path);
+            continue;
+          }
+          this.kept++;
+          this.added = this.take(entry, false, this.added);
+          // Its rules before its entries, which come after it in walk order.
+          if (isDir && !this.applyRules(entry.path, rulesFiles.has(entry.path))) closed.add(entry.path);
+          continue;
+        }
+        const k = -at - 1;
+        const rel = unmatched.names[k];
+        const intoDir = (unmatched.stats[k * RAW_STAT_FIELDS + 9] & WALKED_FLAG) !== 0;
+        // The flag said where the walk went; what is left is the listing's own (usable).
+        if (intoDir) unmatched.stats[k * RAW_STAT_FIELDS + 9] -= WALKED_FLAG;
+        if (open) {
+          const large = this.visitEntry(dir, rel.slice(skip), rel, listing, k, rules, intoDir);
+          if (large !== null) await this.hashLarge(large);
+        }
+        if (intoDir && (!open || this.entries.get(rel)?.type !== EntryType.DIR || !this.applyRules(rel, rulesFiles.has(rel)))) closed.add(rel);
+      }
+    }
+    if (this.added !== null && this.added.length > 0) this.handOver(this.added);
+    // Not listed by the addon: listed again on the way below, which reports why.
+    for (const dir of walked.failed) if (dir === '' || (!closed.has(dir) && this.entries.get(dir)?.type === EntryType.DIR)) this.pending.push(dir);
+    return true;
   }
 
   /**

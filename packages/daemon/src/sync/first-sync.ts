@@ -36,10 +36,11 @@ export interface ScanUnderWay {
  * `connected` says whether the agent is connected yet: until it is, the
  * walk leaves the pool's threads alone (ScanOptions.listAhead), since an
  * agent starting on this machine needs the cores for its own scan.
+ * `nativeWalk`: see ScanOptions.nativeWalk (a push of its own only).
  */
-export function startScan(root: string, saved: LoadedIndex, hasher: Hasher, matcher: IgnoreMatcher, connected: () => boolean): ScanUnderWay {
+export function startScan(root: string, saved: LoadedIndex, hasher: Hasher, matcher: IgnoreMatcher, connected: () => boolean, nativeWalk = false): ScanUnderWay {
   const parts = new Handover<IndexEntry[]>();
-  const result = scanTree(root, { matcher, previous: saved.entries, hasher, deferHash: true, onEntries: (part) => parts.push(part), listAhead: connected });
+  const result = scanTree(root, { matcher, previous: saved.entries, hasher, deferHash: true, onEntries: (part) => parts.push(part), listAhead: connected, nativeWalk });
   result.then(
     () => parts.end(),
     (err) => parts.fail(err),

@@ -93,7 +93,8 @@ export async function runPush(opts: PushOptions): Promise<PushResult> {
     // rules) and leaves unread what the index cannot vouch for; an empty agent
     // gets what it finds while the walk goes on (first-sync.ts).
     const matcher = createIgnoreMatcher();
-    const scanning = startScan(root, saved, hasher, matcher, () => client !== undefined);
+    // A process of its own, with no socket to answer meanwhile: the walk may be one call into the addon.
+    const scanning = startScan(root, saved, hasher, matcher, () => client !== undefined, true);
     scanning.result.then(() => opts.onScanned?.(), () => undefined);
     try {
       client = await connecting;
