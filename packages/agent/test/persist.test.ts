@@ -3,13 +3,13 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadHasher, type FileHeader, type Hasher } from '@skiff/protocol';
+import { EntryType, loadHasher, type FileHeader, type Hasher } from '@skiff/protocol';
 import { Batch } from '../src/apply/batch.ts';
 import { realFs } from '../src/apply/fs-ops.ts';
 import { existsSync } from 'node:fs';
 import { loadSavedManifest, MANIFEST_SAVE_DELAY_MS, savedOutOfDate, ManifestPersistence, manifestFileFor, rootIdOf, VOUCH_SLICE_PATHS } from '../src/manifest/persist.ts';
 import { scanRoot } from '../src/manifest/scan.ts';
-import { RACY_MS } from '../src/manifest/stat-cache.ts';
+import { decodeStatCache, encodeStatCache, RACY_MS, SavedManifest, type CachedEntry } from '../src/manifest/stat-cache.ts';
 import { loadVerifySaved } from '../src/native-fs/verify-saved.ts';
 import { addonCandidates } from '../src/init/addon.ts';
 
@@ -233,6 +233,34 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (check()) return true;
   return check();
 }
+
+describe('decoding a saved manifest', () => {
+  const id = { path: '/r', dev: 1, ino: 2 };
+  const stat = { ino: 3, size: 1, mtimeMs: 4, ctimeMs: 5, mode: 0o100644 };
+  const file = (path: string, hash: string): CachedEntry => ({ entry: { path, type: EntryType.FILE, size: 1, mtime: 4, mode: 0o644, hash }, stat, hi: 0, lo: 0 });
+  const link = (path: string, target: string): CachedEntry => ({ entry: { path, type: EntryType.SYMLINK, size: target.length, mtime: 4, mode: 0o777, hash: '', target }, stat: { ...stat, mode: 0o120777 }, hi: 0, lo: 0 });
+  const decode = (entries: CachedEntry[]) => decodeStatCache(encodeStatCache(id, entries, hasher.h64Bytes), id, hasher.h64Bytes);
+
+  it('takes rows whose hashes are hashes and whose names add up, making no path or value until asked', () => {
+    const out = decode([file('a', '0123456789abcdef'), link('l', 'a'), file('d/b', 'fedcba9876543210')]);
+    expect('saved' in out).toBe(true);
+    const saved = (out as { saved: SavedManifest }).saved;
+    expect(saved.rows).toBe(3);
+    expect(saved.rowOf('d/b')).toBe(2);
+    expect(saved.entryAt(1, 'l').target).toBe('a');
+    expect(saved.entryAt(2, 'd/b').hash).toBe('fedcba9876543210');
+  });
+
+  it.each([
+    ['a hash of the wrong length', [file('a', '0123')], 'it holds a malformed hash'],
+    ['a hash with a capital', [file('a', '0123456789ABCDEF')], 'it holds a malformed hash'],
+    ['a path holding a NUL', [file('a\0b', '0123456789abcdef')], 'its names do not add up'],
+    ['a link target holding a NUL', [link('l', 'x\0y'), file('a', '0123456789abcdef')], 'its names do not add up'],
+    ['a last value holding a NUL', [file('a', '0123456789abcdef'), link('l', 'x\0y')], 'its names do not add up'],
+  ])('refuses %s, whole', (_what, entries, why) => {
+    expect(decode(entries as CachedEntry[])).toEqual({ rejected: why });
+  });
+});
 
 describe('the native walk against the saved manifest', () => {
   const saved = () => loadSavedManifest(manifestFileFor(root)!, rootIdOf(root), hasher.h64Bytes, log);
