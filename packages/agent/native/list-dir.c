@@ -145,21 +145,24 @@ napi_value errno_error(napi_env env, const char *what, int err) {
   return error;
 }
 
-/* The JavaScript value of a listing: { names, stats }, null (gone) or an Error; NULL when Node-API failed. */
-napi_value listing_value(napi_env env, const listing *l) {
-  napi_value result;
-  if (l->err == LISTING_GONE) return napi_get_null(env, &result) == napi_ok ? result : NULL;
-  if (l->err != 0) return errno_error(env, l->what, l->err);
-  napi_value names, buffer, typed;
-  void *data = NULL;
-  size_t doubles = l->count * LSTAT_FIELDS;
-  if (napi_create_string_utf8(env, l->names_len > 0 ? l->names : "", l->names_len, &names) != napi_ok ||
-      napi_create_arraybuffer(env, doubles * sizeof(double), &data, &buffer) != napi_ok) {
+napi_value typed_array_of(napi_env env, napi_typedarray_type type, const void *data, size_t bytes, size_t element) {
+  napi_value buffer, typed;
+  void *copy = NULL;
+  if (napi_create_arraybuffer(env, bytes, &copy, &buffer) != napi_ok || napi_create_typedarray(env, type, bytes / element, buffer, 0, &typed) != napi_ok) {
     return NULL;
   }
-  if (doubles > 0) memcpy(data, l->stats, doubles * sizeof(double));
-  if (napi_create_typedarray(env, napi_float64_array, doubles, buffer, 0, &typed) != napi_ok || napi_create_object(env, &result) != napi_ok ||
-      napi_set_named_property(env, result, "names", names) != napi_ok || napi_set_named_property(env, result, "stats", typed) != napi_ok) {
+  if (bytes > 0) memcpy(copy, data, bytes);
+  return typed;
+}
+
+napi_value listing_value(napi_env env, const listing *l) {
+  napi_value result, names, typed;
+  if (l->err == LISTING_GONE) return napi_get_null(env, &result) == napi_ok ? result : NULL;
+  if (l->err != 0) return errno_error(env, l->what, l->err);
+  if (napi_create_string_utf8(env, l->names_len > 0 ? l->names : "", l->names_len, &names) != napi_ok ||
+      (typed = typed_array_of(env, napi_float64_array, l->stats, l->count * LSTAT_FIELDS * sizeof(double), sizeof(double))) == NULL ||
+      napi_create_object(env, &result) != napi_ok || napi_set_named_property(env, result, "names", names) != napi_ok ||
+      napi_set_named_property(env, result, "stats", typed) != napi_ok) {
     return NULL;
   }
   return result;

@@ -28,6 +28,8 @@ void list_dir(listing *l);
 void listing_free(listing *l);
 /* An Error (code SKIFF_E_IO) naming `what` and errno `err`; NULL when Node-API failed. */
 napi_value errno_error(napi_env env, const char *what, int err);
+/* A typed array of `type` holding a copy of `bytes` bytes of `data` (elements of `element` bytes); NULL when Node-API failed. */
+napi_value typed_array_of(napi_env env, napi_typedarray_type type, const void *data, size_t bytes, size_t element);
 /* The JavaScript value of a listing: { names, stats }, null (gone) or an Error; NULL when Node-API failed. */
 napi_value listing_value(napi_env env, const listing *l);
 

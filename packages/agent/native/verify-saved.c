@@ -275,36 +275,20 @@ static int walk_dir(walk *w, const char *dir, size_t dir_len, int32_t id) {
   return ok;
 }
 
-/* An Int32Array holding the int32s of `b`; NULL when Node-API failed. */
-static napi_value int32_value(napi_env env, const bytes_out *b) {
-  napi_value buffer, typed;
-  void *data = NULL;
-  if (napi_create_arraybuffer(env, b->len, &data, &buffer) != napi_ok ||
-      napi_create_typedarray(env, napi_int32_array, b->len / sizeof(int32_t), buffer, 0, &typed) != napi_ok) {
-    return NULL;
-  }
-  if (b->len > 0) memcpy(data, b->data, b->len);
-  return typed;
-}
-
 static napi_value walk_value(napi_env env, walk *w) {
-  napi_value result, names, failed, buffer, typed, matched, order;
-  void *data = NULL;
-  size_t doubles = w->stats.len / sizeof(double);
-  napi_value dirs;
-  if ((order = int32_value(env, &w->order)) == NULL || (dirs = int32_value(env, &w->dirs)) == NULL) return NULL;
+  napi_value result, names, failed, stats, matched, order, dirs;
   if (napi_create_string_utf8(env, w->names.len ? w->names.data : "", w->names.len, &names) != napi_ok ||
       napi_create_string_utf8(env, w->failed.len ? w->failed.data : "", w->failed.len, &failed) != napi_ok ||
-      napi_create_arraybuffer(env, w->stats.len, &data, &buffer) != napi_ok ||
-      napi_create_typedarray(env, napi_float64_array, doubles, buffer, 0, &typed) != napi_ok || napi_create_double(env, w->matched, &matched) != napi_ok ||
-      napi_create_object(env, &result) != napi_ok) {
+      (stats = typed_array_of(env, napi_float64_array, w->stats.data, w->stats.len, sizeof(double))) == NULL ||
+      (order = typed_array_of(env, napi_int32_array, w->order.data, w->order.len, sizeof(int32_t))) == NULL ||
+      (dirs = typed_array_of(env, napi_int32_array, w->dirs.data, w->dirs.len, sizeof(int32_t))) == NULL ||
+      napi_create_double(env, w->matched, &matched) != napi_ok || napi_create_object(env, &result) != napi_ok) {
     return NULL;
   }
-  if (w->stats.len > 0) memcpy(data, w->stats.data, w->stats.len);
-  if (napi_set_named_property(env, result, "names", names) != napi_ok || napi_set_named_property(env, result, "stats", typed) != napi_ok ||
-      napi_set_named_property(env, result, "failed", failed) != napi_ok || napi_set_named_property(env, result, "matched", matched) != napi_ok ||
-      napi_set_named_property(env, result, "order", order) != napi_ok || napi_set_named_property(env, result, "dirs", dirs) != napi_ok) {
-    return NULL;
+  static const char *keys[] = {"names", "stats", "failed", "matched", "order", "dirs"};
+  napi_value values[] = {names, stats, failed, matched, order, dirs};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (napi_set_named_property(env, result, keys[i], values[i]) != napi_ok) return NULL;
   }
   return result;
 }
