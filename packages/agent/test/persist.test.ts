@@ -215,7 +215,7 @@ describe('the saved manifest', () => {
     }
     copyFileSync(manifestFileFor(root)!, manifestFileFor(other)!);
     const saved = loadSavedManifest(manifestFileFor(other)!, rootIdOf(other), hasher.h64Bytes, log);
-    expect(saved.size).toBe(0);
+    expect(saved.rows).toBe(0);
     expect(logs.some((l) => l.includes('another root'))).toBe(true);
   });
 

@@ -60,7 +60,7 @@ export function loadSavedManifest(file: string, root: RootId, h64Bytes: (b: Uint
  * which saved none, or one changed since).
  */
 export function savedOutOfDate(scan: ScanResult, saved: SavedManifest): boolean {
-  return scan.hashed > 0 || scan.matched !== saved.size || scan.matched !== scan.manifest.size;
+  return scan.hashed > 0 || scan.matched !== saved.rows || scan.matched !== scan.manifest.size;
 }
 
 /** Bytes a timed save may read to vouch for what batches wrote; the rest waits for the next save. */

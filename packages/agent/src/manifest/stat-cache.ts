@@ -178,10 +178,6 @@ export class SavedManifest implements SavedRows {
 
   static readonly EMPTY = new SavedManifest(new Float64Array(0), new Uint8Array(0), new Uint8Array(0));
 
-  get size(): number {
-    return this.rows;
-  }
-
   /**
    * The row of `path` when the lstat the native lister gave (a slice of its
    * stats, see native-fs/stat-dir.ts) shows exactly what was recorded and

@@ -73,7 +73,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const persistence = manifestFile === null ? null : new ManifestPersistence(manifestFile, rootId, scan.manifest, hasher, (line) => log(`skiff-agent: ${line}`));
   persistence?.seed(scan.known, saved, savedOutOfDate(scan, saved));
   log(
-    `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.size > 0 ? `, ${scan.matched} vouched for by the saved manifest` : ''}` +
+    `skiff-agent: root ${root}: ${scan.manifest.size} entries, ${scan.hashed} files hashed${saved.rows > 0 ? `, ${scan.matched} vouched for by the saved manifest` : ''}` +
       `${scan.swept > 0 ? `, swept ${scan.swept} leftover temporary files` : ''}`,
   );
   if (scan.skipped.length > 0) log(`skiff-agent: ${scan.skipped.length} paths under the root cannot be synced and are left out`);

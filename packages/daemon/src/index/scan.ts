@@ -1,9 +1,9 @@
-import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { isDirMode, isFileMode, loadRawStatDir, loadRawStatDirs, RAW_STAT_FIELDS, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type RawListing, type RawStatDir, type RawStatDirs, type StatLike } from '@skiff/agent/stat-dir';
-import { loadVerifySaved, ROOT_ID, SavedRule, WALKED_FLAG, type VerifySaved } from '@skiff/agent/verify-saved';
+import { lstatSync, readFileSync } from 'node:fs';
+import { RAW_STAT_FIELDS, rawIno, rawMode, rawMtimeMs, rawNlink, rawSize, rawStat, rawUsable, rawVanished, type StatLike } from '@skiff/agent/stat-dir';
+import { ROOT_ID, SavedRule, WALKED_FLAG, type VerifySaved } from '@skiff/agent/verify-saved';
 import { ListAhead } from './list-ahead.ts';
+import { isDirAt, isFileAt, listDir, nativeStatDir, nativeStatDirs, nativeVerify, type Listing } from './listing.ts';
 import { gitignoreDirs, indexRows } from './native-walk.ts';
-import { peerCredAddonCandidates } from '../control/peer-cred.ts';
 import { resolve } from 'node:path';
 import {
   checkChildPath,
@@ -145,69 +145,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   };
 }
 
-/**
- * A directory's names, with every entry's lstat when the native lister
- * listed it (`raw`), or with Node's dirents when it did not.
- */
-type Listing = { names: string[]; raw: RawListing; dirents?: undefined } | { names: string[]; raw: null; dirents: Dirent[] };
-
-let native: RawStatDir | null | undefined;
-let nativeAhead: RawStatDirs | null | undefined;
-let nativeWalker: VerifySaved | null | undefined;
-
-/** The addon's walk against saved rows, loaded once; null without it. */
-function nativeVerify(): VerifySaved | null {
-  if (nativeWalker === undefined) nativeWalker = loadVerifySaved(peerCredAddonCandidates());
-  return nativeWalker;
-}
-
-/** The native lister of the agent's addon, loaded once; null without it. */
-function nativeStatDir(): RawStatDir | null {
-  // Loaded once: null (no addon) is an answer too, not a reason to look again.
-  if (native === undefined) native = loadRawStatDir(peerCredAddonCandidates());
-  return native;
-}
-
-/** Its lister on the pool, loaded once; null without it. */
-function nativeStatDirs(): RawStatDirs | null {
-  if (nativeAhead === undefined) nativeAhead = loadRawStatDirs(peerCredAddonCandidates());
-  return nativeAhead;
-}
-
-/**
- * Lists a directory, with every entry's lstat from the native addon when it
- * is there (index/scan.ts walks 54,000 entries in about 80 ms of system
- * calls that way, 150 ms and a Stats object per entry through Node's calls).
- * Throws as readdirSync does; a directory gone meanwhile is an empty one
- * for the native lister, whose caller finds out from its parent's events.
- */
-function listDir(abs: string, statDir: RawStatDir | null): Listing {
-  if (statDir !== null) {
-    try {
-      const raw = statDir(abs);
-      if (raw !== null) return { names: raw.names, raw };
-    } catch {
-      // Unreadable: Node's call below says why, with the errno the caller reports.
-    }
-  }
-  const dirents = readdirSync(abs, { withFileTypes: true });
-  return { names: dirents.map((d) => d.name), raw: null, dirents };
-}
-
-/** Whether entry `i` has a usable native lstat (listed natively, a UTF-8 name, there). */
-function usableAt(l: Listing, i: number): boolean {
-  return l.raw !== null && rawUsable(l.raw, i);
-}
-
-/** Whether entry `i` was listed as a directory (an entry the native lister could not vouch for: not known to be). */
-function isDirAt(l: Listing, i: number): boolean {
-  return l.raw !== null ? usableAt(l, i) && isDirMode(rawMode(l.raw, i)) : l.dirents[i].isDirectory();
-}
-
-function isFileAt(l: Listing, i: number): boolean {
-  return l.raw !== null ? usableAt(l, i) && isFileMode(rawMode(l.raw, i)) : l.dirents[i].isFile();
-}
-
 class Walk {
   readonly entries = new Map<string, IndexEntry>();
   /** The entries the directory being visited added, to hand over (onEntries); null when nobody takes them. */
@@ -340,7 +277,7 @@ class Walk {
       const large = this.visitEntry(dir, name, dir === '' ? name : `${dir}/${name}`, listing, i, rules, false);
       if (large !== null) await this.hashLarge(large);
     }
-    if (this.added !== null && this.added.length > 0) this.handOver(this.added);
+    this.handOver();
   }
 
   /**
@@ -364,7 +301,7 @@ class Walk {
     // The common case of a restart: the entry is as the index left it, and no object is made to find out.
     if (usable && unchangedEntry(previous, rawMode(raw, i), rawSize(raw, i), rawMtimeMs(raw, i), rawIno(raw, i), rawNlink(raw, i))) {
       this.kept++;
-      this.added = this.take(previous!, listedAsDir && !walked, this.added);
+      this.take(previous!, listedAsDir && !walked);
       return null;
     }
     let st: StatLike | undefined;
@@ -390,10 +327,10 @@ class Walk {
     else if (verdict.kind === 'entry') {
       const { entry } = verdict;
       if (entry === previous) this.kept++;
-      if (!verdict.needsHash) this.added = this.take(entry, st.isDirectory() && !walked, this.added);
+      if (!verdict.needsHash) this.take(entry, st.isDirectory() && !walked);
       else if (this.deferHash) {
         this.deferred++;
-        this.added = this.take(entry, false, this.added);
+        this.take(entry, false);
       } else if (st.size <= HASH_CHUNK_BYTES) this.hashSmall(entry);
       else return entry;
     }
@@ -440,7 +377,7 @@ class Walk {
             continue;
           }
           this.kept++;
-          this.added = this.take(entry, false, this.added);
+          this.take(entry, false);
           // Its rules before its entries, which come after it in walk order.
           if (isDir && !this.applyRules(entry.path, rulesFiles.has(entry.path))) closed.add(entry.path);
           continue;
@@ -457,7 +394,7 @@ class Walk {
         if (intoDir && (!open || this.entries.get(rel)?.type !== EntryType.DIR || !this.applyRules(rel, rulesFiles.has(rel)))) closed.add(rel);
       }
     }
-    if (this.added !== null && this.added.length > 0) this.handOver(this.added);
+    this.handOver();
     // Not listed by the addon: listed again on the way below, which reports why.
     for (const dir of walked.failed) if (dir === '' || (!closed.has(dir) && this.entries.get(dir)?.type === EntryType.DIR)) this.pending.push(dir);
     return true;
@@ -466,22 +403,26 @@ class Walk {
   /**
    * Records an entry whose hash is known (or deferred), queues a directory
    * for the walk, and hands a huge directory's entries over in parts, so the
-   * sender is never idle for long. Returns the list to collect into next.
+   * sender is never idle for long.
    */
-  private take(entry: IndexEntry, isDir: boolean, added: IndexEntry[] | null): IndexEntry[] | null {
+  private take(entry: IndexEntry, isDir: boolean): void {
     if (entry.hash !== UNHASHED) this.reused++; // a file whose hash is known (a directory or symlink has none)
     this.entries.set(entry.path, entry);
     if (isDir) this.pending.push(entry.path);
-    if (added === null) return null;
-    added.push(entry);
-    return added.length >= ENTRIES_PER_HANDOVER ? this.handOver(added) : added;
+    if (this.added === null) return;
+    this.added.push(entry);
+    if (this.added.length >= ENTRIES_PER_HANDOVER) this.handOver();
   }
 
-  /** Hands `added` over (the consumer keeps it); returns a new list to collect into, or null once nobody wants more. */
-  private handOver(added: IndexEntry[]): IndexEntry[] | null {
-    if (this.onEntries?.(added) !== false) return [];
+  /** Hands what was added over (the consumer keeps it), and starts a new list; none once nobody wants more. */
+  private handOver(): void {
+    if (this.added === null || this.added.length === 0) return;
+    if (this.onEntries?.(this.added) !== false) {
+      this.added = [];
+      return;
+    }
     this.onEntries = undefined;
-    return null;
+    this.added = null;
   }
 
   /** Hashes a file of at most one chunk within the slice. */
