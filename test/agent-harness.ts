@@ -19,7 +19,7 @@ import {
   type Frame,
   type FrameOf,
 } from '@skiff/protocol';
-import { startAgent, type AgentHandle, type AppHooks } from '@skiff/agent';
+import { startAgent, type AgentHandle, type AgentOptions, type AppHooks } from '@skiff/agent';
 
 export const WAIT_MS = 10_000;
 
@@ -35,7 +35,7 @@ export interface TestAgent {
   cleanup(): Promise<void>;
 }
 
-export async function startTestAgent(opts: { hooks?: AppHooks; heartbeatMs?: number } = {}): Promise<TestAgent> {
+export async function startTestAgent(opts: { hooks?: AppHooks; heartbeatMs?: number; fs?: AgentOptions['fs'] } = {}): Promise<TestAgent> {
   const base = mkdtempSync(join(tmpdir(), 'skiff-agent-it-'));
   const root = join(base, 'root');
   const sentinel = join(base, 'sentinel');

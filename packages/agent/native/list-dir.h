@@ -38,5 +38,8 @@ napi_value lstat_dir(napi_env env, napi_callback_info info);
 napi_value lstat_dirs(napi_env env, napi_callback_info info);
 /* verifySaved: see verify-saved.c. */
 napi_value verify_saved(napi_env env, napi_callback_info info);
+/* scanFrames, writeStagedFiles: see staged-files.c. */
+napi_value scan_frames(napi_env env, napi_callback_info info);
+napi_value write_staged_files(napi_env env, napi_callback_info info);
 
 #endif

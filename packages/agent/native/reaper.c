@@ -23,6 +23,9 @@
  *   readFileInto(path, buffer)
  *                        open + read until EOF or the buffer is full + close:
  *                        the daemon reads as many small files to send them.
+ *   scanFrames(message, records), writeStagedFiles(...)
+ *                        a message's whole small files parsed and written
+ *                        into a first sync's stage: see staged-files.c.
  *
  * Why only one pid at a time: libuv waits for the children Node spawned with
  * waitpid(their pid). If anyone else collects such a child first, libuv gets
@@ -48,6 +51,7 @@
 
 #include <node_api.h>
 
+#include "file-write.h"
 #include "list-dir.h"
 #include "napi-args.h"
 
@@ -177,14 +181,6 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Steps reported with a failure (see io_result). */
-#define STEP_OPEN 1
-#define STEP_WRITE 2
-#define STEP_CHMOD 3
-#define STEP_UTIMES 4
-#define STEP_CLOSE 5
-#define STEP_READ 6
-
 /* A failure as one number: -(errno * 8 + step), so the caller can name both. */
 static napi_value io_result(napi_env env, double value) {
   napi_value out;
@@ -192,21 +188,6 @@ static napi_value io_result(napi_env env, double value) {
   return out;
 }
 #define IO_FAILED(err, step) (-((double)(err) * 8 + (step)))
-
-/* Seconds as a double to a timespec exactly as libuv converts them for
- * futimes (uv__fs_to_timespec: truncated to microseconds), so a file written
- * here has the mtime the same call through Node would have given it. */
-static struct timespec to_timespec(double time) {
-  struct timespec ts;
-  ts.tv_sec = (time_t)time;
-  ts.tv_nsec = (long)((time - ts.tv_sec) * 1e9);
-  ts.tv_nsec -= ts.tv_nsec % 1000;
-  if (ts.tv_nsec < 0) {
-    ts.tv_nsec += 1000000000;
-    ts.tv_sec -= 1;
-  }
-  return ts;
-}
 
 /* See napi-args.h. */
 char *string_arg(napi_env env, napi_value value, const char *usage) {
@@ -264,36 +245,8 @@ static napi_value write_new_file(napi_env env, napi_callback_info info) {
     free(path);
     return io_result(env, IO_FAILED(e, STEP_OPEN));
   }
-  int err = 0, step = 0;
-  const char *p = data;
-  size_t left = length;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      step = STEP_WRITE;
-      break;
-    }
-    p += n;
-    left -= (size_t)n;
-  }
-  if (err == 0 && chmod_needed && fchmod(fd, (mode_t)(mode & 07777)) != 0) {
-    err = errno;
-    step = STEP_CHMOD;
-  }
-  if (err == 0) {
-    struct timespec times[2];
-    times[0] = times[1] = to_timespec(mtime);
-    if (futimens(fd, times) != 0) {
-      err = errno;
-      step = STEP_UTIMES;
-    }
-  }
-  if (close(fd) != 0 && err == 0 && errno != EINTR) {
-    err = errno;
-    step = STEP_CLOSE;
-  }
+  int step = 0;
+  int err = fill_new_file(fd, data, length, mode & 07777, chmod_needed, mtime, &step);
   if (err != 0) unlink(path);
   free(path);
   return io_result(env, err == 0 ? 0 : IO_FAILED(err, step));
@@ -348,6 +301,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"verifySaved", NULL, verify_saved, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeNewFile", NULL, write_new_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scanFrames", NULL, scan_frames, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writeStagedFiles", NULL, write_staged_files, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -53,57 +53,68 @@ function writeFrame(out: Uint8Array, at: number, kind: Kind, head: Uint8Array, p
  * header or invalid path. Payloads are views into `data`, not copies.
  */
 export function decodeFrames(data: Uint8Array): Frame[] {
+  checkMessage(data);
+  const frames: Frame[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const { frame, end } = decodeFrameAt(data, at);
+    frames.push(frame);
+    at = end;
+  }
+  return frames;
+}
+
+/** Throws what decodeFrames says of a message too large or empty as a whole. */
+export function checkMessage(data: Uint8Array): void {
   if (data.length > MAX_MESSAGE_BYTES + FRAME_PREFIX_BYTES + MAX_HEADER_BYTES) {
     throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `message of ${data.length} bytes is over the limit`);
   }
   if (data.length === 0) throw new SkiffError(ErrorCode.FRAME_TRUNCATED, 'empty message');
-  const frames: Frame[] = [];
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 0;
-  while (at < data.length) {
-    if (data.length - at < FRAME_PREFIX_BYTES) {
-      throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `frame prefix cut short at byte ${at}`);
-    }
-    const kind = view.getUint8(at);
-    const headLen = view.getUint32(at + 1);
-    const payloadLen = view.getUint32(at + 5);
-    if (!isKnownKind(kind)) throw new SkiffError(ErrorCode.FRAME_UNKNOWN_KIND, `unknown frame kind ${kind}`);
-    if (headLen > MAX_HEADER_BYTES) {
-      throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header of ${headLen} bytes is over ${MAX_HEADER_BYTES}`);
-    }
-    if (payloadLen > MAX_CHUNK_BYTES) {
-      throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload of ${payloadLen} bytes is over ${MAX_CHUNK_BYTES}`);
-    }
-    const headStart = at + FRAME_PREFIX_BYTES;
-    const payloadStart = headStart + headLen;
-    const end = payloadStart + payloadLen;
-    if (end > data.length) {
-      throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `${KIND_NAMES[kind]} frame needs ${end - at} bytes, ${data.length - at} arrived`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(decoder.decode(data.subarray(headStart, payloadStart)));
-    } catch (cause) {
-      throw new SkiffError(ErrorCode.FRAME_MALFORMED, `${KIND_NAMES[kind]} header is not valid UTF-8 JSON`, { cause });
-    }
-    const header = validateHeader(kind, KIND_NAMES[kind], parsed);
-    const payload = data.subarray(payloadStart, end);
-    if (kind === Kind.FILE) {
-      const h = header as HeaderOf[typeof Kind.FILE];
-      if (h.offset + payloadLen > h.size) {
-        throw new SkiffError(ErrorCode.SIZE_MISMATCH, `FILE ${h.path}: ${payloadLen} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
-      }
-    } else if (kind === Kind.SPAN) {
-      const h = header as HeaderOf[typeof Kind.SPAN];
-      if (h.offset + h.length > h.size) {
-        throw new SkiffError(ErrorCode.SIZE_MISMATCH, `SPAN ${h.path}: ${h.length} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
-      }
-      if (payloadLen !== 0) throw new SkiffError(ErrorCode.FRAME_MALFORMED, `SPAN ${h.path} carries a payload; a span has none`, { path: h.path });
-    }
-    frames.push({ kind, header, payload } as Frame);
-    at = end;
+}
+
+/** Decodes the frame that starts at byte `at` of a message, as decodeFrames does each; returns it and where it ends. */
+export function decodeFrameAt(data: Uint8Array, at: number): { frame: Frame; end: number } {
+  if (data.length - at < FRAME_PREFIX_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `frame prefix cut short at byte ${at}`);
   }
-  return frames;
+  const view = new DataView(data.buffer, data.byteOffset + at, FRAME_PREFIX_BYTES);
+  const kind = view.getUint8(0);
+  const headLen = view.getUint32(1);
+  const payloadLen = view.getUint32(5);
+  if (!isKnownKind(kind)) throw new SkiffError(ErrorCode.FRAME_UNKNOWN_KIND, `unknown frame kind ${kind}`);
+  if (headLen > MAX_HEADER_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header of ${headLen} bytes is over ${MAX_HEADER_BYTES}`);
+  }
+  if (payloadLen > MAX_CHUNK_BYTES) {
+    throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload of ${payloadLen} bytes is over ${MAX_CHUNK_BYTES}`);
+  }
+  const headStart = at + FRAME_PREFIX_BYTES;
+  const payloadStart = headStart + headLen;
+  const end = payloadStart + payloadLen;
+  if (end > data.length) {
+    throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `${KIND_NAMES[kind]} frame needs ${end - at} bytes, ${data.length - at} arrived`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data.subarray(headStart, payloadStart)));
+  } catch (cause) {
+    throw new SkiffError(ErrorCode.FRAME_MALFORMED, `${KIND_NAMES[kind]} header is not valid UTF-8 JSON`, { cause });
+  }
+  const header = validateHeader(kind, KIND_NAMES[kind], parsed);
+  const payload = data.subarray(payloadStart, end);
+  if (kind === Kind.FILE) {
+    const h = header as HeaderOf[typeof Kind.FILE];
+    if (h.offset + payloadLen > h.size) {
+      throw new SkiffError(ErrorCode.SIZE_MISMATCH, `FILE ${h.path}: ${payloadLen} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
+    }
+  } else if (kind === Kind.SPAN) {
+    const h = header as HeaderOf[typeof Kind.SPAN];
+    if (h.offset + h.length > h.size) {
+      throw new SkiffError(ErrorCode.SIZE_MISMATCH, `SPAN ${h.path}: ${h.length} bytes at offset ${h.offset} overrun its size ${h.size}`, { path: h.path });
+    }
+    if (payloadLen !== 0) throw new SkiffError(ErrorCode.FRAME_MALFORMED, `SPAN ${h.path} carries a payload; a span has none`, { path: h.path });
+  }
+  return { frame: { kind, header, payload } as Frame, end };
 }
 
 /** Decodes and validates an INVENTORY payload. */

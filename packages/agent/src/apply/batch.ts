@@ -15,11 +15,11 @@ import {
   type SymlinkHeader,
 } from '@skiff/protocol';
 import type { Manifest } from '../manifest/manifest.ts';
-import { PERMISSION_BITS, dirEntry, linkEntry } from '../manifest/entries.ts';
+import { PERMISSION_BITS, dirEntry, fileEntry, linkEntry } from '../manifest/entries.ts';
 import { toSeconds, type ApplyContext } from './context.ts';
 import { copyWithinRoot } from './copy.ts';
 import { applyDeletes } from './deletes.ts';
-import { createdWithMode, errnoOf, type FsOps } from './fs-ops.ts';
+import { createdWithMode, errnoOf, realFs, type FsOps } from './fs-ops.ts';
 import { toProblem } from './io-error.ts';
 import { placeIntoRoot, removeTemp } from './place.ts';
 import { applySpan } from './span.ts';
@@ -135,6 +135,22 @@ export class Batch {
     }
     const f = this.continued('FILE', h);
     if (f !== null) this.attempt(h.path, 'write', () => this.append(f, payload));
+  }
+
+  /**
+   * The stage the addon may write whole files into (fast-files.ts): a staged
+   * batch's while it fills it, on the real filesystem (calls injected for a
+   * test go through FsOps, which the addon does not); else null.
+   */
+  get nativeStage(): string | null {
+    return this.fs === realFs ? this.stage : null;
+  }
+
+  /** A whole new file the addon wrote at its real name in the stage (fast-files.ts), recorded as file() records one. */
+  wroteStaged(path: string, size: number, mtime: number, mode: number, hash: string, lineHi: number, lineLo: number): void {
+    this.drop(path);
+    this.ctx.manifest.setHashed(fileEntry(path, size, mtime, mode, hash), lineHi, lineLo);
+    this.wrote(path, size);
   }
 
   /** A run of a file copied from its current version, or a hole (see span.ts). */

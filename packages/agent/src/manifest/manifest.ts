@@ -133,6 +133,12 @@ export class Manifest {
    * a file or a symlink loses its subtree, as it does on disk.
    */
   set(entry: Entry): void {
+    const h = this.hashLine(entryLine(entry));
+    this.setHashed(entry, parseInt(h.slice(0, 8), 16), parseInt(h.slice(8, 16), 16));
+  }
+
+  /** set(), given the two halves of the entry's line hash (the addon hashed it as it wrote the file: apply/fast-files.ts). */
+  setHashed(entry: Entry, hi: number, lo: number): void {
     const old = this.byPath.get(entry.path) ?? this.promote(entry.path);
     if (old !== undefined) {
       if (old.entry.type === EntryType.DIR && entry.type !== EntryType.DIR) this.removeChildren(entry.path);
@@ -141,8 +147,7 @@ export class Manifest {
     } else {
       this.link(entry.path);
     }
-    const h = this.hashLine(entryLine(entry));
-    const slot: Slot = { entry, hi: parseInt(h.slice(0, 8), 16), lo: parseInt(h.slice(8, 16), 16) };
+    const slot: Slot = { entry, hi, lo };
     this.byPath.set(entry.path, slot);
     this.hi ^= slot.hi;
     this.lo ^= slot.lo;

@@ -19,6 +19,7 @@ import {
 } from '@skiff/protocol';
 import { WebSocket, type RawData } from 'ws';
 import { Batch, type BatchOutcome } from '../apply/batch.ts';
+import { loadFastFiles, type MessageTarget } from '../apply/fast-files.ts';
 import type { FsOps } from '../apply/fs-ops.ts';
 import { isEmptyRoot } from '../apply/stage.ts';
 import type { AppHooks } from '../hooks.ts';
@@ -158,8 +159,12 @@ export class DaemonConnection {
         this.fail(new SkiffError(ErrorCode.FRAME_MALFORMED, 'text messages are not part of the protocol'), CloseCode.UNSUPPORTED_DATA);
         return;
       }
-      const frames = decodeFrames(toBytes(data));
-      for (const frame of frames) {
+      const bytes = toBytes(data);
+      if (fastFiles !== null) {
+        fastFiles.apply(bytes, this.messageTarget);
+        return;
+      }
+      for (const frame of decodeFrames(bytes)) {
         if (this.isClosing()) return;
         this.handle(frame);
       }
@@ -167,6 +172,13 @@ export class DaemonConnection {
       this.fail(err);
     }
   }
+
+  /** What FastFiles applies a message to. */
+  private readonly messageTarget: MessageTarget = {
+    handle: (frame) => this.handle(frame),
+    stagedBatch: (id) => (this.batch !== null && this.batch.id === id && this.batch.nativeStage !== null ? this.batch : null),
+    isClosing: () => this.isClosing(),
+  };
 
   private isClosing(): boolean {
     return this.state === ConnectionState.CLOSING;
@@ -344,6 +356,9 @@ export class DaemonConnection {
     }
   }
 }
+
+/** Loaded once: without the addon every message is decoded and applied in JavaScript. */
+const fastFiles = loadFastFiles();
 
 function stateError(message: string): SkiffError {
   return new SkiffError(ErrorCode.PROTOCOL_STATE, message);
