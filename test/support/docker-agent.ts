@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { bundleCommand, readBundleManifest } from '@skiff/agent';
+import { AGENT_NODE_OPTIONS, bundleCommand, readBundleManifest } from '@skiff/agent';
 import { demux, docker, runLabels } from './docker-engine.ts';
 import { BUNDLE_DIR } from './docker-images.ts';
 import { Waiters } from './waiters.ts';
@@ -60,7 +60,7 @@ export class AgentContainer {
     const secretDir = await mkdtemp(join(options.workDir, 'secret-'));
     await chmod(secretDir, 0o700);
     await writeFile(join(secretDir, 'token'), `${token}\n`, { mode: 0o600 });
-    const command = bundleCommand(manifest, AGENT_MOUNT, ['--root', AGENT_ROOT, '--host', '0.0.0.0', '--port', String(AGENT_PORT), '--token-file', TOKEN_FILE]);
+    const command = bundleCommand(manifest, AGENT_MOUNT, ['--root', AGENT_ROOT, '--host', '0.0.0.0', '--port', String(AGENT_PORT), '--token-file', TOKEN_FILE], AGENT_NODE_OPTIONS);
     const bundleMount: Docker.MountSettings =
       'hostDir' in options.bundle
         ? { Type: 'bind', Source: options.bundle.hostDir, Target: AGENT_MOUNT, ReadOnly: true }

@@ -6,6 +6,6 @@ export { AGENT_CAPABILITIES, AGENT_SOFTWARE } from './server/daemon-connection.t
 export { Manifest } from './manifest/manifest.ts';
 export { scanRoot, type ScanResult } from './manifest/scan.ts';
 export { TEMP_PREFIX } from './apply/temp-name.ts';
-export { BUNDLE_MANIFEST, bundleCommand, readBundleManifest, type BundleManifest } from './bundle/manifest.ts';
+export { AGENT_NODE_OPTIONS, BUNDLE_MANIFEST, bundleCommand, readBundleManifest, type BundleManifest } from './bundle/manifest.ts';
 export { parseArgs, resolveToken, USAGE, DEFAULT_ROOT, DEFAULT_PORT, COPY_TO, type CliCommand } from './cli-args.ts';
 export type { AppHooks, AppEvents, CommittedBatch } from './hooks.ts';

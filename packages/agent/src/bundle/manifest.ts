@@ -110,14 +110,27 @@ export async function readBundleManifest(dir: string): Promise<BundleManifest> {
 }
 
 /**
+ * The node options the agent runs with wherever it runs (the local target's
+ * child, the container's PID 1). Its old generation starts at 128 MiB: a
+ * fresh agent's heap grows from a few MiB to hold a first sync's manifest,
+ * and with V8's small initial limit it ran six full collections on the way
+ * (~50 ms in all, measured with --trace-gc over a first sync of 50,000
+ * files, which took ~60 ms less without them). A limit, not an allocation:
+ * the agent's resident size after that sync is the same either way
+ * (~135 MiB). Given on the command line: set from inside the process it
+ * comes too late, the heap is configured when node starts.
+ */
+export const AGENT_NODE_OPTIONS: readonly string[] = ['--initial-old-space-size=128'];
+
+/**
  * The exec-form command that starts the bundle found at `dir` (as the target
- * container sees it) with the agent's `args`: the bundle's own loader runs
- * its own node, so no shell, libc or node of the image is used.
+ * container sees it) with the agent's `args` and `nodeOptions`: the bundle's
+ * own loader runs its own node, so no shell, libc or node of the image is used.
  * `--library-path` applies to that one process and replaces LD_LIBRARY_PATH
  * for it; nothing is put in the environment, which the app inherits. Pure.
  */
-export function bundleCommand(manifest: BundleManifest, dir: string, args: readonly string[]): string[] {
+export function bundleCommand(manifest: BundleManifest, dir: string, args: readonly string[], nodeOptions: readonly string[] = []): string[] {
   const at = (path: string): string => `${dir.replace(/\/+$/, '')}/${path}`;
-  const node = [at(manifest.node), at(manifest.entry), ...args];
+  const node = [at(manifest.node), ...nodeOptions, at(manifest.entry), ...args];
   return manifest.loader === null ? node : [at(manifest.loader), '--library-path', at(manifest.libDir), ...node];
 }

@@ -1,4 +1,4 @@
-import { bundleCommand, type BundleManifest } from '@skiff/agent/bundle-manifest';
+import { AGENT_NODE_OPTIONS, bundleCommand, type BundleManifest } from '@skiff/agent/bundle-manifest';
 import { ErrorCode, SkiffError } from '@skiff/protocol';
 
 /**
@@ -36,7 +36,7 @@ export const HOST_ENV = 'HOST';
 
 /** The agent's command line in the app container: its loader, the node and the agent, from the agent volume. */
 export function agentEntrypoint(manifest: BundleManifest, opts: { workdir: string; host: string; port?: number }): string[] {
-  return bundleCommand(manifest, AGENT_MOUNT, ['--root', opts.workdir, '--host', opts.host, '--port', String(opts.port ?? AGENT_PORT), '--token-file', TOKEN_FILE]);
+  return bundleCommand(manifest, AGENT_MOUNT, ['--root', opts.workdir, '--host', opts.host, '--port', String(opts.port ?? AGENT_PORT), '--token-file', TOKEN_FILE], AGENT_NODE_OPTIONS);
 }
 
 /** Where the copy-files-to-volume step sees the source volume (the image's own workdir stays visible beside it). */
