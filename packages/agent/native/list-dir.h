@@ -41,5 +41,7 @@ napi_value verify_saved(napi_env env, napi_callback_info info);
 /* scanFrames, writeStagedFiles: see staged-files.c. */
 napi_value scan_frames(napi_env env, napi_callback_info info);
 napi_value write_staged_files(napi_env env, napi_callback_info info);
+/* packFile: see pack-file.c. */
+napi_value pack_file(napi_env env, napi_callback_info info);
 
 #endif

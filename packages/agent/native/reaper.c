@@ -26,6 +26,8 @@
  *   scanFrames(message, records), writeStagedFiles(...)
  *                        a message's whole small files parsed and written
  *                        into a first sync's stage: see staged-files.c.
+ *   packFile(...)        a small file read straight into the message the
+ *                        daemon packs, as a FILE frame: see pack-file.c.
  *
  * Why only one pid at a time: libuv waits for the children Node spawned with
  * waitpid(their pid). If anyone else collects such a child first, libuv gets
@@ -303,6 +305,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"readFileInto", NULL, read_file_into, NULL, NULL, NULL, napi_enumerable, NULL},
     {"scanFrames", NULL, scan_frames, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeStagedFiles", NULL, write_staged_files, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"packFile", NULL, pack_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -45,7 +45,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,8 +53,8 @@
 
 #include <node_api.h>
 
+#include "entry-line.h"
 #include "file-write.h"
-#include "xxh64.h"
 
 /* The wire's limits and kinds (protocol limits.ts, messages.ts). */
 #define FRAME_PREFIX_BYTES 9
@@ -265,20 +264,10 @@ static int sound_record(const double *rec, size_t length) {
          rec[R_PATH] + rec[R_PATH_LEN] <= (double)length && rec[R_HASH] + 16 <= (double)length;
 }
 
-/* The manifest line hash of a fast record (protocol entry.ts entryLine for a file). */
+/* The manifest line hash of a fast record. */
 static void line_hash(const unsigned char *msg, double *rec) {
-  char line[MAX_PATH_BYTES + 64];
-  size_t path_len = (size_t)rec[R_PATH_LEN];
-  size_t n = 0;
-  line[n++] = 'f';
-  line[n++] = '\0';
-  memcpy(line + n, msg + (size_t)rec[R_PATH], path_len);
-  n += path_len;
-  n += (size_t)snprintf(line + n, sizeof line - n, "%c%llu%c%o%c", '\0', (unsigned long long)rec[R_SIZE], '\0',
-                        (unsigned)rec[R_MODE] & 0777, '\0');
-  memcpy(line + n, msg + (size_t)rec[R_HASH], 16);
-  n += 16;
-  uint64_t h = xxh64(line, n);
+  uint64_t h = file_line_hash((const char *)msg + (size_t)rec[R_PATH], (size_t)rec[R_PATH_LEN], (uint64_t)rec[R_SIZE], (unsigned)rec[R_MODE],
+                              (const char *)msg + (size_t)rec[R_HASH]);
   rec[R_LINE_HI] = (double)(uint32_t)(h >> 32);
   rec[R_LINE_LO] = (double)(uint32_t)h;
 }

@@ -186,36 +186,57 @@ export class FramePacker {
     if (payload.length > MAX_CHUNK_BYTES) {
       throw new SkiffError(ErrorCode.FRAME_CHUNK_TOO_LARGE, `${KIND_NAMES[kind]} payload is ${payload.length} bytes, over ${MAX_CHUNK_BYTES}`);
     }
-    const worst = FRAME_PREFIX_BYTES + room + payload.length;
-    const out = this.size > 0 && this.size + worst > this.capacity ? this.flush() : null;
-    this.buf ??= this.fresh(worst);
+    const out = this.reserve(FRAME_PREFIX_BYTES + room + payload.length);
+    const buf = this.buf!;
     const at = this.size;
     const headStart = at + FRAME_PREFIX_BYTES;
-    const { written } = encoder.encodeInto(json, this.buf.subarray(headStart, headStart + room));
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + at, FRAME_PREFIX_BYTES);
+    const { written } = encoder.encodeInto(json, buf.subarray(headStart, headStart + room));
+    const view = new DataView(buf.buffer, buf.byteOffset + at, FRAME_PREFIX_BYTES);
     view.setUint8(0, kind);
     view.setUint32(1, written);
     view.setUint32(5, payload.length);
-    this.buf.set(payload, headStart + written);
+    buf.set(payload, headStart + written);
     this.size = headStart + written + payload.length;
     return out ?? (this.size >= this.target ? this.flush() : null);
   }
 
   private addEncoded(kind: Kind, head: Uint8Array, payload: Uint8Array): Uint8Array | null {
-    const length = FRAME_PREFIX_BYTES + head.length + payload.length;
-    const out = this.size > 0 && this.size + length > this.capacity ? this.flush() : null;
-    this.buf ??= this.fresh(length);
-    this.size = writeFrame(this.buf, this.size, kind, head, payload);
+    const out = this.reserve(FRAME_PREFIX_BYTES + head.length + payload.length);
+    this.size = writeFrame(this.buf!, this.size, kind, head, payload);
     return out ?? (this.size >= this.target ? this.flush() : null);
   }
 
   /** Adds a frame encoded by encodeFrame. */
   push(frame: Uint8Array): Uint8Array | null {
-    const out = this.size > 0 && this.size + frame.length > this.capacity ? this.flush() : null;
-    this.buf ??= this.fresh(frame.length);
-    this.buf.set(frame, this.size);
+    const out = this.reserve(frame.length);
+    this.buf!.set(frame, this.size);
     this.size += frame.length;
     return out ?? (this.size >= this.target ? this.flush() : null);
+  }
+
+  /**
+   * Makes room for a frame of at most `worst` bytes at `pending` in
+   * `buffer`, for a caller that writes the frame itself (the addon's
+   * packFile reads a file straight into the message) and then calls
+   * written(). Returns a message to send first when the frames pending had
+   * to go to make that room.
+   */
+  reserve(worst: number): Uint8Array | null {
+    const out = this.size > 0 && this.size + worst > this.capacity ? this.flush() : null;
+    this.buf ??= this.fresh(worst);
+    return out;
+  }
+
+  /** The message being filled, once reserve() made room in it. */
+  get buffer(): Uint8Array {
+    if (this.buf === null) throw new Error('FramePacker.buffer before reserve()');
+    return this.buf;
+  }
+
+  /** A frame the caller wrote at `pending` ends at `end`; returns the message to send once the target is reached. */
+  written(end: number): Uint8Array | null {
+    this.size = end;
+    return this.size >= this.target ? this.flush() : null;
   }
 
   /**

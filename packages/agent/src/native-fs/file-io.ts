@@ -16,7 +16,20 @@ import { loadAddon } from './load-addon.ts';
 interface FileIoAddon {
   writeNewFile(path: string, data: Uint8Array, mode: number, chmod: boolean, mtimeSeconds: number): number;
   readFileInto(path: string, buffer: Uint8Array): number;
+  packFile?(root: string, path: string, message: Uint8Array, at: number, batch: number, mode: number, mtime: number, expected: number, out: Float64Array): number;
 }
+
+/** What packFile answers besides an offset or a failure (native/pack-file.c). */
+export const PackResult = {
+  /** The file has grown past one chunk since the scan: it goes as a large file. */
+  LARGE: -1,
+  /** A path or mtime the addon's header layout does not cover: the file goes the usual way. */
+  NOT_PLAIN: -2,
+} as const;
+export type PackResult = (typeof PackResult)[keyof typeof PackResult];
+
+/** Fields of packFile's `out`. */
+export const PackOut = { SIZE: 0, HASH_AT: 1, LINE_HI: 2, LINE_LO: 3 } as const;
 
 export interface NativeFileIo {
   /**
@@ -28,6 +41,13 @@ export interface NativeFileIo {
   writeNewFile(path: string, data: Uint8Array, mode: number, chmod: boolean, mtimeSeconds: number): void;
   /** Reads `path` into `buffer` until its end or the buffer's; returns the bytes read (buffer.length: maybe longer). Throws as Node's calls would. */
   readFileInto(path: string, buffer: Uint8Array): number;
+  /**
+   * Reads root/path into `message` at `at` as a whole FILE frame, hashed
+   * (native/pack-file.c); returns the offset after it, PackResult.LARGE or
+   * PackResult.NOT_PLAIN, and fills `out` (PackOut). Throws as Node's calls
+   * would for a file that cannot be read. null in an addon built before it.
+   */
+  packFile: ((root: string, path: string, message: Uint8Array, at: number, batch: number, mode: number, mtime: number, expected: number, out: Float64Array) => number) | null;
 }
 
 /** The system calls the addon names in a failure, by step (reaper.c STEP_*). */
@@ -52,6 +72,7 @@ export function loadFileIo(candidates: readonly string[]): NativeFileIo | null {
   if (addon === null) return null;
   const write = addon.writeNewFile.bind(addon);
   const read = addon.readFileInto.bind(addon);
+  const pack = addon.packFile?.bind(addon);
   return {
     writeNewFile(file, data, mode, chmod, mtimeSeconds) {
       const result = write(file, data, mode, chmod, mtimeSeconds);
@@ -62,5 +83,13 @@ export function loadFileIo(candidates: readonly string[]): NativeFileIo | null {
       if (result < 0) throw addonFailure(result, file);
       return result;
     },
+    packFile:
+      pack === undefined
+        ? null
+        : (root, path, message, at, batch, mode, mtime, expected, out) => {
+            const result = pack(root, path, message, at, batch, mode, mtime, expected, out);
+            if (result < PackResult.NOT_PLAIN) throw addonFailure(result, `${root}/${path}`);
+            return result;
+          },
   };
 }
