@@ -1,6 +1,10 @@
 import { peakMiB, runChild } from './child-io.ts';
 import type { AgentClient } from '@skiff/daemon';
 import { loadPushApi, type LocalAgent } from './push-api.ts';
+import { setPushV8Flags } from '@skiff/daemon/v8-flags';
+
+// With the V8 options the skiff command and the daemon push with.
+setPushV8Flags();
 
 /**
  * One push in a process of its own, as `skiff push` runs it without a

@@ -1,5 +1,9 @@
 import { peakMiB, runChild } from './child-io.ts';
 import { loadPushApi } from './push-api.ts';
+import { setPushV8Flags } from '@skiff/daemon/v8-flags';
+
+// With the V8 options the skiff command and the daemon push with.
+setPushV8Flags();
 
 /**
  * One push in a process of its own, so each run starts with the daemon side's
