@@ -27,7 +27,7 @@ const MAX_RECORDS = 16_384;
 /** What a message is applied to: the connection. */
 export interface MessageTarget {
   handle(frame: Frame): void;
-  /** The open batch when it is `id` and fills a stage; else null. */
+  /** The open batch when it is `id` and the addon may write into its stage (Batch.nativeStage); else null. */
   stagedBatch(id: number): Batch | null;
   isClosing(): boolean;
 }
