@@ -56,6 +56,7 @@ describe.skipIf(packFile === null)('small files packed by the addon', () => {
       entries.push(entry(path, scanned, { mtime, mode: [0o644, 0o755, 0o600, 0o4755][i % 4] }));
     }
     const nativeSent: Entry[] = [];
+    const lines: Array<{ hi: number; lo: number }> = [];
     const nativeMessages: Uint8Array[] = [];
     for (const e of entries) {
       const first = packed.reserve(native, e);
@@ -63,6 +64,7 @@ describe.skipIf(packFile === null)('small files packed by the addon', () => {
       const actual = packed.pack(native, root, e, 7);
       expect(typeof actual).toBe('object');
       nativeSent.push(actual as Entry);
+      lines.push({ hi: packed.lineHi, lo: packed.lineLo });
       if (packed.message) nativeMessages.push(packed.message.slice());
     }
     nativeMessages.push(native.flush()!.slice());
@@ -82,8 +84,9 @@ describe.skipIf(packFile === null)('small files packed by the addon', () => {
       expect(Buffer.from(f.payload).equals(Buffer.from(usualFrames[i].payload))).toBe(true);
       const h = f.header as FileHeader;
       expect(nativeSent[i]).toEqual({ ...entries[i], size: h.size, hash: h.hash });
-      // Remembered from the addon's line hash: the same the hasher gives a copy of the entry.
-      expect(lineHashOf(hasher.h64, nativeSent[i])).toEqual(lineHashOf(hasher.h64, { ...nativeSent[i] }));
+      // The addon's line hash, given and remembered: the one the hasher gives a copy of the entry.
+      expect(lines[i]).toEqual(lineHashOf(hasher.h64, { ...nativeSent[i] }));
+      expect(lineHashOf(hasher.h64, nativeSent[i])).toEqual(lines[i]);
       expect(entryLine(nativeSent[i])).toContain(h.hash);
     });
   });

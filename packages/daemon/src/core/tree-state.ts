@@ -58,6 +58,13 @@ export class LineHashesAhead {
     this.queue.push(entry);
   }
 
+  /** An entry sent whose line hash is known already (the addon hashed it as it packed the file). */
+  sentHashed(hi: number, lo: number): void {
+    this.hi ^= hi;
+    this.lo ^= lo;
+    this.count++;
+  }
+
   step(): boolean {
     const end = Math.min(this.at + LINES_PER_STEP, this.queue.length);
     for (let i = this.at; i < end; i++) {

@@ -263,7 +263,20 @@ export class SyncEngine {
       void this.local.digest;
       void remote.digest;
     };
-    const sent = await sendBatch({ client, batch, root: this.root, ops, hasher: this.hasher, onProgress, spans: this.spans ? this.chunks : undefined, appSpec, more, whileApplying, meanwhile: lines });
+    const sent = await sendBatch({
+      client,
+      batch,
+      root: this.root,
+      ops,
+      hasher: this.hasher,
+      onProgress,
+      spans: this.spans ? this.chunks : undefined,
+      appSpec,
+      more,
+      whileApplying,
+      meanwhile: lines,
+      keepLineHashes: !fillLocal,
+    });
     const counts = countOps(ops);
     const problems = [...sent.problems, ...sent.applied.problems];
     const unconfirmed = new Set<string>([...sent.stale, ...problems.map((p) => p.path)]);

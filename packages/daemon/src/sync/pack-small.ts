@@ -25,10 +25,14 @@ export class PackedFiles {
   private view: Buffer | null = null;
   /** After pack() sent a file: the message to send now, when the file filled one. */
   message: Uint8Array | null = null;
+  /** After pack() sent a file: the two halves of its entry's line hash. */
+  lineHi = 0;
+  lineLo = 0;
 
+  /** `keepFor`: the hash function whose line hash cache (lineHashOf) gets each entry sent; null keeps none. */
   constructor(
     private readonly packFile: NonNullable<NativeFileIo['packFile']>,
-    private readonly h64: (s: string) => string,
+    private readonly keepFor: ((s: string) => string) | null,
   ) {}
 
   /** Whether files of `batch` can be packed here. */
@@ -52,7 +56,9 @@ export class PackedFiles {
     if (end < 0) return end as PackResult;
     const at = this.out[PackOut.HASH_AT];
     const actual: Entry = { ...entry, size: this.out[PackOut.SIZE], hash: this.text(buffer).toString('latin1', at, at + 16) };
-    rememberLineHash(this.h64, actual, this.out[PackOut.LINE_HI], this.out[PackOut.LINE_LO]);
+    this.lineHi = this.out[PackOut.LINE_HI];
+    this.lineLo = this.out[PackOut.LINE_LO];
+    if (this.keepFor !== null) rememberLineHash(this.keepFor, actual, this.lineHi, this.lineLo);
     this.message = packer.written(end);
     return actual;
   }

@@ -96,11 +96,21 @@ export interface SendBatchOptions {
    * waits (AgentClient.send).
    */
   meanwhile?: Meanwhile;
+  /**
+   * Whether the line hash the addon gives with each small file it packs
+   * (pack-small.ts) is kept with the entry sent, for the trees that take it
+   * later (lineHashOf); default true. It goes to `meanwhile` either way: a
+   * first sync into an empty agent needs it only there, its trees seeded
+   * with the digest of what was sent (engine.ts fillLocal).
+   */
+  keepLineHashes?: boolean;
 }
 
 /** See SendBatchOptions.meanwhile. */
 export interface Meanwhile {
   sent(entry: Entry): void;
+  /** An entry sent whose line hash is known (the two halves): nothing left to hash for it. */
+  sentHashed(hi: number, lo: number): void;
   /** Does a little of the work; returns whether any is left. */
   step(): boolean;
 }
@@ -155,6 +165,15 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
   };
   const fileDone = (entry: Entry) => {
     record(entry);
+    counted(entry);
+  };
+  /** A file the addon packed, with its line hash. */
+  const packedDone = (entry: Entry, lineHi: number, lineLo: number) => {
+    sent.set(entry.path, entry);
+    opts.meanwhile?.sentHashed(lineHi, lineLo);
+    counted(entry);
+  };
+  const counted = (entry: Entry) => {
     progress.files++;
     progress.bytes += entry.size;
     opts.onProgress?.(progress);
@@ -194,7 +213,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   // One buffer for every small file: encodeFrame copies the payload out of it.
   const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
-  const packed = packedFiles(hasher);
+  const packed = packedFiles(hasher, opts.keepLineHashes ?? true);
   const sendSmall = async (small: readonly Entry[]): Promise<void> => {
     for (const entry of small) {
       if (packed !== null && packed.covers(batch)) {
@@ -214,7 +233,7 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
         if (actual !== PackResult.NOT_PLAIN) {
           const message = packed.message;
           if (message) await client.send(message, () => packer.recycle(message), meanwhile);
-          fileDone(actual);
+          packedDone(actual, packed.lineHi, packed.lineLo);
           if (slicer.due()) await slicer.yield();
           continue;
         }
@@ -369,9 +388,9 @@ function fileIo(): NativeFileIo | null {
 }
 
 /** Small files packed by the addon (pack-small.ts), or null without it. */
-function packedFiles(hasher: Hasher): PackedFiles | null {
+function packedFiles(hasher: Hasher, keepLineHashes: boolean): PackedFiles | null {
   const packFile = fileIo()?.packFile ?? null;
-  return packFile === null ? null : new PackedFiles(packFile, hasher.h64);
+  return packFile === null ? null : new PackedFiles(packFile, keepLineHashes ? hasher.h64 : null);
 }
 
 /**
