@@ -343,6 +343,15 @@ export class SyncEngine {
    * hashed again (54,000 entries: ~20 vs ~110 ms, after the last byte).
    */
   private fillLocal(ops: readonly BatchOp[], sent: Omit<SentBatch, 'applied'>, lines: LineHashesAhead): boolean {
+    const ofSent = lines.digestOfSent();
+    let entries = 0;
+    for (const op of ops) if (op.kind !== OpKind.DELETE) entries++;
+    // Every operation's entry recorded once as it went out (a file with what was read), and hashed once into
+    // the digest of what was sent: the map of what was sent is the project's tree, not one to build again.
+    if (sent.problems.length === 0 && sent.stale.size === 0 && sent.sent.size === entries && ofSent.count === entries) {
+      this.local.seed(sent.sent as Map<string, IndexEntry>, ofSent.digest);
+      return true;
+    }
     const tree = new Map<string, IndexEntry>();
     let whole = sent.problems.length === 0 && sent.stale.size === 0;
     for (const op of ops) {
@@ -351,7 +360,6 @@ export class SyncEngine {
       if (op.kind === OpKind.FILE && actual === undefined) whole = false;
       tree.set(op.entry.path, (actual ?? op.entry) as IndexEntry);
     }
-    const ofSent = lines.digestOfSent();
     // Each entry of the tree sent once, and nothing else: what was sent is the tree, and its digest the tree's.
     if (whole && ofSent.count === tree.size) this.local.seed(tree, ofSent.digest);
     else for (const entry of tree.values()) this.local.set(entry);
