@@ -27,7 +27,7 @@ const STABLE_TOP = ['lib', 'media'];
 const TOP = ['src', 'lib', 'assets', 'docs dir', 'ünï'];
 const SUBDIRS = 6;
 /** Edits per derived tree. */
-const EDITS = { modified: 25, deleted: 12, renamed: 10, created: 20 };
+const EDITS = { modified: 25, deleted: 12, renamed: 10, created: 20, createdLarge: 12 };
 const SMALL_MAX_BYTES = 64 * KiB;
 /** A few files much larger than most, still a single chunk. */
 const LARGE_SMALL_BYTES = [200 * KiB, 900 * KiB];
@@ -94,6 +94,8 @@ export async function deriveTree(from: string, to: string, rand: Prng, step: num
     const where = i % 2 === 0 ? join(`fresh${step}`, 'deep') : rand.pick(TOP);
     await put(join(to, where, freshName()), rand.bytes(smallSize(rand)));
   }
+  // Enough new bytes in small files that they span several of the sender's messages before the large ones.
+  for (let i = 0; i < EDITS.createdLarge; i++) await put(join(to, rand.pick(TOP), freshName()), rand.bytes(LARGE_SMALL_BYTES[1]));
   // Modes: a file's alone (content unchanged), and the script's.
   await chmod(join(to, rand.pick(modified)), 0o640);
   await chmod(join(to, 'bin', 'run.sh'), step % 2 === 0 ? 0o700 : 0o755);
