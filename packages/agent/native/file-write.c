@@ -1,5 +1,6 @@
 /* See file-write.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,4 +54,21 @@ int fill_new_file(int fd, const void *data, size_t length, uint32_t mode, int ch
     *step = STEP_CLOSE;
   }
   return err;
+}
+
+int read_whole(int fd, unsigned char *buf, size_t room, size_t known_end, size_t *got) {
+  size_t n = 0;
+  while (n < room) {
+    ssize_t r = read(fd, buf + n, room - n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *got = n;
+      return errno;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+    if (n == known_end && n < room) break;
+  }
+  *got = n;
+  return 0;
 }

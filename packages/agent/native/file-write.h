@@ -1,4 +1,4 @@
-/* Filling a file just created, shared by writeNewFile (reaper.c) and the staged writer (staged-files.c): see file-write.c. */
+/* The steps of writing a new file and of reading one whole, shared by the addon's calls (reaper.c, staged-files.c, pack-file.c). */
 #ifndef SKIFF_FILE_WRITE_H
 #define SKIFF_FILE_WRITE_H
 
@@ -20,5 +20,14 @@
  * removing the file is the caller's.
  */
 int fill_new_file(int fd, const void *data, size_t length, uint32_t mode, int chmod, double seconds, int *step);
+
+/*
+ * Reads `fd` into `buf` until its end or `room` bytes; sets *got. A read
+ * that comes back short with *got equal to `known_end` (the size a scan saw)
+ * is taken as the end: a regular file gives less than asked only there, and
+ * no read more is made to be told so. Returns 0 or the read's errno. Does
+ * not close `fd`.
+ */
+int read_whole(int fd, unsigned char *buf, size_t room, size_t known_end, size_t *got);
 
 #endif

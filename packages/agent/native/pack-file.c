@@ -123,20 +123,7 @@ napi_value pack_file(napi_env env, napi_callback_info info) {
   int fd = open(abs, O_RDONLY | O_CLOEXEC);
   if (fd == -1) return number(env, IO_FAILED(errno, STEP_OPEN));
   size_t got = 0;
-  int err = 0;
-  while (got <= MAX_CHUNK_BYTES) {
-    ssize_t n = read(fd, content + got, MAX_CHUNK_BYTES + 1 - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-    /* A regular file that gave less than asked, and exactly the size the scan
-     * saw, is at its end: no read more to be told so (one system call of four). */
-    if (got == expected && got < MAX_CHUNK_BYTES + 1) break;
-  }
+  int err = read_whole(fd, content, MAX_CHUNK_BYTES + 1, expected, &got);
   close(fd);
   if (err != 0) return number(env, IO_FAILED(err, STEP_READ));
   if (got > MAX_CHUNK_BYTES) return number(env, PACK_LARGE);

@@ -277,17 +277,7 @@ static napi_value read_file_into(napi_env env, napi_callback_info info) {
   free(path);
   if (fd == -1) return io_result(env, IO_FAILED(open_errno, STEP_OPEN));
   size_t got = 0;
-  int err = 0;
-  while (got < length) {
-    ssize_t n = read(fd, (char *)data + got, length - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
+  int err = read_whole(fd, data, length, SIZE_MAX, &got);
   close(fd);
   return io_result(env, err == 0 ? (double)got : IO_FAILED(err, STEP_READ));
 }
