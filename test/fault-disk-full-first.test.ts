@@ -1,12 +1,12 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@skiff/protocol';
 import { AgentClient, runPush } from '@skiff/daemon';
 import { FaultAgent } from './support/fault-agent.ts';
 import { DISK_BYTES, ROOMY_DISK_BYTES } from './support/fault-disk.ts';
-import { mountTmpfs, resizeTmpfs, tmpfsUnavailable, unmountTmpfs } from './support/fault-tmpfs.ts';
+import { AgentOnSmallDisk } from './support/fault-small-disk.ts';
+import { tmpfsUnavailable } from './support/fault-tmpfs.ts';
 import { tempFilesUnder } from './support/fault-versions.ts';
 import { compareTrees } from './support/tree-compare.ts';
 import { walkNoFollow } from './support/tree-snapshot.ts';
@@ -26,32 +26,21 @@ const FILES = 600;
 const FILE_BYTES = 9_000;
 
 describe.skipIf(unavailable !== null)(`a first sync into a full disk${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  let base: string;
-  let disk: string;
-  let mounted = false;
+  let small: AgentOnSmallDisk;
   let project: string;
   let agentRoot: string;
   let agent: FaultAgent;
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'skiff-fault-disk-first-'));
-    disk = join(base, 'disk');
-    project = join(base, 'project');
-    await mkdir(disk);
-    await mountTmpfs(disk, DISK_BYTES);
-    mounted = true;
-    agentRoot = join(disk, 'root');
-    agent = await FaultAgent.start(agentRoot);
+    small = await AgentOnSmallDisk.start('skiff-fault-disk-first-', DISK_BYTES);
+    ({ project, agentRoot } = small);
+    agent = small.agent!;
     for (let i = 0; i < FILES; i++) {
       await mkdir(join(project, `d${i % 7}`), { recursive: true });
       await writeFile(join(project, `d${i % 7}`, `f${i}.txt`), `${i}:`.padEnd(FILE_BYTES, String.fromCharCode(97 + (i % 26))));
     }
   });
-  afterAll(async () => {
-    await agent?.close();
-    if (mounted) await unmountTmpfs(disk);
-    if (base) await rm(base, { recursive: true, force: true });
-  });
+  afterAll(() => small?.close());
 
   const push = () => runPush({ dir: project, connect: () => AgentClient.connect(agent.url, agent.token), timeoutMs: PUSH_TIMEOUT_MS });
 
@@ -74,7 +63,7 @@ describe.skipIf(unavailable !== null)(`a first sync into a full disk${unavailabl
   });
 
   it('once the disk grows, the next push converges', async () => {
-    await resizeTmpfs(disk, ROOMY_DISK_BYTES);
+    await small.resize(ROOMY_DISK_BYTES);
     const result = await push();
     expect(result).toMatchObject({ inSync: true, problems: [] });
     expect(await compareTrees(project, agentRoot, (rel) => rel === '.skiff')).toEqual([]);

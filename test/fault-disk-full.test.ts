@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type AppliedHeader } from '@skiff/protocol';
 import { AgentClient, runPush, type PushResult } from '@skiff/daemon';
 import { FaultAgent } from './support/fault-agent.ts';
 import { DISK_BYTES, OVERSIZED_BYTES, ROOMY_DISK_BYTES, writeFittingTree, writeOverflowingEdits, type OverflowingEdits } from './support/fault-disk.ts';
-import { mountTmpfs, resizeTmpfs, tmpfsUnavailable, unmountTmpfs } from './support/fault-tmpfs.ts';
+import { AgentOnSmallDisk } from './support/fault-small-disk.ts';
+import { tmpfsUnavailable } from './support/fault-tmpfs.ts';
 import { tempFilesUnder } from './support/fault-versions.ts';
 import { compareTrees } from './support/tree-compare.ts';
 
@@ -22,29 +22,19 @@ const unavailable = await tmpfsUnavailable();
 const PUSH_TIMEOUT_MS = 30_000;
 
 describe.skipIf(unavailable !== null)(`a full disk on the agent${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let small: AgentOnSmallDisk;
   let base: string;
-  let disk: string;
-  let mounted = false;
   let project: string;
   let agentRoot: string;
   let agent: FaultAgent;
   let edits: OverflowingEdits;
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), 'skiff-fault-disk-'));
-    disk = join(base, 'disk');
-    project = join(base, 'project');
-    await mkdir(disk);
-    await mountTmpfs(disk, DISK_BYTES);
-    mounted = true;
-    agentRoot = join(disk, 'root');
-    agent = await FaultAgent.start(agentRoot);
+    small = await AgentOnSmallDisk.start('skiff-fault-disk-', DISK_BYTES);
+    ({ base, project, agentRoot } = small);
+    agent = small.agent!;
   });
-  afterAll(async () => {
-    await agent?.close();
-    if (mounted) await unmountTmpfs(disk);
-    if (base) await rm(base, { recursive: true, force: true });
-  });
+  afterAll(() => small?.close());
 
   /** Pushes the project, keeping the APPLIED headers the agent sent back. */
   async function push(): Promise<{ result: PushResult; applied: AppliedHeader[] }> {
@@ -104,7 +94,7 @@ describe.skipIf(unavailable !== null)(`a full disk on the agent${unavailable ? `
     const full = await push();
     expect(codes(full.result.problems)).toEqual(diskFull(['fresh/huge-2.bin']));
     expect(await tempFilesUnder(agentRoot)).toEqual([]);
-    await resizeTmpfs(disk, ROOMY_DISK_BYTES);
+    await small.resize(ROOMY_DISK_BYTES);
     const { result } = await push();
     expect(result).toMatchObject({ inSync: true, problems: [] });
     expect(await compareTrees(project, agentRoot, skipIndex)).toEqual([]);
