@@ -5,13 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Steps a failure names (reaper.c io_result, native-fs/file-io.ts STEPS). */
+/* Steps a failure names (IO_FAILED below; native-fs/file-io.ts STEPS names them in JavaScript). */
 #define STEP_OPEN 1
 #define STEP_WRITE 2
 #define STEP_CHMOD 3
 #define STEP_UTIMES 4
 #define STEP_CLOSE 5
 #define STEP_READ 6
+/* A failure as one number: -(errno * 8 + step), so the caller can name both. */
+#define IO_FAILED(err, step) (-((double)(err) * 8 + (step)))
 
 /*
  * Writes all of `data` to `fd`, fchmods it to `mode` when `chmod`, sets its

@@ -40,6 +40,7 @@
 
 #include "entry-line.h"
 #include "file-write.h"
+#include "napi-args.h"
 #include "xxh64.h"
 
 #define FRAME_PREFIX_BYTES 9
@@ -50,12 +51,6 @@
 #define PACK_NOT_PLAIN -2
 /* Past 1e17, %.17g would write an exponent. */
 #define MAX_PLAIN_MTIME 1e17
-#define IO_FAILED(err, step) (-((double)(err) * 8 + (step)))
-
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  return napi_create_double(env, v, &out) == napi_ok ? out : NULL;
-}
 
 /* Printable ASCII without '"' or '\': written into JSON as it is. */
 static int plain_text(const char *s, size_t n) {
@@ -107,7 +102,7 @@ napi_value pack_file(napi_env env, napi_callback_info info) {
   }
   char mtime_text[32];
   if (path_len == 0 || path_len >= MAX_PATH_BYTES || !plain_text(path, path_len) || !(mtime >= 0 && mtime < MAX_PLAIN_MTIME)) {
-    return number(env, PACK_NOT_PLAIN);
+    return number_value(env, PACK_NOT_PLAIN);
   }
   snprintf(mtime_text, sizeof mtime_text, "%.17g", mtime);
   size_t at = (size_t)at_d;
@@ -121,12 +116,12 @@ napi_value pack_file(napi_env env, napi_callback_info info) {
   }
   unsigned char *content = msg + at + FRAME_PREFIX_BYTES + guess;
   int fd = open(abs, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) return number(env, IO_FAILED(errno, STEP_OPEN));
+  if (fd == -1) return number_value(env, IO_FAILED(errno, STEP_OPEN));
   size_t got = 0;
   int err = read_whole(fd, content, MAX_CHUNK_BYTES + 1, expected, &got);
   close(fd);
-  if (err != 0) return number(env, IO_FAILED(err, STEP_READ));
-  if (got > MAX_CHUNK_BYTES) return number(env, PACK_LARGE);
+  if (err != 0) return number_value(env, IO_FAILED(err, STEP_READ));
+  if (got > MAX_CHUNK_BYTES) return number_value(env, PACK_LARGE);
   uint64_t hash = xxh64(content, got);
   int head_len = header(head, sizeof head, batch, path, path_len, got, mode, mtime_text, hash);
   unsigned char *frame = msg + at;
@@ -142,5 +137,5 @@ napi_value pack_file(napi_env env, napi_callback_info info) {
   out[1] = (double)hash_at;
   out[2] = (double)(uint32_t)(line_hash >> 32);
   out[3] = (double)(uint32_t)line_hash;
-  return number(env, (double)(at + FRAME_PREFIX_BYTES + (size_t)head_len + got));
+  return number_value(env, (double)(at + FRAME_PREFIX_BYTES + (size_t)head_len + got));
 }

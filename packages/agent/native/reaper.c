@@ -183,13 +183,12 @@ static napi_value peer_cred(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* A failure as one number: -(errno * 8 + step), so the caller can name both. */
-static napi_value io_result(napi_env env, double value) {
+/* See napi-args.h. */
+napi_value number_value(napi_env env, double value) {
   napi_value out;
   if (napi_create_double(env, value, &out) != napi_ok) return NULL;
   return out;
 }
-#define IO_FAILED(err, step) (-((double)(err) * 8 + (step)))
 
 /* See napi-args.h. */
 char *string_arg(napi_env env, napi_value value, const char *usage) {
@@ -245,13 +244,13 @@ static napi_value write_new_file(napi_env env, napi_callback_info info) {
   if (fd == -1) {
     int e = errno;
     free(path);
-    return io_result(env, IO_FAILED(e, STEP_OPEN));
+    return number_value(env, IO_FAILED(e, STEP_OPEN));
   }
   int step = 0;
   int err = fill_new_file(fd, data, length, mode & 07777, chmod_needed, mtime, &step);
   if (err != 0) unlink(path);
   free(path);
-  return io_result(env, err == 0 ? 0 : IO_FAILED(err, step));
+  return number_value(env, err == 0 ? 0 : IO_FAILED(err, step));
 }
 
 /* readFileInto(path: string, buffer: Uint8Array): number
@@ -275,11 +274,11 @@ static napi_value read_file_into(napi_env env, napi_callback_info info) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   int open_errno = errno;
   free(path);
-  if (fd == -1) return io_result(env, IO_FAILED(open_errno, STEP_OPEN));
+  if (fd == -1) return number_value(env, IO_FAILED(open_errno, STEP_OPEN));
   size_t got = 0;
   int err = read_whole(fd, data, length, SIZE_MAX, &got);
   close(fd);
-  return io_result(env, err == 0 ? (double)got : IO_FAILED(err, STEP_READ));
+  return number_value(env, err == 0 ? (double)got : IO_FAILED(err, STEP_READ));
 }
 
 static napi_value init(napi_env env, napi_value exports) {

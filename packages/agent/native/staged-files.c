@@ -55,6 +55,7 @@
 
 #include "entry-line.h"
 #include "file-write.h"
+#include "napi-args.h"
 
 /* The wire's limits and kinds (protocol limits.ts, messages.ts). */
 #define FRAME_PREFIX_BYTES 9
@@ -190,11 +191,6 @@ static int get_bytes(napi_env env, napi_value value, napi_typedarray_type want, 
   return napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == napi_ok && type == want;
 }
 
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  return napi_create_double(env, v, &out) == napi_ok ? out : NULL;
-}
-
 napi_value scan_frames(napi_env env, napi_callback_info info) {
   static const char usage[] = "scanFrames(message, records)";
   size_t argc = 2;
@@ -224,7 +220,7 @@ napi_value scan_frames(napi_env env, napi_callback_info info) {
     count++;
     at = end;
   }
-  return number(env, (double)count);
+  return number_value(env, (double)count);
 }
 
 /* openat2 is missing or refused (an older kernel, a seccomp filter): write_one's answer then. */
@@ -300,7 +296,7 @@ napi_value write_staged_files(napi_env env, napi_callback_info info) {
     }
   }
   int dir = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return number(env, 0);
+  if (dir < 0) return number_value(env, 0);
   uint32_t i = from;
   double result;
   for (;; i++) {
@@ -321,5 +317,5 @@ napi_value write_staged_files(napi_env env, napi_callback_info info) {
     line_hash(msg, rec);
   }
   close(dir);
-  return number(env, result);
+  return number_value(env, result);
 }

@@ -77,10 +77,9 @@ export function decodeFrameAt(data: Uint8Array, at: number): { frame: Frame; end
   if (data.length - at < FRAME_PREFIX_BYTES) {
     throw new SkiffError(ErrorCode.FRAME_TRUNCATED, `frame prefix cut short at byte ${at}`);
   }
-  const view = new DataView(data.buffer, data.byteOffset + at, FRAME_PREFIX_BYTES);
-  const kind = view.getUint8(0);
-  const headLen = view.getUint32(1);
-  const payloadLen = view.getUint32(5);
+  const kind = data[at];
+  const headLen = readU32(data, at + 1);
+  const payloadLen = readU32(data, at + 5);
   if (!isKnownKind(kind)) throw new SkiffError(ErrorCode.FRAME_UNKNOWN_KIND, `unknown frame kind ${kind}`);
   if (headLen > MAX_HEADER_BYTES) {
     throw new SkiffError(ErrorCode.FRAME_HEADER_TOO_LARGE, `${KIND_NAMES[kind]} header of ${headLen} bytes is over ${MAX_HEADER_BYTES}`);
@@ -115,6 +114,11 @@ export function decodeFrameAt(data: Uint8Array, at: number): { frame: Frame; end
     if (payloadLen !== 0) throw new SkiffError(ErrorCode.FRAME_MALFORMED, `SPAN ${h.path} carries a payload; a span has none`, { path: h.path });
   }
   return { frame: { kind, header, payload } as Frame, end };
+}
+
+/** A big-endian u32 of a frame prefix (no DataView made per frame: decodeFrameAt runs for every frame). */
+function readU32(data: Uint8Array, at: number): number {
+  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
 }
 
 /** Decodes and validates an INVENTORY payload. */
