@@ -36,7 +36,7 @@ export class PackedFiles {
   ) {}
 
   /** Whether files of `batch` can be packed here. */
-  covers(batch: number): boolean {
+  static covers(batch: number): boolean {
     return batch <= MAX_NATIVE_BATCH;
   }
 

@@ -220,10 +220,10 @@ export async function sendBatch(opts: SendBatchOptions): Promise<SentBatch> {
 
   // One buffer for every small file: encodeFrame copies the payload out of it.
   const buf = Buffer.allocUnsafe(MAX_CHUNK_BYTES + 1);
-  const packed = packedFiles(hasher, opts.keepLineHashes ?? true);
+  const packed = packedFiles(hasher, opts.keepLineHashes ?? true, batch);
   const sendSmall = async (small: readonly Entry[]): Promise<void> => {
     for (const entry of small) {
-      if (packed !== null && packed.covers(batch)) {
+      if (packed !== null) {
         const first = packed.reserve(packer, entry);
         if (first) await client.send(first, () => packer.recycle(first), meanwhile);
         let actual: Entry | PackResult;
@@ -394,10 +394,10 @@ function fileIo(): NativeFileIo | null {
   return nativeIo;
 }
 
-/** Small files packed by the addon (pack-small.ts), or null without it. */
-function packedFiles(hasher: Hasher, keepLineHashes: boolean): PackedFiles | null {
+/** Small files of `batch` packed by the addon (pack-small.ts), or null without it. */
+function packedFiles(hasher: Hasher, keepLineHashes: boolean, batch: number): PackedFiles | null {
   const packFile = fileIo()?.packFile ?? null;
-  return packFile === null ? null : new PackedFiles(packFile, keepLineHashes ? hasher.h64 : null);
+  return packFile === null || !PackedFiles.covers(batch) ? null : new PackedFiles(packFile, keepLineHashes ? hasher.h64 : null);
 }
 
 /**
